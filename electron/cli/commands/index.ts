@@ -1,0 +1,12 @@
+/**
+ * Every feature registers its subcommands here, one line each.
+ */
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { registerInfoCommand } from './info.js';
+
+export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
+
+export const commandRegistrars: readonly CommandRegistrar[] = [
+  registerInfoCommand,
+];

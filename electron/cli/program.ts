@@ -1,0 +1,67 @@
+/**
+ * The `bootcard` command line: builds the commander program from the commands
+ * each feature registers, and maps outcomes to exit codes:
+ * 0 success, 1 a failure the user can fix (the message says how), 2 a usage error.
+ */
+import { Command, CommanderError } from 'commander';
+import { BootcardError, CommonErrorCode, toBootcardError } from '../core/errors.js';
+import { BOOTCARD_VERSION } from '../core/version.js';
+import { CliContext, type CliIO } from './context.js';
+import { commandRegistrars } from './commands/index.js';
+
+export const ExitCode = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('bootcard')
+    .description('Prepare Raspberry Pi network-boot SD cards and bootloader EEPROM images.')
+    .version(BOOTCARD_VERSION, '-V, --version', 'print the bootcard version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (s) => ctx.io.stdout.write(s),
+      writeErr: (s) => ctx.io.stderr.write(s),
+    })
+    .exitOverride();
+  program.helpCommand(true);
+  for (const register of commandRegistrars) register(program, ctx);
+  // Every subcommand inherits the same output and exit handling.
+  const configure = (cmd: Command) => {
+    for (const sub of cmd.commands) {
+      sub.exitOverride().configureOutput({
+        writeOut: (s) => ctx.io.stdout.write(s),
+        writeErr: (s) => ctx.io.stderr.write(s),
+      }).showHelpAfterError('(run with --help for usage)');
+      configure(sub);
+    }
+  };
+  configure(program);
+  return program;
+}
+
+/** Runs the CLI with these arguments (without `node` and the script) and returns the exit code. */
+export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+  const ctx = new CliContext(io);
+  const program = buildProgram(ctx);
+  if (argv.length === 0) {
+    program.outputHelp();
+    return ExitCode.USAGE;
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return ExitCode.OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
+        return ExitCode.OK;
+      }
+      return ExitCode.USAGE;
+    }
+    const failure = toBootcardError(error);
+    io.stderr.write(`bootcard: error: ${failure.message}\n`);
+    return failure.code === CommonErrorCode.USAGE ? ExitCode.USAGE : ExitCode.FAILURE;
+  }
+}
+
+/** For commands: a usage error found after parsing (e.g. two options that exclude each other). */
+export function usageError(message: string): BootcardError {
+  return new BootcardError(CommonErrorCode.USAGE, message);
+}

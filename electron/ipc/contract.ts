@@ -1,0 +1,26 @@
+/**
+ * The IPC contract: every channel between a front end (the Electron renderer,
+ * or a browser behind `bootcard serve`) and the core. Each feature declares its
+ * channels in `channels/<area>.ts`; this module joins them. Main registers one
+ * handler per channel (`handlers/`), the renderer gets a typed client
+ * (`client.ts`), and the transport in between is interchangeable.
+ */
+import type { z } from 'zod';
+import { appChannels } from './channels/app.js';
+
+export const contract = {
+  ...appChannels,
+} as const;
+
+export type Contract = typeof contract;
+export type Channel = keyof Contract;
+/** What a front end sends (schema input: defaults may be omitted). */
+export type RequestOf<C extends Channel> = z.input<Contract[C]['request']>;
+/** What a handler receives after validation (schema output). */
+export type ParsedRequestOf<C extends Channel> = z.output<Contract[C]['request']>;
+export type ResponseOf<C extends Channel> = Contract[C]['response'];
+export type ProgressOf<C extends Channel> = Contract[C]['progress'];
+
+export function isChannel(name: string): name is Channel {
+  return Object.prototype.hasOwnProperty.call(contract, name);
+}

@@ -1,0 +1,61 @@
+/**
+ * Picks the transport the page runs over: the preload bridge inside Electron,
+ * or the WebSocket of `bootcard serve` in a browser.
+ */
+import type { Transport } from '../../electron/ipc/client.js';
+import type { WireFromMain, WireToMain } from '../../electron/ipc/define.js';
+
+interface PreloadBridge {
+  send(message: unknown): void;
+  onMessage(listener: (message: unknown) => void): () => void;
+}
+
+declare global {
+  interface Window {
+    bootcardTransport?: PreloadBridge;
+  }
+}
+
+export function electronTransport(bridge: PreloadBridge): Transport {
+  return {
+    send: (message: WireToMain) => bridge.send(message),
+    onMessage: (listener) => bridge.onMessage((m) => listener(m as WireFromMain)),
+  };
+}
+
+/** A WebSocket transport: queues messages until the socket opens. The token comes from the page URL. */
+export function webSocketTransport(url: string): Transport {
+  const socket = new WebSocket(url);
+  const queue: string[] = [];
+  const listeners = new Set<(message: WireFromMain) => void>();
+  socket.addEventListener('open', () => {
+    for (const m of queue.splice(0)) socket.send(m);
+  });
+  socket.addEventListener('message', (event) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(String(event.data));
+    } catch {
+      return;
+    }
+    for (const l of listeners) l(parsed as WireFromMain);
+  });
+  return {
+    send(message) {
+      const text = JSON.stringify(message);
+      if (socket.readyState === WebSocket.OPEN) socket.send(text);
+      else queue.push(text);
+    },
+    onMessage(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+export function detectTransport(): Transport {
+  if (window.bootcardTransport) return electronTransport(window.bootcardTransport);
+  const token = new URLSearchParams(window.location.search).get('token') ?? '';
+  const protocol = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return webSocketTransport(`${protocol}//${window.location.host}/api?token=${encodeURIComponent(token)}`);
+}

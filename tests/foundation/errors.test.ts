@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { BootcardError, CommonErrorCode, toBootcardError } from '../../electron/core/errors.js';
+
+describe('BootcardError', () => {
+  it('survives a JSON round trip with code, message and details', () => {
+    const original = new BootcardError('EEPROM_CONFIG_TOO_LONG', 'The config is 4100 bytes; the limit is 4076. Remove comments or keys.', { size: 4100, limit: 4076 });
+    const wire = JSON.parse(JSON.stringify(original));
+    const back = BootcardError.fromJSON(wire);
+    expect(back).toBeInstanceOf(BootcardError);
+    expect(back.code).toBe('EEPROM_CONFIG_TOO_LONG');
+    expect(back.message).toBe(original.message);
+    expect(back.details).toEqual({ size: 4100, limit: 4076 });
+  });
+
+  it('turns a malformed error payload into an INTERNAL error instead of throwing', () => {
+    const back = BootcardError.fromJSON({ code: 42 });
+    expect(back.code).toBe(CommonErrorCode.INTERNAL);
+    expect(back.message).toContain('Malformed error');
+  });
+
+  it('maps Node system errors to codes a user can act on', () => {
+    const enoent = Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT', path: '/nope.bin' });
+    const eacces = Object.assign(new Error('EACCES'), { code: 'EACCES', path: '/dev/mmcblk0' });
+    expect(toBootcardError(enoent).code).toBe(CommonErrorCode.FILE_NOT_FOUND);
+    expect(toBootcardError(enoent).message).toContain('/nope.bin');
+    expect(toBootcardError(eacces).code).toBe(CommonErrorCode.PERMISSION_DENIED);
+    expect(toBootcardError(eacces).message).toMatch(/root/);
+  });
+
+  it('keeps bigint details serialisable', () => {
+    const e = new BootcardError('X', 'm', { size: 10n });
+    expect(JSON.parse(JSON.stringify(e)).details).toEqual({ size: '10' });
+  });
+});

@@ -1,0 +1,1 @@
+export function checkBoundaries(root: string): string[];
