@@ -1,0 +1,31 @@
+/** Saves a sparse image as a plain `.img` file whose unwritten ranges are holes. */
+import { open, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { toBootcardError } from '../errors.js';
+import { assertSparseImage, type SparseImage } from './sparse-image.js';
+
+/** Written to a temporary file beside `file` and renamed into place, so a failure leaves nothing behind. */
+export async function saveSparseImage(image: SparseImage, file: string): Promise<void> {
+  assertSparseImage(image);
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.partial`);
+  try {
+    const handle = await open(temp, 'w');
+    try {
+      await handle.truncate(image.size);
+      for (const r of image.ranges) {
+        let written = 0;
+        while (written < r.data.length) {
+          const { bytesWritten } = await handle.write(r.data, written, r.data.length - written, r.offset + written);
+          written += bytesWritten;
+        }
+      }
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw toBootcardError(error, `Could not save the image to ${file}`);
+  }
+}
