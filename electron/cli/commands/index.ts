@@ -4,9 +4,11 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { registerInfoCommand } from './info.js';
+import { registerServeCommand } from './serve.js';
 
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
 
 export const commandRegistrars: readonly CommandRegistrar[] = [
   registerInfoCommand,
+  registerServeCommand,
 ];

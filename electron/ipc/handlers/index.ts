@@ -8,6 +8,8 @@ import { appInfoHandler } from './app.js';
 
 export interface HandlerOptions {
   readonly frontEnd: 'electron' | 'serve';
+  /** Offer loop devices as write targets: only for tests (`bootcard serve --include-loop`). */
+  readonly includeLoop?: boolean;
 }
 
 export function createHandlers(options: HandlerOptions): Handlers {

@@ -1,0 +1,65 @@
+/**
+ * `bootcard serve`: runs the wizard for a browser (a flashing station without
+ * a screen, driven from a laptop). Binds to loopback unless --host says
+ * otherwise and prints the one URL that works: it carries a random token.
+ */
+import { Option, type Command } from 'commander';
+import { fileURLToPath } from 'node:url';
+import { createHandlers } from '../../ipc/handlers/index.js';
+import { defaultRendererDir, startServer, type RunningServer } from '../../serve/server.js';
+import { isLoopbackHost, parsePort } from '../../serve/access.js';
+import type { CliContext } from '../context.js';
+import { usageError } from '../program.js';
+
+export const DEFAULT_SERVE_PORT = 8477;
+
+interface ServeCommandOptions {
+  host: string;
+  port: string;
+  json?: boolean;
+  includeLoop?: boolean;
+  rendererDir?: string;
+}
+
+/** Starts the server; resolves once it listens. Exported for tests that run it in-process. */
+export async function startServeCommand(options: ServeCommandOptions, ctx: CliContext): Promise<RunningServer> {
+  const port = parsePort(options.port);
+  if (port === null) throw usageError(`--port must be a number from 0 to 65535, not "${options.port}".`);
+  const includeLoop = Boolean(options.includeLoop) || ctx.io.env.BOOTCARD_TEST_INCLUDE_LOOP === '1';
+  const server = await startServer({
+    host: options.host,
+    port,
+    rendererDir: options.rendererDir ?? defaultRendererDir(fileURLToPath(import.meta.url)),
+    handlers: createHandlers({ frontEnd: 'serve', includeLoop }),
+    onRefused: (reason) => ctx.info(`refused: ${reason}`),
+  });
+  if (options.json) {
+    ctx.printJson({ url: server.url, origin: server.origin, port: server.port, token: server.token });
+  } else {
+    ctx.print(`bootcard wizard: ${server.url}`);
+    ctx.info('Open this URL in a browser (it carries the access token). Press Ctrl+C to stop.');
+    if (!isLoopbackHost(options.host)) ctx.warn(`listening on ${options.host}: anyone who can reach this machine and has the URL can write cards.`);
+    if (includeLoop) ctx.warn('loop devices are offered as targets (test mode).');
+  }
+  return server;
+}
+
+export function registerServeCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('serve')
+    .description('run the wizard in a browser: serves it on loopback and prints a URL with an access token')
+    .option('--host <address>', 'address to listen on (anything but loopback exposes the station to the network)', '127.0.0.1')
+    .option('--port <n>', 'port to listen on (0 picks a free one)', String(DEFAULT_SERVE_PORT))
+    .option('--json', 'print the URL, port and token as JSON')
+    .addOption(new Option('--include-loop', 'offer loop devices as targets (for tests)').hideHelp())
+    .addOption(new Option('--renderer-dir <dir>', 'serve this built renderer instead of dist/renderer').hideHelp())
+    .action(async (options: ServeCommandOptions) => {
+      const server = await startServeCommand(options, ctx);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await server.close();
+    });
+}
