@@ -5,10 +5,12 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { registerInfoCommand } from './info.js';
 import { registerServeCommand } from './serve.js';
+import { registerSdCommands } from './sd.js';
 
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
 
 export const commandRegistrars: readonly CommandRegistrar[] = [
   registerInfoCommand,
   registerServeCommand,
+  registerSdCommands,
 ];
