@@ -7,9 +7,23 @@
  */
 import type { z } from 'zod';
 import { appChannels } from './channels/app.js';
+import { cardChannels } from './channels/card.js';
+import { driveChannels } from './channels/drives.js';
+import { eepromChannels } from './channels/eeprom.js';
+import { firmwareChannels } from './channels/firmware.js';
+import { manifestChannels } from './channels/manifest.js';
+import { sdlockChannels } from './channels/sdlock.js';
+import { uefiChannels } from './channels/uefi.js';
 
 export const contract = {
   ...appChannels,
+  ...eepromChannels,
+  ...firmwareChannels,
+  ...cardChannels,
+  ...driveChannels,
+  ...sdlockChannels,
+  ...uefiChannels,
+  ...manifestChannels,
 } as const;
 
 export type Contract = typeof contract;

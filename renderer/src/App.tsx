@@ -1,29 +1,103 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import type { BootcardClient } from '../../electron/ipc/client.js';
-import type { AppInfo } from '../../electron/ipc/channels/app.js';
+import { ClientContext, messageOf } from './client-context.js';
+import { CardsStep } from './steps/CardsStep.js';
+import { ConfigureStep } from './steps/ConfigureStep.js';
+import { DoneStep } from './steps/DoneStep.js';
+import { LockStep } from './steps/LockStep.js';
+import { ReviewStep } from './steps/ReviewStep.js';
+import { SaveStep } from './steps/SaveStep.js';
+import { WhatStep } from './steps/WhatStep.js';
+import { WriteStep } from './steps/WriteStep.js';
+import { recipeOf } from './wizard/recipe.js';
+import { STEP_TITLES, canLeave, initialState, reducer, stepsFor, type WizardState } from './wizard/state.js';
 
-export function App({ client }: { client: BootcardClient }) {
-  const [info, setInfo] = useState<AppInfo | null>(null);
-  const [error, setError] = useState<string | null>(null);
+type Theme = 'auto' | 'light' | 'dark';
+
+export function App({ client, initial = initialState }: { client: BootcardClient; initial?: WizardState }) {
+  const [state, dispatch] = useReducer(reducer, initial);
+  const [theme, setTheme] = useState<Theme>('auto');
+  const writing = useRef<AbortController | null>(null);
+  const main = useRef<HTMLDivElement>(null);
+  const steps = stepsFor(state.recipe);
+  const index = steps.indexOf(state.step);
+  const isFinal = ['review', 'write', 'done', 'save', 'lock'].includes(state.step);
 
   useEffect(() => {
-    client.call('app.info', {}).then(setInfo, (e: Error) => setError(e.message));
-  }, [client]);
+    if (theme === 'auto') delete document.documentElement.dataset.theme;
+    else document.documentElement.dataset.theme = theme;
+  }, [theme]);
 
+  // Each step starts with the keyboard focus on its heading, so screen readers announce it.
+  useEffect(() => {
+    main.current?.querySelector<HTMLElement>('h2')?.focus();
+  }, [state.step]);
+
+  const write = useCallback(() => {
+    const controller = new AbortController();
+    writing.current = controller;
+    const targets = [...state.targets];
+    dispatch({ type: 'writeStarted', targets });
+    client
+      .call('card.write', { recipe: recipeOf(state), targets, verify: state.verify, lock: state.lock }, { signal: controller.signal, onProgress: (event) => dispatch({ type: 'writeProgress', event }) })
+      .then(
+        (r) => dispatch({ type: 'writeFinished', results: r.results, manifest: r.manifest, plan: r.plan }),
+        (e: unknown) => dispatch({ type: 'writeFailed', message: messageOf(e) }),
+      )
+      .finally(() => {
+        writing.current = null;
+      });
+  }, [client, state]);
+
+  const next = steps[index + 1];
+  const back = steps[index - 1];
   return (
-    <main className="app">
-      <header className="app-header">
-        <h1>bootcard</h1>
-        <p className="tagline">Raspberry Pi network-boot cards, done right.</p>
-      </header>
-      {error ? <p role="alert">{error}</p> : null}
-      {info ? (
-        <p data-testid="app-version">
-          Version {info.version} on {info.platform}-{info.arch}
-        </p>
-      ) : (
-        <p aria-busy="true">Connecting…</p>
-      )}
-    </main>
+    <ClientContext.Provider value={client}>
+      <div className="app">
+        <header className="app-header">
+          <h1>bootcard</h1>
+          <nav aria-label="Steps">
+            <ol className="steps">
+              {steps.map((s, i) => (
+                <li key={s} aria-current={s === state.step ? 'step' : undefined} className={i < index ? 'past' : undefined}>
+                  <span className="step-number">{i + 1}</span> {STEP_TITLES[s]}
+                </li>
+              ))}
+            </ol>
+          </nav>
+          <button
+            type="button"
+            className="theme-toggle"
+            aria-label={`Colour theme: ${theme}`}
+            onClick={() => setTheme(theme === 'auto' ? 'dark' : theme === 'dark' ? 'light' : 'auto')}
+          >
+            {theme === 'auto' ? '◐' : theme === 'dark' ? '●' : '○'}
+          </button>
+        </header>
+        <main className="step" ref={main}>
+          {state.step === 'what' ? <WhatStep state={state} dispatch={dispatch} /> : null}
+          {state.step === 'configure' ? <ConfigureStep state={state} dispatch={dispatch} /> : null}
+          {state.step === 'cards' ? <CardsStep state={state} dispatch={dispatch} /> : null}
+          {state.step === 'review' ? <ReviewStep state={state} onWrite={write} /> : null}
+          {state.step === 'write' ? <WriteStep state={state} onCancel={() => writing.current?.abort()} /> : null}
+          {state.step === 'done' ? <DoneStep state={state} dispatch={dispatch} /> : null}
+          {state.step === 'save' ? <SaveStep state={state} onOutputDir={(value) => dispatch({ type: 'field', field: 'outputDir', value })} /> : null}
+          {state.step === 'lock' ? <LockStep state={state} /> : null}
+        </main>
+        <footer className="nav-buttons">
+          {back && state.step !== 'write' && state.step !== 'done' ? (
+            <button type="button" onClick={() => dispatch({ type: 'go', step: back })}>Back</button>
+          ) : <span />}
+          {next && !isFinal ? (
+            <button type="button" className="primary" disabled={!canLeave(state)} onClick={() => dispatch({ type: 'go', step: next })}>
+              Next
+            </button>
+          ) : null}
+          {state.step === 'done' || state.step === 'save' || state.step === 'lock' ? (
+            <button type="button" onClick={() => dispatch({ type: 'go', step: 'what' })}>Start over</button>
+          ) : null}
+        </footer>
+      </div>
+    </ClientContext.Provider>
   );
 }

@@ -5,15 +5,33 @@
  */
 import type { Handlers } from '../dispatcher.js';
 import { appInfoHandler } from './app.js';
+import { manifestSaveHandler } from './manifest.js';
+import { pendingHandler } from './pending.js';
 
 export interface HandlerOptions {
   readonly frontEnd: 'electron' | 'serve';
   /** Offer loop devices as write targets: only for tests (`bootcard serve --include-loop`). */
   readonly includeLoop?: boolean;
+  /** Where relative paths in requests (manifest, output folders) are taken from. */
+  readonly cwd?: string;
 }
 
 export function createHandlers(options: HandlerOptions): Handlers {
   return {
     'app.info': appInfoHandler(options.frontEnd),
+    'eeprom.validate': pendingHandler('eeprom.validate'),
+    'eeprom.explain': pendingHandler('eeprom.explain'),
+    'eeprom.build': pendingHandler('eeprom.build'),
+    'firmware.locate': pendingHandler('firmware.locate'),
+    'firmware.download': pendingHandler('firmware.download'),
+    'card.plan': pendingHandler('card.plan'),
+    'card.write': pendingHandler('card.write'),
+    'drives.list': pendingHandler('drives.list'),
+    'drives.watch': pendingHandler('drives.watch'),
+    'sdlock.status': pendingHandler('sdlock.status'),
+    'sdlock.lock': pendingHandler('sdlock.lock'),
+    'sdlock.unlock': pendingHandler('sdlock.unlock'),
+    'uefi.preview': pendingHandler('uefi.preview'),
+    'manifest.save': manifestSaveHandler(options.cwd ?? process.cwd()),
   };
 }

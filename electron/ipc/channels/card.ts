@@ -1,0 +1,99 @@
+/**
+ * Cards: what goes on them (a recipe), a plan for the Review step, and the
+ * write itself: one progress stream for every card at once, then a result and
+ * a manifest row per card.
+ */
+import { z } from 'zod';
+import { channel } from '../define.js';
+import { boardSchema, type Board } from './eeprom.js';
+import { uefiSettingsSchema } from './uefi.js';
+import type { ManifestEntry } from '../../core/manifest/manifest.js';
+
+export type { ManifestEntry };
+
+const filePath = z.string().min(1).max(4096);
+const device = z.string().regex(/^\/dev\/[A-Za-z0-9_\-/]+$/, 'a device path such as /dev/sdb');
+
+export const configTxtEditSchema = z
+  .object({ key: z.string().regex(/^[A-Za-z0-9_]+$/).max(64), value: z.string().max(256).nullable() })
+  .strict();
+
+export const cardRecipeSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('eeprom-recovery'),
+      board: boardSchema,
+      /** pieeprom-*.bin + recovery.bin: a firmware folder, or the pieeprom image beside its recovery.bin. */
+      firmwarePath: filePath,
+      config: z.string().max(64 * 1024),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('uefi'),
+      /** The pftf RPi4 UEFI firmware zip or folder. */
+      firmwarePath: filePath,
+      configTxt: z.array(configTxtEditSchema).max(64).default([]),
+      uefi: uefiSettingsSchema.optional(),
+    })
+    .strict(),
+]);
+export type CardRecipe = z.input<typeof cardRecipeSchema>;
+
+export interface CardPlan {
+  readonly recipe: CardRecipe['kind'];
+  readonly board?: Board;
+  readonly imageSize: number;
+  readonly dataBytes: number;
+  readonly sha256: string;
+  readonly files: readonly { readonly name: string; readonly size: number }[];
+  /** The bootloader config or config.txt that ends up on the card. */
+  readonly config: string;
+  readonly warnings: readonly string[];
+}
+
+export type CardWritePhase = 'write' | 'verify' | 'lock';
+
+export type CardWriteProgress =
+  | { readonly type: 'planned'; readonly plan: CardPlan }
+  | {
+      readonly type: 'progress';
+      readonly device: string;
+      readonly phase: CardWritePhase;
+      readonly bytes: number;
+      readonly total: number;
+      /** Bytes per second over the last moments, when known. */
+      readonly speed: number | null;
+    }
+  | { readonly type: 'card-done'; readonly result: CardResult };
+
+export interface CardResult {
+  readonly device: string;
+  readonly ok: boolean;
+  readonly verified: boolean;
+  readonly locked: boolean;
+  /** The SD card's serial (from its CID), when the reader exposes it. */
+  readonly cardSerial: string | null;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+export interface CardWriteResult {
+  readonly plan: CardPlan;
+  readonly results: readonly CardResult[];
+  readonly manifest: readonly ManifestEntry[];
+}
+
+export const cardChannels = {
+  'card.plan': channel<CardPlan>()(z.object({ recipe: cardRecipeSchema }).strict()),
+  'card.write': channel<CardWriteResult, CardWriteProgress>()(
+    z
+      .object({
+        recipe: cardRecipeSchema,
+        targets: z.array(device).min(1).max(64),
+        verify: z.boolean().default(true),
+        lock: z.boolean().default(false),
+      })
+      .strict()
+      .refine((r) => new Set(r.targets).size === r.targets.length, { message: 'each card may be picked once', path: ['targets'] }),
+  ),
+};

@@ -1,0 +1,47 @@
+/**
+ * Where firmware comes from: a local file, folder or zip the user names, or a
+ * download with its progress.
+ */
+import { z } from 'zod';
+import { channel } from '../define.js';
+import { boardSchema, type Board } from './eeprom.js';
+
+export type FirmwareLocation =
+  | {
+      readonly kind: 'eeprom';
+      readonly board: Board;
+      /** The bootloader image the card's pieeprom.bin is built from. */
+      readonly basePath: string;
+      /** The recovery.bin the Pi runs from the card to flash its EEPROM. */
+      readonly recoveryPath: string;
+      /** The bootloader config the base image carries now; the wizard's settings are merged into it. */
+      readonly currentConfig: string;
+    }
+  | {
+      readonly kind: 'uefi';
+      /** The pftf RPi4 UEFI firmware zip or unpacked folder. */
+      readonly path: string;
+      readonly fileCount: number;
+    };
+
+export type FirmwareDownloadProgress = { readonly type: 'download'; readonly received: number; readonly total: number | null };
+
+export interface FirmwareDownloadResult {
+  readonly path: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+const filePath = z.string().min(1).max(4096);
+
+export const firmwareChannels = {
+  'firmware.locate': channel<FirmwareLocation>()(
+    z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('eeprom'), board: boardSchema, path: filePath }).strict(),
+      z.object({ kind: z.literal('uefi'), path: filePath }).strict(),
+    ]),
+  ),
+  'firmware.download': channel<FirmwareDownloadResult, FirmwareDownloadProgress>()(
+    z.object({ kind: z.enum(['uefi']), outputDir: filePath }).strict(),
+  ),
+};

@@ -1,0 +1,23 @@
+/** UEFI settings written into RPI_EFI.fd on the card, so no Pi needs a keyboard. */
+import { z } from 'zod';
+import { channel } from '../define.js';
+
+export const uefiSettingsSchema = z
+  .object({
+    ramLimit3GB: z.boolean().optional(),
+    systemTable: z.enum(['acpi', 'both', 'dt']).optional(),
+    bootTimeoutSeconds: z.number().int().min(0).max(65535).optional(),
+    httpBootFirstUrl: z.string().url().max(2048).optional(),
+  })
+  .strict();
+export type UefiSettingsRequest = z.infer<typeof uefiSettingsSchema>;
+
+export interface UefiSettingsPreview {
+  readonly warnings: readonly string[];
+  readonly variables: readonly { readonly name: string; readonly value: string }[];
+}
+
+export const uefiChannels = {
+  /** Applies the settings to the firmware's RPI_EFI.fd in memory and lists the result (nothing is written). */
+  'uefi.preview': channel<UefiSettingsPreview>()(z.object({ firmwarePath: z.string().min(1).max(4096), settings: uefiSettingsSchema }).strict()),
+};

@@ -1,0 +1,208 @@
+import { useEffect, useMemo, type Dispatch } from 'react';
+import { messageOf, useClient } from '../client-context.js';
+import { mergeBootConf, tftpPreview, type TftpPrefixMode } from '../wizard/bootconf.js';
+import { bootConfEdits, configureProblems, type Action, type WizardState } from '../wizard/state.js';
+import { BootOrderList } from './BootOrderList.js';
+import { Field } from './Field.js';
+import { useDebounced } from './useDebounced.js';
+
+type Props = { state: WizardState; dispatch: Dispatch<Action> };
+
+/** The boot.conf the wizard's settings make, merged into the base image's config. */
+export function useBootConf(state: WizardState): string {
+  return useMemo(() => mergeBootConf(state.baseConfig, bootConfEdits(state)), [state]);
+}
+
+export function ConfigureStep({ state, dispatch }: Props) {
+  return state.recipe === 'uefi-card' ? <UefiConfigure state={state} dispatch={dispatch} /> : <EepromConfigure state={state} dispatch={dispatch} />;
+}
+
+function useFirmwareLocation(state: WizardState, dispatch: Dispatch<Action>) {
+  const client = useClient();
+  const path = useDebounced(state.firmwarePath.trim(), 250);
+  const kind = state.recipe === 'uefi-card' ? 'uefi' : 'eeprom';
+  useEffect(() => {
+    if (path === '') {
+      dispatch({ type: 'firmware', firmware: null, error: null, baseConfig: '' });
+      return;
+    }
+    let live = true;
+    const request = kind === 'uefi' ? ({ kind: 'uefi', path } as const) : ({ kind: 'eeprom', board: state.board, path } as const);
+    client.call('firmware.locate', request).then(
+      (firmware) => live && dispatch({ type: 'firmware', firmware, error: null, baseConfig: firmware.kind === 'eeprom' ? firmware.currentConfig : '' }),
+      (error: unknown) => live && dispatch({ type: 'firmware', firmware: null, error: messageOf(error), baseConfig: '' }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [client, dispatch, path, kind, state.board]);
+}
+
+function FirmwareField({ state, dispatch, problem }: Props & { problem?: string | undefined }) {
+  const uefi = state.recipe === 'uefi-card';
+  const found = state.firmware;
+  return (
+    <Field
+      id="firmware-path"
+      wide
+      label={uefi ? 'UEFI firmware (zip or folder)' : 'Bootloader firmware (folder or pieeprom .bin)'}
+      placeholder={uefi ? '/home/me/Downloads/RPi4_UEFI_Firmware_v1.39.zip' : '/home/me/rpi-eeprom/firmware-2711/default'}
+      value={state.firmwarePath}
+      onChange={(value) => dispatch({ type: 'field', field: 'firmwarePath', value })}
+      problem={state.firmwarePath.trim() === '' ? undefined : problem}
+      hint={
+        found?.kind === 'eeprom' ? (
+          <span data-testid="firmware-found">Using {found.basePath} and {found.recoveryPath}</span>
+        ) : found?.kind === 'uefi' ? (
+          <span data-testid="firmware-found">{found.fileCount} files from {found.path}</span>
+        ) : (
+          'A path on the machine running bootcard.'
+        )
+      }
+    />
+  );
+}
+
+function EepromConfigure({ state, dispatch }: Props) {
+  const client = useClient();
+  useFirmwareLocation(state, dispatch);
+  const config = useBootConf(state);
+  const settled = useDebounced(config, 200);
+  useEffect(() => {
+    let live = true;
+    client.call('eeprom.validate', { board: state.board, config: settled }).then(
+      (r) => live && dispatch({ type: 'diagnostics', diagnostics: r.diagnostics }),
+      () => live && dispatch({ type: 'diagnostics', diagnostics: [] }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [client, dispatch, settled, state.board]);
+  const problems = configureProblems(state);
+  const network = state.bootOrder.includes(0x2);
+  return (
+    <section aria-labelledby="step-title" className="configure">
+      <h2 id="step-title" tabIndex={-1}>Configure the bootloader</h2>
+      <div className="columns">
+        <div>
+          <BootOrderList board={state.board} modes={state.bootOrder} onChange={(modes) => dispatch({ type: 'bootOrder', modes })} problem={problems.bootOrder} />
+          {network ? (
+            <fieldset className="tftp">
+              <legend>Network boot</legend>
+              <Field
+                id="tftp-ip"
+                label="TFTP server (TFTP_IP)"
+                placeholder="from DHCP"
+                value={state.tftpIp}
+                onChange={(value) => dispatch({ type: 'field', field: 'tftpIp', value })}
+                problem={problems.tftpIp}
+                hint="Leave empty to use the server DHCP names."
+              />
+              <div className="field">
+                <label htmlFor="tftp-prefix">Folder on the server (TFTP_PREFIX)</label>
+                <select id="tftp-prefix" value={state.prefixMode} onChange={(e) => dispatch({ type: 'prefixMode', mode: e.target.value as TftpPrefixMode })}>
+                  <option value="serial">the Pi’s serial number</option>
+                  <option value="string">a fixed name</option>
+                  <option value="mac">the Pi’s MAC address</option>
+                </select>
+              </div>
+              {state.prefixMode === 'string' ? (
+                <Field
+                  id="tftp-prefix-str"
+                  label="Fixed folder (TFTP_PREFIX_STR)"
+                  placeholder="pi4/"
+                  value={state.prefixString}
+                  onChange={(value) => dispatch({ type: 'field', field: 'prefixString', value })}
+                  problem={problems.prefixString}
+                />
+              ) : null}
+              <p className="preview">
+                The Pi will ask for <code data-testid="tftp-preview">{tftpPreview(state, state.board)}</code>
+              </p>
+            </fieldset>
+          ) : null}
+          <details className="advanced">
+            <summary>Advanced keys</summary>
+            <div className="field wide">
+              <label htmlFor="advanced">More settings, one KEY=value a line</label>
+              <textarea
+                id="advanced"
+                rows={3}
+                spellCheck={false}
+                value={state.advanced}
+                placeholder="NET_BOOT_MAX_RETRIES=3"
+                aria-invalid={problems.advanced ? true : undefined}
+                onChange={(e) => dispatch({ type: 'field', field: 'advanced', value: e.target.value })}
+              />
+              {problems.advanced ? <p className="field-error" role="alert">{problems.advanced}</p> : null}
+            </div>
+          </details>
+        </div>
+        <div>
+          <FirmwareField state={state} dispatch={dispatch} problem={problems.firmware} />
+          <h3 className="small-heading" id="bootconf-heading">The bootloader config</h3>
+          <pre className="config-preview" aria-labelledby="bootconf-heading" data-testid="bootconf-preview">{config}</pre>
+          <Diagnostics state={state} />
+        </div>
+      </div>
+    </section>
+  );
+}
+
+function Diagnostics({ state }: { state: WizardState }) {
+  if (state.diagnostics.length === 0) return null;
+  return (
+    <ul className="diagnostics" aria-label="Config check">
+      {state.diagnostics.map((d, i) => (
+        <li key={i} className={d.severity}>
+          <strong>{d.severity === 'error' ? 'Error' : 'Warning'}</strong>
+          {d.line ? ` (line ${d.line})` : ''}: {d.message}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function UefiConfigure({ state, dispatch }: Props) {
+  useFirmwareLocation(state, dispatch);
+  const problems = configureProblems(state);
+  return (
+    <section aria-labelledby="step-title" className="configure">
+      <h2 id="step-title" tabIndex={-1}>Configure the UEFI card</h2>
+      <div className="columns">
+        <div>
+          <FirmwareField state={state} dispatch={dispatch} problem={problems.firmware} />
+          <fieldset>
+            <legend>UEFI settings</legend>
+            <Field
+              id="uefi-timeout"
+              label="Boot menu timeout (seconds)"
+              placeholder="firmware default"
+              value={state.uefiTimeout}
+              onChange={(value) => dispatch({ type: 'field', field: 'uefiTimeout', value })}
+              problem={problems.uefiTimeout}
+            />
+            <div className="field">
+              <label htmlFor="uefi-table">System table</label>
+              <select id="uefi-table" value={state.uefiSystemTable} onChange={(e) => dispatch({ type: 'uefiSystemTable', value: e.target.value as 'acpi' | 'both' | 'dt' })}>
+                <option value="acpi">ACPI</option>
+                <option value="both">ACPI + Devicetree</option>
+                <option value="dt">Devicetree</option>
+              </select>
+            </div>
+            <label className="check">
+              <input type="checkbox" checked={state.uefiRamLimit} onChange={(e) => dispatch({ type: 'uefiRamLimit', value: e.target.checked })} />
+              Limit RAM to 3 GB (for OSes that cannot use more)
+            </label>
+          </fieldset>
+        </div>
+        <div>
+          <div className="field wide">
+            <label htmlFor="config-txt">config.txt changes, one key=value a line</label>
+            <textarea id="config-txt" rows={5} spellCheck={false} value={state.configTxt} placeholder="arm_boost=1" onChange={(e) => dispatch({ type: 'field', field: 'configTxt', value: e.target.value })} />
+          </div>
+        </div>
+      </div>
+    </section>
+  );
+}

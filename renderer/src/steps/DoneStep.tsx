@@ -1,0 +1,69 @@
+import { useMemo, useState, type Dispatch } from 'react';
+import { formatManifest, manifestFileName, type ManifestFormat } from '../../../electron/core/manifest/manifest.js';
+import { messageOf, useClient } from '../client-context.js';
+import type { Action, WizardState } from '../wizard/state.js';
+
+/** A row per card (ok, or the error and what to do), the manifest to save, and "write more". */
+export function DoneStep({ state, dispatch }: { state: WizardState; dispatch: Dispatch<Action> }) {
+  const client = useClient();
+  const [format, setFormat] = useState<ManifestFormat>('csv');
+  const [path, setPath] = useState(() => manifestFileName(new Date(), 'csv'));
+  const [saved, setSaved] = useState<string | null>(null);
+  const [saveError, setSaveError] = useState<string | null>(null);
+  const text = useMemo(() => (state.manifest.length > 0 ? formatManifest(state.manifest, format) : ''), [state.manifest, format]);
+  const okCount = state.results.filter((r) => r.ok).length;
+  const pickFormat = (f: ManifestFormat) => {
+    setFormat(f);
+    setPath((p) => p.replace(/\.(json|csv)$/, `.${f}`));
+  };
+  const save = () => {
+    setSaved(null);
+    setSaveError(null);
+    client.call('manifest.save', { path, format, entries: [...state.manifest] }).then(
+      (r) => setSaved(`Saved ${r.path}`),
+      (e: unknown) => setSaveError(messageOf(e)),
+    );
+  };
+  return (
+    <section aria-labelledby="step-title">
+      <h2 id="step-title" tabIndex={-1}>Done</h2>
+      {state.writeError ? (
+        <p role="alert" className="field-error">{state.writeError}</p>
+      ) : (
+        <p className="summary" data-testid="done-summary">
+          {okCount} of {state.results.length} {state.results.length === 1 ? 'card' : 'cards'} written{state.verify ? ' and verified' : ''}.
+        </p>
+      )}
+      <table className="results" aria-label="Results">
+        <thead>
+          <tr><th scope="col">Card</th><th scope="col">Serial</th><th scope="col">Result</th></tr>
+        </thead>
+        <tbody>
+          {state.results.map((r) => (
+            <tr key={r.device} className={r.ok ? 'ok' : 'failed'}>
+              <td><code>{r.device}</code></td>
+              <td>{r.cardSerial ?? '—'}</td>
+              <td>{r.ok ? `OK${r.verified ? ', verified' : ''}${r.locked ? ', locked' : ''}` : r.error?.message ?? 'Failed'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {state.manifest.length > 0 ? (
+        <fieldset className="manifest">
+          <legend>Manifest</legend>
+          <div className="row">
+            <label><input type="radio" name="manifest-format" checked={format === 'csv'} onChange={() => pickFormat('csv')} /> CSV</label>
+            <label><input type="radio" name="manifest-format" checked={format === 'json'} onChange={() => pickFormat('json')} /> JSON</label>
+            <label className="grow" htmlFor="manifest-path">Save as</label>
+            <input id="manifest-path" className="grow" type="text" value={path} spellCheck={false} onChange={(e) => setPath(e.target.value)} />
+            <button type="button" onClick={save}>Save manifest</button>
+          </div>
+          {saved ? <p role="status" className="ok-text">{saved}</p> : null}
+          {saveError ? <p role="alert" className="field-error">{saveError}</p> : null}
+          <pre className="config-preview manifest-preview" aria-label="Manifest preview">{text}</pre>
+        </fieldset>
+      ) : null}
+      <button type="button" className="primary" onClick={() => dispatch({ type: 'again' })}>Write more with the same settings</button>
+    </section>
+  );
+}

@@ -1,0 +1,85 @@
+import { useEffect, useState } from 'react';
+import type { CardPlan } from '../../../electron/ipc/channels/card.js';
+import { messageOf, useClient } from '../client-context.js';
+import { formatBytes } from '../format.js';
+import { recipeOf } from '../wizard/recipe.js';
+import type { WizardState } from '../wizard/state.js';
+
+interface Props {
+  readonly state: WizardState;
+  readonly onWrite: () => void;
+}
+
+/** What will be written to which card, and the one confirmation before anything is erased. */
+export function ReviewStep({ state, onWrite }: Props) {
+  const client = useClient();
+  const [plan, setPlan] = useState<CardPlan | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [confirmed, setConfirmed] = useState(false);
+  useEffect(() => {
+    let live = true;
+    client.call('card.plan', { recipe: recipeOf(state) }).then(
+      (p) => live && setPlan(p),
+      (e: unknown) => live && setError(messageOf(e)),
+    );
+    return () => {
+      live = false;
+    };
+    // The plan depends only on the recipe, which cannot change on this step.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [client]);
+  const n = state.targets.length;
+  return (
+    <section aria-labelledby="step-title">
+      <h2 id="step-title" tabIndex={-1}>Review</h2>
+      {error ? <p role="alert" className="field-error">{error}</p> : null}
+      {!plan && !error ? <p aria-busy="true">Preparing the card image…</p> : null}
+      {plan ? (
+        <div className="columns">
+          <div>
+            <h3 className="small-heading">On each card</h3>
+            <table className="files" aria-label="Files on the card">
+              <tbody>
+                {plan.files.map((f) => (
+                  <tr key={f.name}>
+                    <td><code>{f.name}</code></td>
+                    <td className="num">{formatBytes(f.size)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <p className="hint">
+              A {formatBytes(plan.imageSize)} FAT32 card image; SHA-256 <code className="hash" data-testid="plan-sha256">{plan.sha256.slice(0, 16)}…</code>
+            </p>
+            {plan.warnings.map((w) => (
+              <p key={w} className="warning">{w}</p>
+            ))}
+          </div>
+          <div>
+            <h3 className="small-heading">{state.recipe === 'uefi-card' ? 'config.txt' : 'Bootloader config'}</h3>
+            <pre className="config-preview">{plan.config}</pre>
+          </div>
+        </div>
+      ) : null}
+      <h3 className="small-heading">Cards</h3>
+      <ul className="targets">
+        {state.targets.map((t) => (
+          <li key={t}><code>{t}</code></li>
+        ))}
+      </ul>
+      <p>
+        {state.verify ? 'Each card is read back and compared. ' : 'Cards are not verified. '}
+        {state.lock ? 'Each card is then write-protected.' : ''}
+      </p>
+      <label className="check confirm">
+        <input type="checkbox" checked={confirmed} onChange={(e) => setConfirmed(e.target.checked)} />
+        Erase everything on {n === 1 ? 'this card' : `these ${n} cards`} and write it
+      </label>
+      <div>
+        <button type="button" className="primary" disabled={!confirmed || !plan} onClick={onWrite}>
+          Write {n === 1 ? '1 card' : `${n} cards`}
+        </button>
+      </div>
+    </section>
+  );
+}

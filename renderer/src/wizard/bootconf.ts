@@ -1,0 +1,103 @@
+/**
+ * The wizard's bootloader settings as boot.conf text: BOOT_ORDER from the
+ * ordered list of modes (first tried = least significant nibble), TFTP_IP,
+ * TFTP_PREFIX / TFTP_PREFIX_STR, and free advanced lines, merged into the
+ * config the base image already carries. Pure: no I/O, no React.
+ */
+
+/** BOOT_ORDER is read right to left: the first mode tried is the lowest nibble. */
+export function bootOrderHex(modes: readonly number[]): string {
+  if (modes.length === 0) return '0x0';
+  return `0x${[...modes].reverse().map((m) => m.toString(16)).join('')}`;
+}
+
+export function bootOrderModes(hex: string): number[] {
+  const digits = hex.replace(/^0x/i, '');
+  return [...digits].reverse().map((d) => parseInt(d, 16));
+}
+
+export type TftpPrefixMode = 'serial' | 'string' | 'mac';
+export const TFTP_PREFIX_VALUE: Record<TftpPrefixMode, number> = { serial: 0, string: 1, mac: 2 };
+
+export interface NetworkSettings {
+  readonly tftpIp: string;
+  readonly prefixMode: TftpPrefixMode;
+  readonly prefixString: string;
+}
+
+/** A dotted-quad IPv4 address, each part 0-255 without leading zeros. */
+export function ipv4Problem(text: string): string | null {
+  if (text === '') return null;
+  const parts = text.split('.');
+  if (parts.length !== 4 || parts.some((p) => !/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > 255)) {
+    return `"${text}" is not an IPv4 address: write four numbers from 0 to 255 separated by dots, such as 192.168.1.10.`;
+  }
+  return null;
+}
+
+export function prefixStringProblem(text: string): string | null {
+  if (text.length > 32) return `TFTP_PREFIX_STR is at most 32 characters (this one has ${text.length}).`;
+  if (!/^[A-Za-z0-9_./-]*$/.test(text)) return 'Use letters, digits, "-", "_", "." and "/" only.';
+  return null;
+}
+
+/** What the Pi will ask the TFTP server for first, e.g. "e45f1b2a/start4.elf". */
+export function tftpPreview(settings: NetworkSettings, board: '2711' | '2712'): string {
+  const file = board === '2711' ? 'start4.elf' : 'config.txt';
+  switch (settings.prefixMode) {
+    case 'serial':
+      return `<serial>/${file}  (the Pi's 8-digit serial number, e.g. e45f1b2a/${file})`;
+    case 'mac':
+      return `<MAC>/${file}  (the Pi's MAC address, e.g. dc-a6-32-01-36-c2/${file})`;
+    case 'string':
+      return `${settings.prefixString}${file}`;
+  }
+}
+
+/**
+ * Sets (value) or removes (null) keys in a boot.conf, keeping every other line
+ * and comment as it was. Keys are set in the first section ([all] or none);
+ * a key that is missing is appended there.
+ */
+export function mergeBootConf(base: string, edits: Readonly<Record<string, string | null>>): string {
+  const lines = base.replace(/\r\n/g, '\n').replace(/\n+$/, '').split('\n').filter((l, i, all) => !(all.length === 1 && l === ''));
+  const pending = new Map(Object.entries(edits));
+  let sectionEnd = lines.findIndex((l, i) => i > 0 && /^\s*\[/.test(l) && !/^\s*\[all\]/i.test(l));
+  if (sectionEnd < 0) sectionEnd = lines.length;
+  const out: string[] = [];
+  lines.forEach((line, i) => {
+    const match = /^\s*([A-Za-z0-9_]+)\s*=/.exec(line);
+    const key = match?.[1];
+    if (i < sectionEnd && key !== undefined && edits[key] !== undefined) {
+      const value = pending.get(key);
+      pending.delete(key);
+      if (value !== null && value !== undefined) out.push(`${key}=${value}`);
+      // a key set twice keeps only its first line, now carrying the new value
+      return;
+    }
+    if (i === sectionEnd) appendPending(out, pending);
+    out.push(line);
+  });
+  if (sectionEnd >= lines.length) appendPending(out, pending);
+  if (out.length === 0 || !/^\s*\[/.test(out[0] ?? '')) out.unshift('[all]');
+  return `${out.join('\n')}\n`;
+}
+
+function appendPending(out: string[], pending: Map<string, string | null>): void {
+  for (const [key, value] of pending) if (value !== null) out.push(`${key}=${value}`);
+  pending.clear();
+}
+
+/** Parses "KEY=value" lines the user typed under Advanced into edits (blank lines and comments skipped). */
+export function parseAdvancedLines(text: string): { edits: Record<string, string>; problems: string[] } {
+  const edits: Record<string, string> = {};
+  const problems: string[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (!m) problems.push(`Line ${i + 1}: write KEY=value, such as NET_BOOT_MAX_RETRIES=3.`);
+    else edits[m[1]!] = m[2]!;
+  });
+  return { edits, problems };
+}

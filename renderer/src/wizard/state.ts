@@ -1,0 +1,250 @@
+/**
+ * The wizard's state and its one reducer. Each step reads the slice it shows
+ * and dispatches small actions; which steps a recipe has, and whether Next is
+ * allowed, are derived here so every step component stays a view.
+ */
+import type { CardPlan, CardResult, CardWriteProgress, ManifestEntry } from '../../../electron/ipc/channels/card.js';
+import type { ConfigDiagnostic } from '../../../electron/ipc/channels/eeprom.js';
+import type { FirmwareLocation } from '../../../electron/ipc/channels/firmware.js';
+import { bootOrderHex, ipv4Problem, parseAdvancedLines, prefixStringProblem, type TftpPrefixMode } from './bootconf.js';
+
+export type Recipe = 'eeprom-card' | 'uefi-card' | 'eeprom-file' | 'sdlock';
+export type Board = '2711' | '2712';
+export type BootPreset = 'sd' | 'usb' | 'network' | 'custom';
+export type StepId = 'what' | 'configure' | 'cards' | 'review' | 'write' | 'done' | 'save' | 'lock';
+
+export const STEP_TITLES: Record<StepId, string> = {
+  what: 'What to make',
+  configure: 'Configure',
+  cards: 'Choose cards',
+  review: 'Review',
+  write: 'Write',
+  done: 'Done',
+  save: 'Save image',
+  lock: 'Lock / unlock',
+};
+
+export function stepsFor(recipe: Recipe): readonly StepId[] {
+  switch (recipe) {
+    case 'eeprom-card':
+    case 'uefi-card':
+      return ['what', 'configure', 'cards', 'review', 'write', 'done'];
+    case 'eeprom-file':
+      return ['what', 'configure', 'save'];
+    case 'sdlock':
+      return ['what', 'cards', 'lock'];
+  }
+}
+
+/** BOOT_ORDER presets, first mode tried first (the same values Raspberry Pi Imager's cards use). */
+export const BOOT_PRESETS: Record<Exclude<BootPreset, 'custom'>, Record<Board, number[]>> = {
+  sd: { '2711': [0x1, 0x4, 0xf], '2712': [0x1, 0x6, 0x4, 0xf] },
+  usb: { '2711': [0x4, 0x1, 0xf], '2712': [0x6, 0x4, 0x1, 0xf] },
+  network: { '2711': [0x2, 0x1, 0xf], '2712': [0x2, 0x1, 0xf] },
+};
+
+export interface CardProgress {
+  readonly phase: 'waiting' | 'write' | 'verify' | 'lock' | 'done' | 'failed';
+  readonly bytes: number;
+  readonly total: number;
+  readonly speed: number | null;
+}
+
+export interface WizardState {
+  readonly step: StepId;
+  readonly recipe: Recipe;
+  readonly board: Board;
+  readonly preset: BootPreset;
+  readonly bootOrder: readonly number[];
+  readonly tftpIp: string;
+  readonly prefixMode: TftpPrefixMode;
+  readonly prefixString: string;
+  readonly advanced: string;
+  readonly firmwarePath: string;
+  readonly firmware: FirmwareLocation | null;
+  readonly firmwareError: string | null;
+  /** The config already in the base image; the wizard's settings are merged into it. */
+  readonly baseConfig: string;
+  readonly diagnostics: readonly ConfigDiagnostic[];
+  readonly configTxt: string;
+  readonly uefiTimeout: string;
+  readonly uefiRamLimit: boolean;
+  readonly uefiSystemTable: 'acpi' | 'both' | 'dt';
+  readonly outputDir: string;
+  readonly targets: readonly string[];
+  readonly verify: boolean;
+  readonly lock: boolean;
+  readonly plan: CardPlan | null;
+  readonly progress: Readonly<Record<string, CardProgress>>;
+  readonly results: readonly CardResult[];
+  readonly manifest: readonly ManifestEntry[];
+  readonly writeError: string | null;
+}
+
+export const initialState: WizardState = {
+  step: 'what',
+  recipe: 'eeprom-card',
+  board: '2711',
+  preset: 'network',
+  bootOrder: BOOT_PRESETS.network['2711'],
+  tftpIp: '',
+  prefixMode: 'serial',
+  prefixString: '',
+  advanced: '',
+  firmwarePath: '',
+  firmware: null,
+  firmwareError: null,
+  baseConfig: '',
+  diagnostics: [],
+  configTxt: '',
+  uefiTimeout: '',
+  uefiRamLimit: false,
+  uefiSystemTable: 'acpi',
+  outputDir: '',
+  targets: [],
+  verify: true,
+  lock: false,
+  plan: null,
+  progress: {},
+  results: [],
+  manifest: [],
+  writeError: null,
+};
+
+export type Action =
+  | { type: 'go'; step: StepId }
+  | { type: 'recipe'; recipe: Recipe }
+  | { type: 'board'; board: Board }
+  | { type: 'preset'; preset: BootPreset }
+  | { type: 'bootOrder'; modes: readonly number[] }
+  | { type: 'field'; field: 'tftpIp' | 'prefixString' | 'advanced' | 'firmwarePath' | 'configTxt' | 'uefiTimeout' | 'outputDir'; value: string }
+  | { type: 'prefixMode'; mode: TftpPrefixMode }
+  | { type: 'uefiRamLimit'; value: boolean }
+  | { type: 'uefiSystemTable'; value: 'acpi' | 'both' | 'dt' }
+  | { type: 'firmware'; firmware: FirmwareLocation | null; error: string | null; baseConfig: string }
+  | { type: 'diagnostics'; diagnostics: readonly ConfigDiagnostic[] }
+  | { type: 'toggleTarget'; device: string }
+  | { type: 'targets'; devices: readonly string[] }
+  | { type: 'option'; option: 'verify' | 'lock'; value: boolean }
+  | { type: 'writeStarted'; targets: readonly string[] }
+  | { type: 'writeProgress'; event: CardWriteProgress }
+  | { type: 'writeFinished'; results: readonly CardResult[]; manifest: readonly ManifestEntry[]; plan: CardPlan }
+  | { type: 'writeFailed'; message: string }
+  | { type: 'again' };
+
+export function reducer(state: WizardState, action: Action): WizardState {
+  switch (action.type) {
+    case 'go':
+      return { ...state, step: action.step };
+    case 'recipe':
+      return { ...state, recipe: action.recipe, targets: [], firmware: null, firmwareError: null };
+    case 'board': {
+      const bootOrder = state.preset === 'custom' ? state.bootOrder : BOOT_PRESETS[state.preset][action.board];
+      return { ...state, board: action.board, bootOrder, firmware: null, firmwareError: null, baseConfig: '' };
+    }
+    case 'preset':
+      return action.preset === 'custom'
+        ? { ...state, preset: 'custom' }
+        : { ...state, preset: action.preset, bootOrder: BOOT_PRESETS[action.preset][state.board] };
+    case 'bootOrder':
+      return { ...state, bootOrder: action.modes, preset: 'custom' };
+    case 'field':
+      return { ...state, [action.field]: action.value };
+    case 'prefixMode':
+      return { ...state, prefixMode: action.mode };
+    case 'uefiRamLimit':
+      return { ...state, uefiRamLimit: action.value };
+    case 'uefiSystemTable':
+      return { ...state, uefiSystemTable: action.value };
+    case 'firmware':
+      return { ...state, firmware: action.firmware, firmwareError: action.error, baseConfig: action.baseConfig };
+    case 'diagnostics':
+      return { ...state, diagnostics: action.diagnostics };
+    case 'toggleTarget':
+      return {
+        ...state,
+        targets: state.targets.includes(action.device) ? state.targets.filter((d) => d !== action.device) : [...state.targets, action.device],
+      };
+    case 'targets':
+      return { ...state, targets: action.devices };
+    case 'option':
+      return { ...state, [action.option]: action.value };
+    case 'writeStarted':
+      return {
+        ...state,
+        step: 'write',
+        results: [],
+        manifest: [],
+        writeError: null,
+        progress: Object.fromEntries(action.targets.map((d) => [d, { phase: 'waiting', bytes: 0, total: 0, speed: null } satisfies CardProgress])),
+      };
+    case 'writeProgress': {
+      const e = action.event;
+      if (e.type === 'planned') return { ...state, plan: e.plan };
+      if (e.type === 'progress') {
+        return { ...state, progress: { ...state.progress, [e.device]: { phase: e.phase, bytes: e.bytes, total: e.total, speed: e.speed } } };
+      }
+      const old = state.progress[e.result.device] ?? { bytes: 0, total: 0, speed: null };
+      return {
+        ...state,
+        progress: { ...state.progress, [e.result.device]: { ...old, phase: e.result.ok ? 'done' : 'failed' } },
+        results: [...state.results.filter((r) => r.device !== e.result.device), e.result],
+      };
+    }
+    case 'writeFinished':
+      return { ...state, step: 'done', results: action.results, manifest: action.manifest, plan: action.plan };
+    case 'writeFailed':
+      return { ...state, step: 'done', writeError: action.message };
+    case 'again':
+      return { ...state, step: 'cards', targets: [], progress: {}, results: [], manifest: [], writeError: null };
+  }
+}
+
+/** The boot.conf edits the wizard's fields make (null removes a key). */
+export function bootConfEdits(state: WizardState): Record<string, string | null> {
+  const usesNetwork = state.bootOrder.includes(0x2);
+  const edits: Record<string, string | null> = {
+    BOOT_ORDER: bootOrderHex(state.bootOrder),
+    TFTP_IP: usesNetwork && state.tftpIp !== '' ? state.tftpIp : null,
+    TFTP_PREFIX: usesNetwork && state.prefixMode !== 'serial' ? String(state.prefixMode === 'string' ? 1 : 2) : null,
+    TFTP_PREFIX_STR: usesNetwork && state.prefixMode === 'string' ? state.prefixString : null,
+  };
+  return { ...edits, ...parseAdvancedLines(state.advanced).edits };
+}
+
+/** Problems on the Configure step that block Next, keyed by field. */
+export function configureProblems(state: WizardState): Partial<Record<'tftpIp' | 'prefixString' | 'advanced' | 'bootOrder' | 'firmware' | 'uefiTimeout' | 'config', string>> {
+  const problems: Partial<Record<'tftpIp' | 'prefixString' | 'advanced' | 'bootOrder' | 'firmware' | 'uefiTimeout' | 'config', string>> = {};
+  if (state.recipe === 'uefi-card') {
+    if (!state.firmware) problems.firmware = state.firmwareError ?? 'Name the UEFI firmware zip or folder.';
+    if (state.uefiTimeout !== '' && !/^\d{1,5}$/.test(state.uefiTimeout)) problems.uefiTimeout = 'The boot timeout is a whole number of seconds.';
+    return problems;
+  }
+  const ip = ipv4Problem(state.tftpIp);
+  if (ip) problems.tftpIp = ip;
+  if (state.prefixMode === 'string') {
+    const p = prefixStringProblem(state.prefixString) ?? (state.prefixString === '' ? 'Type the folder name the Pi should ask for, such as pi4/.' : null);
+    if (p) problems.prefixString = p;
+  }
+  const adv = parseAdvancedLines(state.advanced).problems;
+  if (adv.length > 0) problems.advanced = adv.join(' ');
+  if (state.bootOrder.length === 0) problems.bootOrder = 'Add at least one boot mode.';
+  if (state.bootOrder.length > 8) problems.bootOrder = 'BOOT_ORDER holds at most 8 modes.';
+  if (!state.firmware) problems.firmware = state.firmwareError ?? 'Name the bootloader firmware folder (with pieeprom and recovery.bin).';
+  const firstError = state.diagnostics.find((d) => d.severity === 'error');
+  if (firstError) problems.config = firstError.message;
+  return problems;
+}
+
+export function canLeave(state: WizardState): boolean {
+  switch (state.step) {
+    case 'what':
+      return true;
+    case 'configure':
+      return Object.keys(configureProblems(state)).length === 0;
+    case 'cards':
+      return state.recipe === 'sdlock' ? state.targets.length === 1 : state.targets.length > 0;
+    default:
+      return true;
+  }
+}
