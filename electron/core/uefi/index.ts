@@ -1,0 +1,39 @@
+/** Public API of the UEFI NVRAM area (issue 8). */
+export { UefiErrorCode } from './errors.js';
+export { KnownGuid, guidFromBytes, guidToBytes } from './guid.js';
+export { locateNvFirmwareVolume, PFTF_LAYOUTS, type NvFirmwareVolume } from './firmware-volume.js';
+export { crc32, type FtwWorkingBlock } from './ftw.js';
+export {
+  VariableAttribute,
+  VariableState,
+  ATTRIBUTES_NV_BS_RT,
+  type VariableEdit,
+  type VariableRecord,
+  type VariableStore,
+  type VariableStoreFormat,
+} from './variable-store.js';
+export {
+  readNvram,
+  listUefiVariables,
+  getUefiVariable,
+  editUefiVariables,
+  attributeNames,
+  type Nvram,
+  type UefiVariableInfo,
+  type UefiVariableListing,
+  type NvramEditResult,
+} from './nvram.js';
+export { uriDevicePath, encodeLoadOption, decodeLoadOption, devicePathToText, validateBootUri } from './device-path.js';
+export { describeVariable, SYSTEM_TABLE_MODES, FAN_GPIOS, FAN_TEMP_CELSIUS, CUSTOM_CPU_CLOCK_MHZ, ASSET_TAG_MAX_LENGTH, type SystemTableMode } from './known-variables.js';
+export {
+  applyUefiSettings,
+  readUefiSettings,
+  uefiSettingsEdits,
+  validateUefiSettings,
+  hasUefiSettings,
+  HTTP_BOOT_WARNING,
+  HTTP_BOOT_DESCRIPTION,
+  type UefiSettings,
+  type CpuClockSetting,
+  type ApplyUefiSettingsResult,
+} from './settings.js';
