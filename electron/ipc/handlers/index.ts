@@ -5,7 +5,9 @@
  */
 import type { Handlers } from '../dispatcher.js';
 import { appInfoHandler } from './app.js';
+import { driveListHandler, driveWatchHandler } from './drives.js';
 import { manifestSaveHandler } from './manifest.js';
+import { sdlockLockHandler, sdlockStatusHandler, sdlockUnlockHandler } from './sdlock.js';
 import { pendingHandler } from './pending.js';
 
 export interface HandlerOptions {
@@ -17,6 +19,7 @@ export interface HandlerOptions {
 }
 
 export function createHandlers(options: HandlerOptions): Handlers {
+  const drives = { includeLoop: options.includeLoop ?? false };
   return {
     'app.info': appInfoHandler(options.frontEnd),
     'eeprom.validate': pendingHandler('eeprom.validate'),
@@ -26,11 +29,11 @@ export function createHandlers(options: HandlerOptions): Handlers {
     'firmware.download': pendingHandler('firmware.download'),
     'card.plan': pendingHandler('card.plan'),
     'card.write': pendingHandler('card.write'),
-    'drives.list': pendingHandler('drives.list'),
-    'drives.watch': pendingHandler('drives.watch'),
-    'sdlock.status': pendingHandler('sdlock.status'),
-    'sdlock.lock': pendingHandler('sdlock.lock'),
-    'sdlock.unlock': pendingHandler('sdlock.unlock'),
+    'drives.list': driveListHandler(drives),
+    'drives.watch': driveWatchHandler(drives),
+    'sdlock.status': sdlockStatusHandler,
+    'sdlock.lock': sdlockLockHandler,
+    'sdlock.unlock': sdlockUnlockHandler,
     'uefi.preview': pendingHandler('uefi.preview'),
     'manifest.save': manifestSaveHandler(options.cwd ?? process.cwd()),
   };
