@@ -1,0 +1,45 @@
+/** Stable error and diagnostic codes of the bootloader EEPROM area. */
+export const EepromErrorCode = {
+  /** The file is not 512 KiB or 2 MiB. */
+  BAD_IMAGE_SIZE: 'EEPROM_BAD_IMAGE_SIZE',
+  /** The section chain is broken. */
+  CORRUPT: 'EEPROM_CORRUPT',
+  /** The image has no such modifiable file (e.g. no updatetime before 2021). */
+  FILE_NOT_IN_IMAGE: 'EEPROM_FILE_NOT_IN_IMAGE',
+  /** bootconf.txt over 4076 bytes. */
+  CONFIG_TOO_LARGE: 'EEPROM_CONFIG_TOO_LARGE',
+  /** bootconf.txt over the free space the image really has for it. */
+  NO_SPACE: 'EEPROM_NO_SPACE',
+  /** Another modifiable file that does not fit. */
+  FILE_TOO_LARGE: 'EEPROM_FILE_TOO_LARGE',
+  CONFIG_NOT_TEXT: 'EEPROM_CONFIG_NOT_TEXT',
+  /** Validation found errors (details.diagnostics lists them). */
+  INVALID_CONFIG: 'EEPROM_INVALID_CONFIG',
+  BAD_BOOT_ORDER: 'EEPROM_BAD_BOOT_ORDER',
+  BAD_TIMESTAMP: 'EEPROM_BAD_TIMESTAMP',
+  BAD_SET: 'EEPROM_BAD_SET',
+  BAD_BATCH: 'EEPROM_BAD_BATCH',
+  BAD_SIG: 'EEPROM_BAD_SIG',
+} as const;
+
+/** Codes of validation findings (Diagnostic.code). */
+export const EepromDiagnosticCode = {
+  UNKNOWN_KEY: 'EEPROM_UNKNOWN_KEY',
+  UNDOCUMENTED_KEY: 'EEPROM_UNDOCUMENTED_KEY',
+  KEY_NOT_ON_BOARD: 'EEPROM_KEY_NOT_ON_BOARD',
+  BAD_VALUE: 'EEPROM_BAD_VALUE',
+  VALUE_OUT_OF_RANGE: 'EEPROM_VALUE_OUT_OF_RANGE',
+  BOOT_ORDER_UNDEFINED_MODE: 'EEPROM_BOOT_ORDER_UNDEFINED_MODE',
+  BOOT_ORDER_NO_END: 'EEPROM_BOOT_ORDER_NO_END',
+  BOOT_ORDER_MODE_NOT_ON_BOARD: 'EEPROM_BOOT_ORDER_MODE_NOT_ON_BOARD',
+  BOOT_ORDER_RPIBOOT_NOT_LAST: 'EEPROM_BOOT_ORDER_RPIBOOT_NOT_LAST',
+  BAD_LINE: 'EEPROM_BAD_LINE',
+  BAD_SECTION: 'EEPROM_BAD_SECTION',
+  UNSUPPORTED_SECTION: 'EEPROM_UNSUPPORTED_SECTION',
+  DUPLICATE_KEY: 'EEPROM_DUPLICATE_KEY',
+  TOO_LARGE: 'EEPROM_CONFIG_TOO_LARGE',
+  NO_SPACE: 'EEPROM_NO_SPACE',
+  LINE_TOO_LONG: 'EEPROM_LINE_TOO_LONG',
+  NOT_ASCII: 'EEPROM_NOT_ASCII',
+  CRLF: 'EEPROM_CRLF',
+} as const;
