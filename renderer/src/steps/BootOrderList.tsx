@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { bootOrderHex } from '../wizard/bootconf.js';
-import { bootModeLabel, bootModesFor, explainBootOrderLocal } from '../wizard/boot-modes.js';
+import { bootModeLabel, bootModesFor, explainModes } from '../wizard/boot-modes.js';
 import type { Board } from '../wizard/state.js';
 
 interface Props {
@@ -78,7 +78,7 @@ export function BootOrderList({ board, modes, onChange, problem }: Props) {
       ) : null}
       <p className="boot-order-value">
         <code data-testid="boot-order-hex">BOOT_ORDER={bootOrderHex(modes)}</code>{' '}
-        <span data-testid="boot-order-sentence">{explainBootOrderLocal(board, modes)}</span>
+        <span data-testid="boot-order-sentence">{explainModes(board, modes)}</span>
       </p>
       {problem ? <p className="field-error" role="alert">{problem}</p> : null}
     </fieldset>

@@ -1,33 +1,32 @@
 /**
- * The boot modes offered in the BOOT_ORDER list, per board. TEMPORARY until
- * electron/core/eeprom exports BOOT_MODES; then this module re-exports it.
+ * The boot modes offered in the BOOT_ORDER list and the sentence beside it,
+ * straight from the EEPROM core (pure modules), so the wizard and
+ * `bootcard eeprom` say the same words.
  */
+import { BOOT_MODES, explainBootOrder, selectableBootModes } from '../../../electron/core/eeprom/boot-order.js';
 import type { Board } from './state.js';
+import { bootOrderHex } from './bootconf.js';
 
 export interface BootModeOption {
   readonly value: number;
   readonly label: string;
+  readonly note?: string;
 }
 
-const COMMON: readonly BootModeOption[] = [
-  { value: 0x1, label: 'SD card' },
-  { value: 0x2, label: 'network (TFTP)' },
-  { value: 0x4, label: 'USB mass storage' },
-  { value: 0x6, label: 'NVMe' },
-  { value: 0x7, label: 'HTTP' },
-  { value: 0x3, label: 'RPIBOOT' },
-  { value: 0xe, label: 'stop' },
-  { value: 0xf, label: 'restart' },
-];
-
 export function bootModesFor(board: Board): readonly BootModeOption[] {
-  return board === '2711' ? [...COMMON.slice(0, 3), { value: 0x5, label: 'USB 2.0 (BCM)' }, ...COMMON.slice(3)] : COMMON;
+  return selectableBootModes(board).map((m) => ({ value: m.nibble, label: m.label, ...(m.note ? { note: m.note } : {}) }));
 }
 
 export function bootModeLabel(board: Board, value: number): string {
-  return bootModesFor(board).find((m) => m.value === value)?.label ?? `mode 0x${value.toString(16)}`;
+  return BOOT_MODES[board][value]?.label ?? `mode 0x${value.toString(16)}`;
 }
 
-export function explainBootOrderLocal(board: Board, modes: readonly number[]): string {
-  return modes.map((m, i) => `${i + 1}. ${bootModeLabel(board, m)}`).join(' ');
+/** "1. network (TFTP) 2. SD card 3. restart", as the CLI explains it. */
+export function explainModes(board: Board, modes: readonly number[]): string {
+  if (modes.length === 0) return '';
+  try {
+    return explainBootOrder(bootOrderHex(modes), board);
+  } catch {
+    return '';
+  }
 }

@@ -4,11 +4,12 @@
  * TFTP_PREFIX / TFTP_PREFIX_STR, and free advanced lines, merged into the
  * config the base image already carries. Pure: no I/O, no React.
  */
+import { formatBootOrder } from '../../../electron/core/eeprom/boot-order.js';
+import { parseAssignment, parseBootConf, removeBootConfValue, serializeBootConf, setBootConfValue } from '../../../electron/core/eeprom/config.js';
 
 /** BOOT_ORDER is read right to left: the first mode tried is the lowest nibble. */
 export function bootOrderHex(modes: readonly number[]): string {
-  if (modes.length === 0) return '0x0';
-  return `0x${[...modes].reverse().map((m) => m.toString(16)).join('')}`;
+  return modes.length === 0 ? '0x0' : formatBootOrder(modes);
 }
 
 export function bootOrderModes(hex: string): number[] {
@@ -55,37 +56,17 @@ export function tftpPreview(settings: NetworkSettings, board: '2711' | '2712'): 
 }
 
 /**
- * Sets (value) or removes (null) keys in a boot.conf, keeping every other line
- * and comment as it was. Keys are set in the first section ([all] or none);
- * a key that is missing is appended there.
+ * Sets (value) or removes (null) keys in a boot.conf with the EEPROM core's
+ * editor (the same one `bootcard eeprom build --set/--unset` uses), keeping
+ * every other line and comment as it was.
  */
 export function mergeBootConf(base: string, edits: Readonly<Record<string, string | null>>): string {
-  const lines = base.replace(/\r\n/g, '\n').replace(/\n+$/, '').split('\n').filter((l, i, all) => !(all.length === 1 && l === ''));
-  const pending = new Map(Object.entries(edits));
-  let sectionEnd = lines.findIndex((l, i) => i > 0 && /^\s*\[/.test(l) && !/^\s*\[all\]/i.test(l));
-  if (sectionEnd < 0) sectionEnd = lines.length;
-  const out: string[] = [];
-  lines.forEach((line, i) => {
-    const match = /^\s*([A-Za-z0-9_]+)\s*=/.exec(line);
-    const key = match?.[1];
-    if (i < sectionEnd && key !== undefined && edits[key] !== undefined) {
-      const value = pending.get(key);
-      pending.delete(key);
-      if (value !== null && value !== undefined) out.push(`${key}=${value}`);
-      // a key set twice keeps only its first line, now carrying the new value
-      return;
-    }
-    if (i === sectionEnd) appendPending(out, pending);
-    out.push(line);
-  });
-  if (sectionEnd >= lines.length) appendPending(out, pending);
-  if (out.length === 0 || !/^\s*\[/.test(out[0] ?? '')) out.unshift('[all]');
-  return `${out.join('\n')}\n`;
-}
-
-function appendPending(out: string[], pending: Map<string, string | null>): void {
-  for (const [key, value] of pending) if (value !== null) out.push(`${key}=${value}`);
-  pending.clear();
+  let config = parseBootConf(base === '' ? '[all]\n' : base);
+  for (const [key, value] of Object.entries(edits)) {
+    config = value === null ? removeBootConfValue(config, key, '*') : setBootConfValue(config, key, value, 'all');
+  }
+  const text = serializeBootConf(config);
+  return text.endsWith('\n') ? text : `${text}\n`;
 }
 
 /** Parses "KEY=value" lines the user typed under Advanced into edits (blank lines and comments skipped). */
@@ -95,9 +76,12 @@ export function parseAdvancedLines(text: string): { edits: Record<string, string
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
-    if (!m) problems.push(`Line ${i + 1}: write KEY=value, such as NET_BOOT_MAX_RETRIES=3.`);
-    else edits[m[1]!] = m[2]!;
+    try {
+      const { key, value } = parseAssignment(line);
+      edits[key] = value;
+    } catch (error) {
+      problems.push(`Line ${i + 1}: ${error instanceof Error ? error.message : String(error)}`);
+    }
   });
   return { edits, problems };
 }
