@@ -6,6 +6,8 @@
 import type { Handlers } from '../dispatcher.js';
 import { appInfoHandler } from './app.js';
 import { driveListHandler, driveWatchHandler } from './drives.js';
+import { eepromBuildHandler, eepromExplainHandler, eepromValidateHandler } from './eeprom.js';
+import { firmwareLocateHandler } from './firmware.js';
 import { manifestSaveHandler } from './manifest.js';
 import { sdlockLockHandler, sdlockStatusHandler, sdlockUnlockHandler } from './sdlock.js';
 import { pendingHandler } from './pending.js';
@@ -20,12 +22,13 @@ export interface HandlerOptions {
 
 export function createHandlers(options: HandlerOptions): Handlers {
   const drives = { includeLoop: options.includeLoop ?? false };
+  const cwd = options.cwd ?? process.cwd();
   return {
     'app.info': appInfoHandler(options.frontEnd),
-    'eeprom.validate': pendingHandler('eeprom.validate'),
-    'eeprom.explain': pendingHandler('eeprom.explain'),
-    'eeprom.build': pendingHandler('eeprom.build'),
-    'firmware.locate': pendingHandler('firmware.locate'),
+    'eeprom.validate': eepromValidateHandler,
+    'eeprom.explain': eepromExplainHandler,
+    'eeprom.build': eepromBuildHandler(cwd),
+    'firmware.locate': firmwareLocateHandler(cwd),
     'firmware.download': pendingHandler('firmware.download'),
     'card.plan': pendingHandler('card.plan'),
     'card.write': pendingHandler('card.write'),
@@ -35,6 +38,6 @@ export function createHandlers(options: HandlerOptions): Handlers {
     'sdlock.lock': sdlockLockHandler,
     'sdlock.unlock': sdlockUnlockHandler,
     'uefi.preview': pendingHandler('uefi.preview'),
-    'manifest.save': manifestSaveHandler(options.cwd ?? process.cwd()),
+    'manifest.save': manifestSaveHandler(cwd),
   };
 }
