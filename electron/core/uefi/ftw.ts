@@ -23,6 +23,7 @@
  * header is the last one: if its HeaderAllocated bit is 0 (allocated) a write is pending.
  */
 import { BootcardError } from '../errors.js';
+import { crc32 } from '../fat32/crc32.js';
 import { UefiErrorCode } from './errors.js';
 import { guidEquals, guidToBytes, KnownGuid } from './guid.js';
 
@@ -39,23 +40,6 @@ const FTW_HEADER_ALLOCATED_BIT = 0x01;
 const FTW_COMPLETE_BIT = 0x04;
 
 const FTW_SIGNATURE = guidToBytes(KnownGuid.FTW_WORKING_BLOCK);
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32 (IEEE 802.3, the one gBS->CalculateCrc32 computes). */
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 /** The CRC edk2 expects for the working-block header at `offset`. */
 export function ftwHeaderCrc(bytes: Uint8Array, offset: number): number {

@@ -2,7 +2,7 @@
 export { UefiErrorCode } from './errors.js';
 export { KnownGuid, guidFromBytes, guidToBytes } from './guid.js';
 export { locateNvFirmwareVolume, PFTF_LAYOUTS, type NvFirmwareVolume } from './firmware-volume.js';
-export { crc32, type FtwWorkingBlock } from './ftw.js';
+export { type FtwWorkingBlock } from './ftw.js';
 export {
   VariableAttribute,
   VariableState,
@@ -27,6 +27,8 @@ export { uriDevicePath, encodeLoadOption, decodeLoadOption, devicePathToText, va
 export { describeVariable, SYSTEM_TABLE_MODES, FAN_GPIOS, FAN_TEMP_CELSIUS, CUSTOM_CPU_CLOCK_MHZ, ASSET_TAG_MAX_LENGTH, type SystemTableMode } from './known-variables.js';
 export {
   applyUefiSettings,
+  previewUefiSettings,
+  type UefiSettingsPreview,
   readUefiSettings,
   uefiSettingsEdits,
   validateUefiSettings,

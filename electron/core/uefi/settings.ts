@@ -20,6 +20,7 @@ import {
   CPU_CLOCK_MODES,
   CUSTOM_CPU_CLOCK_MHZ,
   decodeBootOrder,
+  describeVariable,
   encodeBootOrder,
   encodeUint16,
   encodeUint32,
@@ -206,4 +207,22 @@ export function readUefiSettings(fd: Uint8Array): UefiSettings & { bootOrder?: s
     }
   }
   return out;
+}
+
+export interface UefiSettingsPreview {
+  readonly warnings: readonly string[];
+  /** The variables the settings write, with their values as `bootcard uefi vars list` shows them. */
+  readonly variables: readonly { readonly name: string; readonly value: string }[];
+}
+
+/** Applies the settings in memory and describes what would be written (for the wizard's preview). */
+export function previewUefiSettings(fd: Uint8Array, settings: UefiSettings): UefiSettingsPreview {
+  if (!hasUefiSettings(settings)) return { warnings: [], variables: [] };
+  const edits = uefiSettingsEdits(fd, settings);
+  const { warnings } = applyUefiSettings(fd, settings);
+  const variables = edits.map((e) => ({
+    name: e.name,
+    value: e.op === 'set' ? (describeVariable(e.name, e.guid, e.data) ?? Array.from(e.data, (b) => b.toString(16).padStart(2, '0')).join('')) : '(deleted)',
+  }));
+  return { warnings, variables };
 }

@@ -1,0 +1,72 @@
+/**
+ * Reading an RPI_EFI.fd from where a user has one: the file itself (or any edk2 VARS file), a card
+ * image (.img), or a card (/dev/sdX, /dev/mmcblkN), where it lies in the root of the FAT32 boot
+ * partition; and writing an edited firmware file safely (temp file + rename, never a partial file).
+ */
+import { open, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { BootcardError, toBootcardError } from '../errors.js';
+import { openByteReader } from '../fat32/byte-reader.io.js';
+import { readFatImage } from '../fat32/reader.js';
+import { UefiErrorCode } from './errors.js';
+
+export const RPI_EFI_FD_NAME = 'RPI_EFI.fd';
+/** Largest file read whole as a firmware file (AAVMF VARS files are 64 MiB). */
+export const MAX_FIRMWARE_FILE_SIZE = 128 * 1024 * 1024;
+
+export interface FirmwareSource {
+  readonly fd: Uint8Array;
+  /** 'firmware' for a firmware file, 'card' for a card or card image. */
+  readonly kind: 'firmware' | 'card';
+  readonly path: string;
+}
+
+/** Reads the firmware from a firmware file, a card image or a card (read-only). */
+export async function readFirmwareSource(file: string): Promise<FirmwareSource> {
+  const reader = await openByteReader(file);
+  try {
+    let fat;
+    try {
+      fat = await readFatImage(reader);
+    } catch (error) {
+      if (!(error instanceof BootcardError) || !error.code.startsWith('FAT_')) throw error;
+    }
+    if (fat) {
+      const entries = await fat.volume.list('');
+      const entry = entries.find((e) => e.name.toUpperCase() === RPI_EFI_FD_NAME.toUpperCase() && !e.directory);
+      if (!entry) {
+        throw new BootcardError(UefiErrorCode.NV_REGION_NOT_FOUND, `${file} holds a FAT32 file system without ${RPI_EFI_FD_NAME} in its root: it is not a pftf UEFI card.`, { path: file });
+      }
+      return { fd: await fat.volume.readFile(entry.path), kind: 'card', path: file };
+    }
+    if (reader.size > MAX_FIRMWARE_FILE_SIZE) {
+      throw new BootcardError(UefiErrorCode.NV_REGION_NOT_FOUND, `${file} is neither a card with a FAT32 boot partition nor a firmware file (${reader.size} bytes is too big for one).`, { path: file });
+    }
+    return { fd: await reader.read(0, reader.size), kind: 'firmware', path: file };
+  } finally {
+    await reader.close();
+  }
+}
+
+/** Writes `bytes` to `file` through a temporary file in the same folder and a rename. */
+export async function writeFirmwareFile(file: string, bytes: Uint8Array): Promise<void> {
+  const target = path.resolve(file);
+  const existing = await stat(target).catch(() => undefined);
+  if (existing && !existing.isFile()) {
+    throw new BootcardError(UefiErrorCode.BAD_VARIABLE, `${file} is not a regular file; bootcard only writes firmware files (to change a card, compose a new one with \`bootcard card uefi\`).`, { path: file });
+  }
+  const temp = path.join(path.dirname(target), `.${path.basename(target)}.bootcard-${process.pid}.tmp`);
+  try {
+    const handle = await open(temp, 'w', existing ? existing.mode & 0o777 : 0o644);
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, target);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw toBootcardError(error, `Could not write ${file}`);
+  }
+}
