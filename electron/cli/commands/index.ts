@@ -6,6 +6,7 @@ import type { CliContext } from '../context.js';
 import { registerInfoCommand } from './info.js';
 import { registerServeCommand } from './serve.js';
 import { registerSdCommands } from './sd.js';
+import { registerEepromCommands } from './eeprom.js';
 import { registerUefiCommands } from './uefi.js';
 
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
@@ -14,5 +15,6 @@ export const commandRegistrars: readonly CommandRegistrar[] = [
   registerInfoCommand,
   registerServeCommand,
   registerSdCommands,
+  registerEepromCommands,
   registerUefiCommands,
 ];

@@ -242,6 +242,12 @@ export function getEepromFile(bytes: Uint8Array, name: string, parsed?: EepromIm
   return bytes.subarray(start, start + s.length - FILENAME_LEN - 4);
 }
 
+/** The content of the file `entry` describes (a copy). */
+export function getEepromFileAt(bytes: Uint8Array, entry: EepromFileEntry): Uint8Array {
+  const start = entry.offset + FILE_CONTENT_OFFSET;
+  return bytes.slice(start, start + entry.size);
+}
+
 /** bootconf.txt exactly as stored, decoded as UTF-8 (what `rpi-eeprom-config IMAGE` prints). */
 export function readBootConfBytes(bytes: Uint8Array, parsed?: EepromImage): Uint8Array {
   return getEepromFile(bytes, BOOTCONF_TXT, parsed);

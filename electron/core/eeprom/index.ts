@@ -17,6 +17,7 @@ export {
   bootConfCapacity,
   encodeUpdateTimestamp,
   getEepromFile,
+  getEepromFileAt,
   parseEepromImage,
   readBootConf,
   readBootConfBytes,

@@ -1,0 +1,81 @@
+/**
+ * File I/O for the EEPROM commands: reading an image without trusting its
+ * size, and writing outputs so that a failure leaves nothing behind (every
+ * file goes to a temporary name first; all are renamed into place only once
+ * all were written).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
+import { boardForImageSize, IMAGE_SIZE_BY_BOARD } from './image.js';
+
+/** Reads a pieeprom image; refuses (EEPROM_BAD_IMAGE_SIZE) before reading a file of the wrong size. */
+export async function readEepromImageFile(file: string): Promise<Uint8Array> {
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new BootcardError(CommonErrorCode.FILE_UNREADABLE, `${file} is not a file.`, { path: file });
+    boardForImageSize(info.size);
+    return new Uint8Array(await readFile(file));
+  } catch (error) {
+    if (error instanceof BootcardError) throw new BootcardError(error.code, `${file}: ${error.message}`, { ...error.details, path: file });
+    throw toBootcardError(error, `Could not read ${file}`);
+  }
+}
+
+export async function readTextFile(file: string, what: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw toBootcardError(error, `Could not read the ${what} ${file}`);
+  }
+}
+
+/** A file that may be an EEPROM image (by its size: 512 KiB or 2 MiB) or a config text. */
+export async function readConfigOrImage(file: string): Promise<{ kind: 'image'; bytes: Uint8Array } | { kind: 'text'; text: string }> {
+  let size = -1;
+  try {
+    size = (await stat(file)).size;
+  } catch {
+    // readTextFile reports it
+  }
+  if (Object.values(IMAGE_SIZE_BY_BOARD).includes(size)) return { kind: 'image', bytes: await readEepromImageFile(file) };
+  return { kind: 'text', text: await readTextFile(file, 'config') };
+}
+
+export async function pathExists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface OutputFile {
+  readonly path: string;
+  readonly data: Uint8Array | string;
+}
+
+/** Writes every file under a temporary name, then renames them all; on any failure removes what it wrote. */
+export async function writeFilesAtomically(files: readonly OutputFile[]): Promise<void> {
+  const temps: { temp: string; final: string }[] = [];
+  try {
+    for (const f of files) {
+      await mkdir(path.dirname(f.path), { recursive: true });
+      const temp = path.join(path.dirname(f.path), `.${path.basename(f.path)}.${randomBytes(4).toString('hex')}.partial`);
+      temps.push({ temp, final: f.path });
+      const handle = await open(temp, 'wx');
+      try {
+        await handle.writeFile(f.data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+    for (const t of temps) await rename(t.temp, t.final);
+  } catch (error) {
+    await Promise.all(temps.map((t) => rm(t.temp, { force: true })));
+    throw toBootcardError(error, `Could not write ${files.map((f) => f.path).join(', ')}`);
+  }
+}
