@@ -1,17 +1,13 @@
 import { useEffect, useMemo, type Dispatch } from 'react';
+import type { ConfigDiagnostic } from '../../../electron/ipc/channels/eeprom.js';
 import { messageOf, useClient } from '../client-context.js';
-import { mergeBootConf, tftpPreview, type TftpPrefixMode } from '../wizard/bootconf.js';
-import { bootConfEdits, configureProblems, type Action, type WizardState } from '../wizard/state.js';
+import { tftpPreview, type TftpPrefixMode } from '../wizard/bootconf.js';
+import { checkConfigure, type Action, type WizardState } from '../wizard/state.js';
 import { BootOrderList } from './BootOrderList.js';
 import { Field } from './Field.js';
 import { useDebounced } from './useDebounced.js';
 
 type Props = { state: WizardState; dispatch: Dispatch<Action> };
-
-/** The boot.conf the wizard's settings make, merged into the base image's config. */
-export function useBootConf(state: WizardState): string {
-  return useMemo(() => mergeBootConf(state.baseConfig, bootConfEdits(state)), [state]);
-}
 
 export function ConfigureStep({ state, dispatch }: Props) {
   return state.recipe === 'uefi-card' ? <UefiConfigure state={state} dispatch={dispatch} /> : <EepromConfigure state={state} dispatch={dispatch} />;
@@ -64,21 +60,9 @@ function FirmwareField({ state, dispatch, problem }: Props & { problem?: string 
 }
 
 function EepromConfigure({ state, dispatch }: Props) {
-  const client = useClient();
   useFirmwareLocation(state, dispatch);
-  const config = useBootConf(state);
-  const settled = useDebounced(config, 200);
-  useEffect(() => {
-    let live = true;
-    client.call('eeprom.validate', { board: state.board, config: settled }).then(
-      (r) => live && dispatch({ type: 'diagnostics', diagnostics: r.diagnostics }),
-      () => live && dispatch({ type: 'diagnostics', diagnostics: [] }),
-    );
-    return () => {
-      live = false;
-    };
-  }, [client, dispatch, settled, state.board]);
-  const problems = configureProblems(state);
+  // Live validation by the EEPROM core itself (a pure module), as the CLI validates.
+  const { config, diagnostics, problems } = useMemo(() => checkConfigure(state), [state]);
   const network = state.bootOrder.includes(0x2);
   return (
     <section aria-labelledby="step-title" className="configure">
@@ -142,18 +126,18 @@ function EepromConfigure({ state, dispatch }: Props) {
           <FirmwareField state={state} dispatch={dispatch} problem={problems.firmware} />
           <h3 className="small-heading" id="bootconf-heading">The bootloader config</h3>
           <pre className="config-preview" aria-labelledby="bootconf-heading" data-testid="bootconf-preview">{config}</pre>
-          <Diagnostics state={state} />
+          <Diagnostics diagnostics={diagnostics} />
         </div>
       </div>
     </section>
   );
 }
 
-function Diagnostics({ state }: { state: WizardState }) {
-  if (state.diagnostics.length === 0) return null;
+function Diagnostics({ diagnostics }: { diagnostics: readonly ConfigDiagnostic[] }) {
+  if (diagnostics.length === 0) return null;
   return (
     <ul className="diagnostics" aria-label="Config check">
-      {state.diagnostics.map((d, i) => (
+      {diagnostics.map((d, i) => (
         <li key={i} className={d.severity}>
           <strong>{d.severity === 'error' ? 'Error' : 'Warning'}</strong>
           {d.line ? ` (line ${d.line})` : ''}: {d.message}
@@ -165,7 +149,7 @@ function Diagnostics({ state }: { state: WizardState }) {
 
 function UefiConfigure({ state, dispatch }: Props) {
   useFirmwareLocation(state, dispatch);
-  const problems = configureProblems(state);
+  const { problems } = checkConfigure(state);
   return (
     <section aria-labelledby="step-title" className="configure">
       <h2 id="step-title" tabIndex={-1}>Configure the UEFI card</h2>

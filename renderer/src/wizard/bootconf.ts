@@ -26,22 +26,6 @@ export interface NetworkSettings {
   readonly prefixString: string;
 }
 
-/** A dotted-quad IPv4 address, each part 0-255 without leading zeros. */
-export function ipv4Problem(text: string): string | null {
-  if (text === '') return null;
-  const parts = text.split('.');
-  if (parts.length !== 4 || parts.some((p) => !/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > 255)) {
-    return `"${text}" is not an IPv4 address: write four numbers from 0 to 255 separated by dots, such as 192.168.1.10.`;
-  }
-  return null;
-}
-
-export function prefixStringProblem(text: string): string | null {
-  if (text.length > 32) return `TFTP_PREFIX_STR is at most 32 characters (this one has ${text.length}).`;
-  if (!/^[A-Za-z0-9_./-]*$/.test(text)) return 'Use letters, digits, "-", "_", "." and "/" only.';
-  return null;
-}
-
 /** What the Pi will ask the TFTP server for first, e.g. "e45f1b2a/start4.elf". */
 export function tftpPreview(settings: NetworkSettings, board: '2711' | '2712'): string {
   const file = board === '2711' ? 'start4.elf' : 'config.txt';

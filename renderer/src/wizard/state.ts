@@ -6,7 +6,8 @@
 import type { CardPlan, CardResult, CardWriteProgress, ManifestEntry } from '../../../electron/ipc/channels/card.js';
 import type { ConfigDiagnostic } from '../../../electron/ipc/channels/eeprom.js';
 import type { FirmwareLocation } from '../../../electron/ipc/channels/firmware.js';
-import { bootOrderHex, ipv4Problem, parseAdvancedLines, prefixStringProblem, type TftpPrefixMode } from './bootconf.js';
+import { validateBootConf } from '../../../electron/core/eeprom/validate.js';
+import { bootOrderHex, mergeBootConf, parseAdvancedLines, type TftpPrefixMode } from './bootconf.js';
 
 export type Recipe = 'eeprom-card' | 'uefi-card' | 'eeprom-file' | 'sdlock';
 export type Board = '2711' | '2712';
@@ -65,7 +66,6 @@ export interface WizardState {
   readonly firmwareError: string | null;
   /** The config already in the base image; the wizard's settings are merged into it. */
   readonly baseConfig: string;
-  readonly diagnostics: readonly ConfigDiagnostic[];
   readonly configTxt: string;
   readonly uefiTimeout: string;
   readonly uefiRamLimit: boolean;
@@ -95,7 +95,6 @@ export const initialState: WizardState = {
   firmware: null,
   firmwareError: null,
   baseConfig: '',
-  diagnostics: [],
   configTxt: '',
   uefiTimeout: '',
   uefiRamLimit: false,
@@ -122,7 +121,6 @@ export type Action =
   | { type: 'uefiRamLimit'; value: boolean }
   | { type: 'uefiSystemTable'; value: 'acpi' | 'both' | 'dt' }
   | { type: 'firmware'; firmware: FirmwareLocation | null; error: string | null; baseConfig: string }
-  | { type: 'diagnostics'; diagnostics: readonly ConfigDiagnostic[] }
   | { type: 'toggleTarget'; device: string }
   | { type: 'targets'; devices: readonly string[] }
   | { type: 'option'; option: 'verify' | 'lock'; value: boolean }
@@ -158,8 +156,6 @@ export function reducer(state: WizardState, action: Action): WizardState {
       return { ...state, uefiSystemTable: action.value };
     case 'firmware':
       return { ...state, firmware: action.firmware, firmwareError: action.error, baseConfig: action.baseConfig };
-    case 'diagnostics':
-      return { ...state, diagnostics: action.diagnostics };
     case 'toggleTarget':
       return {
         ...state,
@@ -212,28 +208,45 @@ export function bootConfEdits(state: WizardState): Record<string, string | null>
   return { ...edits, ...parseAdvancedLines(state.advanced).edits };
 }
 
-/** Problems on the Configure step that block Next, keyed by field. */
-export function configureProblems(state: WizardState): Partial<Record<'tftpIp' | 'prefixString' | 'advanced' | 'bootOrder' | 'firmware' | 'uefiTimeout' | 'config', string>> {
-  const problems: Partial<Record<'tftpIp' | 'prefixString' | 'advanced' | 'bootOrder' | 'firmware' | 'uefiTimeout' | 'config', string>> = {};
+type ProblemField = 'tftpIp' | 'prefixString' | 'advanced' | 'bootOrder' | 'firmware' | 'uefiTimeout' | 'config';
+
+export interface ConfigCheck {
+  /** The boot.conf that goes on the card: the base image's config with the wizard's edits. */
+  readonly config: string;
+  /** The EEPROM core's validator findings (the same `bootcard eeprom validate` prints). */
+  readonly diagnostics: readonly ConfigDiagnostic[];
+  /** What blocks Next, by field, in words. */
+  readonly problems: Partial<Record<ProblemField, string>>;
+}
+
+/** The Configure step's config and every problem with it, from the core's validator. */
+export function checkConfigure(state: WizardState): ConfigCheck {
+  const problems: Partial<Record<ProblemField, string>> = {};
   if (state.recipe === 'uefi-card') {
     if (!state.firmware) problems.firmware = state.firmwareError ?? 'Name the UEFI firmware zip or folder.';
     if (state.uefiTimeout !== '' && !/^\d{1,5}$/.test(state.uefiTimeout)) problems.uefiTimeout = 'The boot timeout is a whole number of seconds.';
-    return problems;
+    return { config: '', diagnostics: [], problems };
   }
-  const ip = ipv4Problem(state.tftpIp);
-  if (ip) problems.tftpIp = ip;
-  if (state.prefixMode === 'string') {
-    const p = prefixStringProblem(state.prefixString) ?? (state.prefixString === '' ? 'Type the folder name the Pi should ask for, such as pi4/.' : null);
-    if (p) problems.prefixString = p;
-  }
-  const adv = parseAdvancedLines(state.advanced).problems;
-  if (adv.length > 0) problems.advanced = adv.join(' ');
+  const advanced = parseAdvancedLines(state.advanced);
+  if (advanced.problems.length > 0) problems.advanced = advanced.problems.join(' ');
   if (state.bootOrder.length === 0) problems.bootOrder = 'Add at least one boot mode.';
-  if (state.bootOrder.length > 8) problems.bootOrder = 'BOOT_ORDER holds at most 8 modes.';
+  if (state.prefixMode === 'string' && state.prefixString === '') problems.prefixString = 'Type the folder name the Pi should ask for, such as pi4/.';
   if (!state.firmware) problems.firmware = state.firmwareError ?? 'Name the bootloader firmware folder (with pieeprom and recovery.bin).';
-  const firstError = state.diagnostics.find((d) => d.severity === 'error');
-  if (firstError) problems.config = firstError.message;
-  return problems;
+  let config = '';
+  let diagnostics: ConfigDiagnostic[] = [];
+  try {
+    config = mergeBootConf(state.baseConfig, bootConfEdits(state));
+    diagnostics = validateBootConf(config, { board: state.board });
+  } catch (error) {
+    problems.config = error instanceof Error ? error.message : String(error);
+  }
+  const fieldOfKey: Record<string, ProblemField> = { TFTP_IP: 'tftpIp', TFTP_PREFIX_STR: 'prefixString', BOOT_ORDER: 'bootOrder' };
+  for (const d of diagnostics) {
+    if (d.severity !== 'error') continue;
+    const field = (d.key !== undefined && !(d.key in advanced.edits) ? fieldOfKey[d.key] : undefined) ?? (d.key !== undefined && d.key in advanced.edits ? 'advanced' : 'config');
+    problems[field] ??= d.message;
+  }
+  return { config, diagnostics, problems };
 }
 
 export function canLeave(state: WizardState): boolean {
@@ -241,7 +254,7 @@ export function canLeave(state: WizardState): boolean {
     case 'what':
       return true;
     case 'configure':
-      return Object.keys(configureProblems(state)).length === 0;
+      return Object.keys(checkConfigure(state).problems).length === 0;
     case 'cards':
       return state.recipe === 'sdlock' ? state.targets.length === 1 : state.targets.length > 0;
     default:
