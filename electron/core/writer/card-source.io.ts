@@ -1,0 +1,103 @@
+/**
+ * etcher-sdk sources for bootcard's images. etcher-sdk streams "blocks" (byte
+ * ranges) from a source to a block device and verifies them by reading back
+ * with checksums; bootcard hands it the ranges of its write plan, so only those
+ * ranges are written, in the plan's order (partition table last).
+ */
+import { createHash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import { sourceDestination, sparseStream, constants as etcherConstants } from 'etcher-sdk';
+import { readSparse, type SparseImage } from '../image/sparse-image.js';
+import type { PlannedBlock } from './layout.js';
+
+/** Reads `length` image bytes at `position` into `buffer` at `bufferOffset`, zeros past the image's end. */
+type ImageReader = (buffer: Buffer, bufferOffset: number, length: number, position: number) => Promise<void>;
+
+/** What a card should hold: the image, then zeros up to the card's size. */
+export class CardContentSource extends sourceDestination.SourceDestination {
+  constructor(
+    private readonly readImage: ImageReader,
+    private readonly cardSize: number,
+  ) {
+    super();
+  }
+
+  override async canRead(): Promise<boolean> {
+    return true;
+  }
+
+  override async canCreateSparseReadStream(): Promise<boolean> {
+    return true;
+  }
+
+  protected override async _getMetadata() {
+    return { size: this.cardSize };
+  }
+
+  override async read(buffer: Buffer, bufferOffset: number, length: number, sourceOffset: number) {
+    await this.readImage(buffer, bufferOffset, length, sourceOffset);
+    return { buffer, bytesRead: length };
+  }
+}
+
+export function sparseImageReader(image: SparseImage): ImageReader {
+  return async (buffer, bufferOffset, length, position) => {
+    const bytes = readSparse(image, position, Math.max(0, Math.min(length, image.size - position)));
+    buffer.set(bytes, bufferOffset);
+    buffer.fill(0, bufferOffset + bytes.length, bufferOffset + length);
+  };
+}
+
+/** An image file read whole; the handle stays open until `close()`. */
+export async function fileImageReader(path: string): Promise<{ read: ImageReader; size: number; close(): Promise<void> }> {
+  const handle: FileHandle = await open(path, 'r');
+  const size = (await handle.stat()).size;
+  return {
+    size,
+    close: () => handle.close(),
+    read: async (buffer, bufferOffset, length, position) => {
+      let done = 0;
+      while (done < length && position + done < size) {
+        const { bytesRead } = await handle.read(buffer, bufferOffset + done, Math.min(length - done, size - position - done), position + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      buffer.fill(0, bufferOffset + done, bufferOffset + length);
+    },
+  };
+}
+
+/** One checksummed group per planned block, so a verify failure says where. */
+export function etcherBlocks(blocks: readonly PlannedBlock[], verify: boolean): sparseStream.BlocksWithChecksum[] {
+  return blocks.map((b) => ({
+    blocks: [{ offset: b.offset, length: b.length }],
+    ...(verify ? { checksumType: 'sha256' as const } : {}),
+  }));
+}
+
+export function createPlanReadStream(source: CardContentSource, blocks: sparseStream.BlocksWithChecksum[], verify: boolean, alignment: number | undefined): sparseStream.SparseReadStream {
+  return new sparseStream.SparseReadStream({
+    source,
+    blocks,
+    chunkSize: etcherConstants.CHUNK_SIZE,
+    verify: false,
+    generateChecksums: verify,
+    alignment,
+    numBuffers: 16,
+  });
+}
+
+/** SHA-256 over `blocks` of the image (in the given order), read through `reader`. */
+export async function digestOf(reader: ImageReader, blocks: readonly { offset: number; length: number }[]): Promise<string> {
+  const hash = createHash('sha256');
+  const chunk = Buffer.alloc(etcherConstants.CHUNK_SIZE * 4);
+  for (const b of blocks) {
+    for (let done = 0; done < b.length; ) {
+      const n = Math.min(chunk.length, b.length - done);
+      await reader(chunk, 0, n, b.offset + done);
+      hash.update(chunk.subarray(0, n));
+      done += n;
+    }
+  }
+  return hash.digest('hex');
+}

@@ -1,0 +1,509 @@
+/**
+ * The writer itself: runs inside the privileged child (or in-process as root
+ * in tests). For every target, independently and at the same time:
+ *
+ *   re-check the target (fresh from sysfs and the mount table) -> open it
+ *   exclusively (etcher-sdk's BlockDevice: unmount, then O_RDWR|O_DIRECT|O_EXCL,
+ *   which the kernel refuses while anything is mounted or holds it) -> clear the
+ *   first 4 MiB -> stream the plan's blocks (data, tail zeros, partition table
+ *   last) -> close, fsync the device -> check it is still the same device ->
+ *   read everything back and compare checksums -> optionally lock the card.
+ *
+ * One target's failure never stops the others: each resolves to its own result.
+ */
+import { createHash } from 'node:crypto';
+import { copyFile, open, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Drive as DrivelistDrive } from 'drivelist';
+import { sourceDestination, errors as etcherErrors, type sparseStream } from 'etcher-sdk';
+import { createBuffer } from 'etcher-sdk/build/aligned-lockable-buffer.js';
+import { describeTarget, deviceNumberOf, type TargetKind } from '../drives/enumerate.io.js';
+import { driveConstraints, type Constraint } from '../drives/constraints.js';
+import { DriveErrorCode, type Drive } from '../drives/types.js';
+import { BootcardError, toBootcardError } from '../errors.js';
+import { assertSparseImage, type SparseImage } from '../image/sparse-image.js';
+import { saveSparseImage } from '../image/sparse-image.io.js';
+import {
+  CardContentSource,
+  createPlanReadStream,
+  digestOf,
+  etcherBlocks,
+  fileImageReader,
+  sparseImageReader,
+} from './card-source.io.js';
+import { planCardWrite, rawImageRanges, type RangeExtent } from './layout.js';
+import { ProgressMeter, type WriteProgress } from './progress.js';
+import { isSparseSource, WriteErrorCode, type LockOutcome, type WriteRequest, type WriteResult } from './types.js';
+
+/** What a destination must do; etcher-sdk's BlockDevice in production, a spy in unit tests. */
+export type Destination = Pick<sourceDestination.BlockDevice, 'open' | 'close' | 'write' | 'getAlignment' | 'createSparseWriteStream' | 'createVerifier'>;
+
+export interface EngineDeps {
+  readonly describeTarget: (target: string) => Promise<TargetKind>;
+  readonly openDevice: (drive: Drive, mode: 'write' | 'verify') => Destination;
+  readonly lockCard: (device: string) => Promise<{ state: string }>;
+  readonly now: () => number;
+}
+
+export interface EngineHooks {
+  /** Runs after a card is written and closed, before it is read back (tests inject corruption here). */
+  readonly afterWrite?: (target: string) => Promise<void> | void;
+}
+
+export const defaultEngineDeps: EngineDeps = {
+  describeTarget: (target) => describeTarget(target),
+  openDevice: (drive, mode) =>
+    new sourceDestination.BlockDevice({ drive: asDrivelistDrive(drive), write: mode === 'write', direct: true, keepOriginal: true }),
+  lockCard: async (device) => {
+    const { lockSdCard } = await import('../sdlock/sdlock.io.js');
+    return lockSdCard(device);
+  },
+  now: () => Date.now(),
+};
+
+function asDrivelistDrive(drive: Drive): DrivelistDrive {
+  return {
+    enumerator: 'bootcard',
+    busType: drive.bus.toUpperCase(),
+    busVersion: null,
+    device: drive.device,
+    devicePath: null,
+    raw: drive.device,
+    description: drive.description,
+    error: null,
+    size: drive.size,
+    blockSize: 512,
+    logicalBlockSize: 512,
+    mountpoints: drive.mountpoints.map((p) => ({ path: p, label: null })),
+    isReadOnly: drive.isReadOnly,
+    isSystem: drive.isSystem,
+    isVirtual: drive.isLoop,
+    isRemovable: drive.isRemovable,
+    isCard: null,
+    isSCSI: null,
+    isUSB: drive.bus === 'usb',
+    isUAS: null,
+    partitionTableType: null,
+  };
+}
+
+interface PreparedImage {
+  readonly size: number;
+  readonly extents: readonly RangeExtent[];
+  readonly sourcePath?: string;
+  readonly sourceDeviceNumber?: string;
+  /** A fresh reader per target (each has its own file handle). */
+  openReader(): Promise<{ read: Parameters<typeof digestOf>[0]; close(): Promise<void> }>;
+  readonly sha256?: string;
+}
+
+async function prepareImage(request: WriteRequest): Promise<PreparedImage> {
+  const image = request.image;
+  if (isSparseSource(image)) {
+    assertSparseImage(image);
+    const extents = image.ranges.map((r) => ({ offset: r.offset, length: r.data.length }));
+    const reader = sparseImageReader(image);
+    return {
+      size: image.size,
+      extents,
+      openReader: async () => ({ read: reader, close: async () => undefined }),
+      ...(request.verify ? { sha256: await digestOf(reader, extents) } : {}),
+    };
+  }
+  const sourcePath = path.resolve(image.path);
+  let info;
+  try {
+    info = await stat(sourcePath);
+  } catch (error) {
+    throw toBootcardError(error, `Cannot read the image ${image.path}`);
+  }
+  if (!info.isFile()) throw new BootcardError(WriteErrorCode.BAD_REQUEST, `${image.path} is not an image file.`);
+  if (info.size === 0 || info.size % 512 !== 0) {
+    throw new BootcardError(WriteErrorCode.BAD_REQUEST, `${image.path} is ${info.size} bytes; a disk image is a non-empty whole number of 512-byte sectors.`);
+  }
+  const extents = rawImageRanges(info.size);
+  let sha256: string | undefined;
+  if (request.verify) {
+    const reader = await fileImageReader(sourcePath);
+    try {
+      sha256 = await digestOf(reader.read, [{ offset: 0, length: info.size }]);
+    } finally {
+      await reader.close();
+    }
+  }
+  return {
+    size: info.size,
+    extents,
+    sourcePath,
+    sourceDeviceNumber: deviceNumberOf(info.dev),
+    openReader: () => fileImageReader(sourcePath),
+    ...(sha256 ? { sha256 } : {}),
+  };
+}
+
+/** Writes the image to every target at once; resolves to one result per target, in order. Throws only for a bad request. */
+export async function runWrite(request: WriteRequest, options: { deps?: Partial<EngineDeps>; hooks?: EngineHooks } = {}): Promise<WriteResult[]> {
+  const deps: EngineDeps = { ...defaultEngineDeps, ...options.deps };
+  if (request.targets.length === 0) throw new BootcardError(WriteErrorCode.BAD_REQUEST, 'No target given: name at least one card with --to.');
+  const unique = new Set(request.targets.map((t) => path.resolve(t)));
+  if (unique.size !== request.targets.length) throw new BootcardError(WriteErrorCode.BAD_REQUEST, 'A target is named twice; name each card once.');
+  const image = await prepareImage(request);
+  return Promise.all(request.targets.map((target) => writeOneTarget(target, image, request, deps, options.hooks ?? {})));
+}
+
+function refusal(target: string, constraints: readonly Constraint[]): BootcardError {
+  return new BootcardError(
+    constraints[0]?.code ?? WriteErrorCode.REFUSED,
+    constraints.length === 1 ? constraints[0]!.message : `${target} cannot be written: ${constraints.map((c) => c.message).join(' ')}`,
+    { target, constraints: constraints.map((c) => ({ code: c.code, message: c.message })) },
+  );
+}
+
+/** Fresh facts about a device target, refusing anything a constraint forbids. Mounts are allowed only where the writer unmounts next. */
+async function recheck(target: string, image: PreparedImage, request: WriteRequest, deps: EngineDeps, allowMounted: boolean): Promise<Drive> {
+  const found = await deps.describeTarget(target);
+  switch (found.kind) {
+    case 'drive': {
+      const constraints = driveConstraints(
+        found.drive,
+        {
+          size: image.size,
+          ...(image.sourcePath ? { sourcePath: image.sourcePath } : {}),
+          ...(image.sourceDeviceNumber ? { sourceDeviceNumber: image.sourceDeviceNumber } : {}),
+        },
+        { includeLoop: request.includeLoop ?? false, allowNonCard: request.allowNonCard ?? false },
+      ).filter((c) => !(allowMounted && c.code === DriveErrorCode.MOUNTED));
+      if (constraints.length > 0) throw refusal(target, constraints);
+      return found.drive;
+    }
+    case 'partition':
+      throw new BootcardError(DriveErrorCode.PARTITION, `${target} is a partition; write to the whole card (${found.disk}) instead.`, { target });
+    case 'missing':
+      throw new BootcardError(DriveErrorCode.VANISHED, `${target} does not exist (the card was removed, or the path is wrong).`, { target });
+    case 'file':
+      throw new BootcardError(DriveErrorCode.NOT_A_DRIVE, `${target} is a file, not a device.`, { target });
+    default:
+      throw new BootcardError(DriveErrorCode.NOT_A_DRIVE, `${target} is neither a disk nor an image file; bootcard writes to whole disks (e.g. /dev/sdb) or to a new .img file.`, { target });
+  }
+}
+
+function sameDevice(before: Drive, after: TargetKind): boolean {
+  if (after.kind !== 'drive') return false;
+  const a = after.drive;
+  return (
+    a.size === before.size &&
+    a.deviceNumbers[0] === before.deviceNumbers[0] &&
+    a.loopBackingFile === before.loopBackingFile &&
+    a.sd?.serial === before.sd?.serial
+  );
+}
+
+async function ensureStillThere(target: string, before: Drive, deps: EngineDeps, when: string): Promise<void> {
+  if (!sameDevice(before, await deps.describeTarget(target))) {
+    throw new BootcardError(
+      WriteErrorCode.VANISHED,
+      `${target} went away ${when} (the card was removed, the reader unplugged or the loop device detached). The card is incomplete: insert it again and write it again.`,
+      { target },
+    );
+  }
+}
+
+function ioError(error: unknown, target: string, what: string): BootcardError {
+  if (error instanceof BootcardError) return error;
+  const code = (error as { code?: unknown })?.code;
+  if (code === 'EBUSY') {
+    return new BootcardError(
+      WriteErrorCode.BUSY,
+      `${target} is in use (mounted, or opened by another program), so bootcard could not open it exclusively. Unmount it and close programs using it, then retry.`,
+      { target },
+    );
+  }
+  if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') {
+    return new BootcardError(WriteErrorCode.IO, `${target} refused writing (${String(code)}): is the card locked or are you lacking privileges?`, { target });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new BootcardError(WriteErrorCode.IO, `${what} ${target} failed: ${message}. The card may be failing or was removed; try again or use another card.`, { target, cause: String(code ?? '') });
+}
+
+function throwIfCancelled(signal: AbortSignal | undefined, target: string): void {
+  if (signal?.aborted) {
+    throw new BootcardError(WriteErrorCode.CANCELLED, `Cancelled: ${target} is incomplete; write it again before using it.`, { target });
+  }
+}
+
+async function writeOneTarget(target: string, image: PreparedImage, request: WriteRequest, deps: EngineDeps, hooks: EngineHooks): Promise<WriteResult> {
+  const started = deps.now();
+  const progress = { bytesWritten: 0 };
+  let kind: 'device' | 'file' = 'device';
+  let description: string | undefined;
+  let cidSerial: string | undefined;
+  try {
+    throwIfCancelled(request.signal, target);
+    const found = await deps.describeTarget(target);
+    if (found.kind === 'file') {
+      kind = 'file';
+      return await writeImageFile(found.path, image, request, deps, started, progress);
+    }
+    const drive = await recheck(target, image, request, deps, true);
+    description = drive.description;
+    cidSerial = drive.sd?.serial;
+    const result = await writeDevice(target, drive, image, request, deps, hooks, progress).catch(async (error: unknown) => {
+      // An I/O failure on a card that is no longer there is a removed card, and the message should say so.
+      if (BootcardError.is(error) && error.code !== WriteErrorCode.CANCELLED && error.code !== WriteErrorCode.VANISHED) {
+        await ensureStillThere(target, drive, deps, 'while it was being written');
+      }
+      throw error;
+    });
+    return {
+      target,
+      ok: true,
+      kind,
+      description,
+      bytesWritten: progress.bytesWritten,
+      durationMs: deps.now() - started,
+      verified: request.verify,
+      ...(request.verify && image.sha256 ? { sha256: image.sha256 } : {}),
+      ...(cidSerial ? { cidSerial } : {}),
+      ...(result.lock ? { lock: result.lock } : {}),
+    };
+  } catch (error) {
+    return {
+      target,
+      ok: false,
+      kind,
+      ...(description ? { description } : {}),
+      error: toBootcardError(error, `Writing ${target}`).toJSON(),
+      bytesWritten: progress.bytesWritten,
+      durationMs: deps.now() - started,
+      verified: false,
+      ...(cidSerial ? { cidSerial } : {}),
+    };
+  }
+}
+
+const PROGRESS_INTERVAL_MS = 250;
+
+async function writeDevice(
+  target: string,
+  checked: Drive,
+  image: PreparedImage,
+  request: WriteRequest,
+  deps: EngineDeps,
+  hooks: EngineHooks,
+  progress: { bytesWritten: number },
+): Promise<{ lock?: LockOutcome }> {
+  // Check again, then open: BlockDevice unmounts the card and opens it O_EXCL.
+  const drive = await recheck(target, image, request, deps, true);
+  if (drive.deviceNumbers[0] !== checked.deviceNumbers[0]) await ensureStillThere(target, checked, deps, 'before writing');
+  const plan = planCardWrite(image.extents, drive.size);
+  const blocks = etcherBlocks(plan.blocks, request.verify);
+  const reader = await image.openReader();
+  const report = (p: WriteProgress) => request.onProgress?.(p);
+  try {
+    const writeMeter = new ProgressMeter(target, 'write', plan.bytesToWrite);
+    const dest = deps.openDevice(drive, 'write');
+    try {
+      await dest.open();
+    } catch (error) {
+      throw ioError(error, target, 'Opening');
+    }
+    try {
+      report(writeMeter.sample(0, deps.now()));
+      throwIfCancelled(request.signal, target);
+      // 1. No partition table from here on.
+      const zeros = createBuffer(plan.headWipe.length, dest.getAlignment() ?? 512);
+      zeros.fill(0);
+      try {
+        await dest.write(zeros as Buffer, 0, plan.headWipe.length, 0);
+      } catch (error) {
+        throw ioError(error, target, 'Clearing the start of');
+      }
+      progress.bytesWritten = plan.headWipe.length;
+      // 2-4. Data, tail zeros, partition table.
+      await streamBlocks(target, dest, new CardContentSource(reader.read, drive.size), blocks, request, () => {
+        report(writeMeter.sample(progress.bytesWritten, deps.now()));
+      }, (n) => (progress.bytesWritten = plan.headWipe.length + n));
+      report(writeMeter.sample(progress.bytesWritten, deps.now()));
+    } finally {
+      await dest.close().catch(() => undefined);
+    }
+    await syncDevice(drive.device).catch((error: unknown) => {
+      throw ioError(error, target, 'Flushing');
+    });
+    await ensureStillThere(target, drive, deps, 'while it was being written');
+    await hooks.afterWrite?.(target);
+    throwIfCancelled(request.signal, target);
+
+    if (request.verify) {
+      const verifyMeter = new ProgressMeter(target, 'verify', plan.bytesToVerify);
+      const reading = deps.openDevice(drive, 'verify');
+      try {
+        await reading.open();
+      } catch (error) {
+        throw ioError(error, target, 'Opening for verification');
+      }
+      try {
+        report(verifyMeter.sample(0, deps.now()));
+        await runVerifier(target, reading.createVerifier(blocks), request.signal, (bytes) => report(verifyMeter.sample(bytes, deps.now())));
+        report(verifyMeter.sample(plan.bytesToVerify, deps.now()));
+      } finally {
+        await reading.close().catch(() => undefined);
+      }
+      await ensureStillThere(target, drive, deps, 'while it was being verified');
+    }
+  } finally {
+    await reader.close();
+  }
+
+  if (request.lockAfterVerify && request.verify) {
+    try {
+      const status = await deps.lockCard(drive.device);
+      return { lock: { ok: true, state: status.state } };
+    } catch (error) {
+      return { lock: { ok: false, error: toBootcardError(error, `Locking ${target}`).toJSON() } };
+    }
+  }
+  return {};
+}
+
+async function streamBlocks(
+  target: string,
+  dest: Destination,
+  source: CardContentSource,
+  blocks: sparseStream.BlocksWithChecksum[],
+  request: WriteRequest,
+  tick: () => void,
+  onBytes: (n: number) => void,
+): Promise<void> {
+  const readStream = createPlanReadStream(source, blocks, request.verify, dest.getAlignment());
+  const writeStream = (await dest.createSparseWriteStream({ highWaterMark: 15 })) as sparseStream.SparseWriteStream;
+  const timer = setInterval(() => {
+    onBytes(writeStream.bytesWritten);
+    tick();
+  }, PROGRESS_INTERVAL_MS);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const fail = (error: unknown) => {
+        readStream.unpipe(writeStream);
+        readStream.destroy();
+        writeStream.destroy();
+        reject(error);
+      };
+      const onAbort = () => fail(new BootcardError(WriteErrorCode.CANCELLED, `Cancelled: ${target} is incomplete; write it again before using it.`, { target }));
+      if (request.signal?.aborted) return onAbort();
+      request.signal?.addEventListener('abort', onAbort, { once: true });
+      readStream.once('error', (e) => fail(ioError(e, target, 'Reading the image for')));
+      writeStream.once('error', (e) => fail(ioError(e, target, 'Writing')));
+      writeStream.once('finish', () => {
+        request.signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      readStream.pipe(writeStream);
+    });
+  } finally {
+    clearInterval(timer);
+    onBytes(writeStream.bytesWritten);
+  }
+}
+
+async function runVerifier(target: string, verifier: sourceDestination.Verifier, signal: AbortSignal | undefined, onBytes: (n: number) => void): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(new BootcardError(WriteErrorCode.CANCELLED, `Cancelled while verifying ${target}; it was written but not checked.`, { target }));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const done = (error?: unknown) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    verifier.on('progress', (p: { bytes: number }) => onBytes(p.bytes));
+    verifier.once('finish', () => done());
+    verifier.once('error', (e: unknown) => done(verifyError(e, target)));
+    verifier.on('fail', (e: unknown) => done(verifyError(e, target)));
+    void verifier.run().catch((e: unknown) => done(verifyError(e, target)));
+  });
+}
+
+function verifyError(error: unknown, target: string): BootcardError {
+  if (error instanceof etcherErrors.BlocksVerificationError) {
+    const first = error.blocks.blocks[0];
+    return new BootcardError(
+      WriteErrorCode.VERIFY_FAILED,
+      `${target} read back different data than was written (at byte ${first?.offset ?? '?'}, ${first?.length ?? '?'} bytes). The card is faulty or fake; do not use it — try another card.`,
+      { target, offset: first?.offset, length: first?.length },
+    );
+  }
+  return ioError(error, target, 'Verifying');
+}
+
+/** fsync on a block device flushes its buffers and the drive's write cache. */
+async function syncDevice(device: string): Promise<void> {
+  const handle = await open(device, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A regular file as the target: the image is saved as a .img file (temp file + rename), then read back. */
+async function writeImageFile(
+  file: string,
+  image: PreparedImage,
+  request: WriteRequest,
+  deps: EngineDeps,
+  started: number,
+  progress: { bytesWritten: number },
+): Promise<WriteResult> {
+  if (image.sourcePath && path.resolve(file) === image.sourcePath) {
+    throw new BootcardError(DriveErrorCode.HOLDS_SOURCE, `${file} is the image being written; pick another output file.`, { target: file });
+  }
+  const meter = new ProgressMeter(file, 'write', image.size);
+  request.onProgress?.(meter.sample(0, deps.now()));
+  if (isSparseSource(request.image)) {
+    await saveSparseImage(request.image as SparseImage, file);
+  } else {
+    const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.partial`);
+    try {
+      await copyFile(image.sourcePath!, temp);
+      await rename(temp, file);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw toBootcardError(error, `Could not write ${file}`);
+    }
+  }
+  progress.bytesWritten = image.extents.reduce((s, e) => s + e.length, 0);
+  request.onProgress?.(meter.sample(image.size, deps.now()));
+  let sha256: string | undefined;
+  if (request.verify) {
+    const reader = await fileImageReader(file);
+    try {
+      sha256 = await digestOf(reader.read, isSparseSource(request.image) ? image.extents : [{ offset: 0, length: reader.size }]);
+    } finally {
+      await reader.close();
+    }
+    if (sha256 !== image.sha256) {
+      throw new BootcardError(WriteErrorCode.VERIFY_FAILED, `${file} reads back different data than was written; check the disk it is on.`, { target: file });
+    }
+  }
+  return {
+    target: file,
+    ok: true,
+    kind: 'file',
+    bytesWritten: progress.bytesWritten,
+    durationMs: deps.now() - started,
+    verified: request.verify,
+    ...(sha256 ? { sha256 } : {}),
+  };
+}
+
+/** SHA-256 of a whole file (as `sha256sum` prints it). */
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  const handle = await open(file, 'r');
+  try {
+    for await (const chunk of handle.createReadStream()) hash.update(chunk as Buffer);
+  } finally {
+    await handle.close();
+  }
+  return hash.digest('hex');
+}

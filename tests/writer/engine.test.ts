@@ -1,0 +1,169 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync, openSync, writeSync, closeSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { runWrite } from '../../electron/core/writer/engine.io.js';
+import type { WriteProgress } from '../../electron/core/writer/progress.js';
+import { saveSparseImage } from '../../electron/core/image/sparse-image.io.js';
+import type { SparseImage } from '../../electron/core/image/sparse-image.js';
+import { attachLoop, describeLoop, type LoopDevice } from '../helpers/loop.js';
+import { MiB, readFileRange, rendered, testCardImage } from './card-image.js';
+
+describeLoop('writer on loop devices', () => {
+  let dir: string;
+  let image: SparseImage;
+  let expected: Buffer;
+  let loops: LoopDevice[] = [];
+  const loop = (size: number) => {
+    const l = attachLoop(size, dir);
+    loops.push(l);
+    return l;
+  };
+
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'bootcard-writer-'));
+    image = testCardImage();
+    expected = rendered(image);
+  });
+  afterEach(() => {
+    for (const l of loops) l.detach();
+    loops = [];
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const dataDigest = () => {
+    const h = createHash('sha256');
+    for (const r of image.ranges) h.update(r.data);
+    return h.digest('hex');
+  };
+
+  it('writes three cards at once; each reads back equal to the image, with its own progress and result', async () => {
+    const cards = [loop(64 * MiB), loop(64 * MiB), loop(48 * MiB)];
+    const progress: WriteProgress[] = [];
+    const results = await runWrite({ image, targets: cards.map((c) => c.device), verify: true, includeLoop: true, onProgress: (p) => progress.push(p) });
+    for (const [i, r] of results.entries()) {
+      expect(r, r.error?.message).toMatchObject({ target: cards[i]!.device, ok: true, kind: 'device', verified: true, sha256: dataDigest() });
+      expect(readFileRange(cards[i]!.backingFile, 0, image.size).equals(expected)).toBe(true);
+      // Only the data ranges plus the 4 MiB head and 1 MiB tail wipes were written.
+      expect(r.bytesWritten).toBeLessThan(image.ranges.reduce((s, x) => s + x.data.length, 0) + 5 * MiB + 1);
+      for (const phase of ['write', 'verify'] as const) {
+        const last = progress.filter((p) => p.target === cards[i]!.device && p.phase === phase).at(-1)!;
+        expect(last.bytes).toBe(last.total);
+      }
+    }
+    // The card now has the image's partition table.
+    expect(execFileSync('sfdisk', ['-d', cards[0]!.device], { encoding: 'utf8' })).toMatch(/start=\s*8192, size=\s*81920, type=c/);
+  });
+
+  it('a target too small fails alone while the others succeed', async () => {
+    const cards = [loop(64 * MiB), loop(16 * MiB), loop(64 * MiB)];
+    const results = await runWrite({ image, targets: cards.map((c) => c.device), verify: true, includeLoop: true });
+    expect(results.map((r) => r.ok)).toEqual([true, false, true]);
+    expect(results[1]!.error).toMatchObject({ code: 'DRIVE_TOO_SMALL' });
+    expect(results[1]!.error!.message).toMatch(/larger card/);
+    expect(readFileRange(cards[1]!.backingFile, 0, 16 * MiB).every((b) => b === 0)).toBe(true);
+  });
+
+  it('catches corruption between write and verify, for that card only', async () => {
+    const cards = [loop(64 * MiB), loop(64 * MiB)];
+    const victim = image.ranges[image.ranges.length - 1]!;
+    const results = await runWrite(
+      { image, targets: cards.map((c) => c.device), verify: true, includeLoop: true },
+      {
+        hooks: {
+          afterWrite: (target) => {
+            if (target !== cards[1]!.device) return;
+            const fd = openSync(cards[1]!.backingFile, 'r+');
+            writeSync(fd, Buffer.from('bit rot'), 0, 7, victim.offset + 100);
+            closeSync(fd);
+          },
+        },
+      },
+    );
+    expect(results[0]).toMatchObject({ ok: true, verified: true });
+    expect(results[1]).toMatchObject({ ok: false, verified: false, error: { code: 'WRITE_VERIFY_FAILED' } });
+    expect(results[1]!.error!.message).toContain(`at byte ${victim.offset}`);
+  });
+
+  it('a loop device detached mid-write gives a clear error', async () => {
+    const cards = [loop(64 * MiB), loop(64 * MiB)];
+    let detached = false;
+    const results = await runWrite({
+      image,
+      targets: cards.map((c) => c.device),
+      verify: true,
+      includeLoop: true,
+      onProgress: (p) => {
+        if (!detached && p.target === cards[1]!.device && p.phase === 'write') {
+          detached = true;
+          execFileSync('losetup', ['-d', cards[1]!.device]);
+        }
+      },
+    });
+    expect(detached).toBe(true);
+    expect(results[0]!.ok).toBe(true);
+    expect(results[1]).toMatchObject({ ok: false, error: { code: 'WRITE_DEVICE_VANISHED' } });
+    expect(results[1]!.error!.message).toMatch(/went away while it was being written.*write it again/);
+  });
+
+  it('a card that held a GPT layout shows only the new MBR afterwards', async () => {
+    const card = loop(64 * MiB);
+    execFileSync('sfdisk', ['--quiet', card.device], { input: 'label: gpt\n,20MiB,L\n,,L\n' });
+    expect(execFileSync('blkid', ['-p', '-o', 'export', card.device], { encoding: 'utf8' })).toMatch(/PTTYPE=gpt/);
+    const [result] = await runWrite({ image, targets: [card.device], verify: true, includeLoop: true });
+    expect(result!.ok, result!.error?.message).toBe(true);
+    const dump = execFileSync('sfdisk', ['-d', card.device], { encoding: 'utf8' });
+    expect(dump).toMatch(/label: dos/);
+    expect(dump.match(/^\/dev\/\S+ :/gm)).toHaveLength(1);
+    expect(dump).toMatch(/type=c/);
+    const probe = execFileSync('blkid', ['-p', '-o', 'export', card.device], { encoding: 'utf8' });
+    expect(probe).toMatch(/PTTYPE=dos/);
+    expect(probe).not.toMatch(/gpt/i);
+    // The backup GPT header in the last sector is gone.
+    expect(readFileRange(card.backingFile, 64 * MiB - MiB, MiB).every((b) => b === 0)).toBe(true);
+  });
+
+  it('refuses a loop device without includeLoop and never touches it', async () => {
+    const card = loop(64 * MiB);
+    writeFileSync(path.join(dir, 'marker'), '');
+    const [result] = await runWrite({ image, targets: [card.device], verify: true });
+    expect(result).toMatchObject({ ok: false, bytesWritten: 0, error: { code: 'DRIVE_LOOP' } });
+    expect(result!.error!.message).toMatch(/--include-loop/);
+    expect(readFileRange(card.backingFile, 0, 64 * MiB).every((b) => b === 0)).toBe(true);
+  });
+
+  it('writes an image file to a card, and a composed image to an image file', async () => {
+    const imgFile = path.join(dir, 'card.img');
+    await saveSparseImage(image, imgFile);
+    const card = loop(64 * MiB);
+    const outFile = path.join(dir, 'copy.img');
+    const results = await runWrite({ image: { path: imgFile }, targets: [card.device, outFile], verify: true, includeLoop: true });
+    const fileDigest = createHash('sha256').update(readFileSync(imgFile)).digest('hex');
+    expect(results[0]).toMatchObject({ ok: true, kind: 'device', sha256: fileDigest });
+    expect(results[1]).toMatchObject({ ok: true, kind: 'file', sha256: fileDigest });
+    expect(readFileRange(card.backingFile, 0, image.size).equals(expected)).toBe(true);
+    expect(readFileSync(outFile).equals(expected)).toBe(true);
+    // A loop device backed by the image file itself holds the source: refused.
+    const backed = execFileSync('losetup', ['-f', '--show', imgFile], { encoding: 'utf8' }).trim();
+    loops.push({ device: backed, backingFile: imgFile, detach: () => execFileSync('losetup', ['-d', backed]) });
+    const [own] = await runWrite({ image: { path: imgFile }, targets: [backed], verify: true, includeLoop: true });
+    expect(own!.error).toMatchObject({ code: 'DRIVE_HOLDS_SOURCE' });
+  });
+
+  it('cancels: the result says the card is incomplete', async () => {
+    const card = loop(64 * MiB);
+    const controller = new AbortController();
+    const [result] = await runWrite({
+      image,
+      targets: [card.device],
+      verify: true,
+      includeLoop: true,
+      signal: controller.signal,
+      onProgress: () => controller.abort(),
+    });
+    expect(result).toMatchObject({ ok: false, error: { code: 'WRITE_CANCELLED' } });
+    expect(result!.error!.message).toMatch(/incomplete/);
+  });
+});
