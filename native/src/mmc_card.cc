@@ -37,6 +37,11 @@ constexpr uint32_t kProgramCsd = 27;         // CMD27, adtc, stuff bits, R1, 16-
 // R1 card status (SD Physical Layer spec, "Card Status"): the error bits
 // OUT_OF_RANGE..ERROR, CSD_OVERWRITE, WP_ERASE_SKIP, AKE_SEQ_ERROR.
 constexpr uint32_t kStatusErrorMask = 0xFDF98008u;
+// ILLEGAL_COMMAND and COM_CRC_ERROR have clear condition B: they describe the
+// command before the one answered (which already failed visibly, with no
+// response). In CMD7's answer they are stale news, not about the select.
+constexpr uint32_t kStatusPreviousCommand = (1u << 22) | (1u << 23);
+constexpr uint32_t kStatusIllegalCommand = 1u << 22;
 constexpr uint32_t kStatusStateShift = 9;
 constexpr uint32_t kStatusStateMask = 0xFu;
 constexpr uint32_t kStateTransfer = 4;
@@ -115,7 +120,7 @@ class Card {
     for (size_t i = 0; i < kCsdBytes; i++) csd[i] = static_cast<uint8_t>(response[i / 4] >> (24 - 8 * (i % 4)));
     uint32_t status[4];
     if (!Send("CMD7 select", kSelectDeselectCard, Rca(), kRspR1b | kCmdAc, status, error)) return false;
-    return CheckStatus("CMD7 select", status[0], error);
+    return CheckStatus("CMD7 select", status[0] & ~kStatusPreviousCommand, error);
   }
 
   bool ProgramCsd(const uint8_t csd[kCsdBytes], CardError& error) {
@@ -131,7 +136,9 @@ class Card {
     cmd.blocks = 1;
     mmc_ioc_cmd_set_data(cmd, block);
     if (!Ioctl("CMD27 PROGRAM_CSD", cmd, error)) return false;
-    return CheckStatus("CMD27 PROGRAM_CSD", cmd.response[0], error);
+    // The command before CMD27 was our CMD7 select, which succeeded; a
+    // COM_CRC_ERROR here is the card's word on the CSD block.
+    return CheckStatus("CMD27 PROGRAM_CSD", cmd.response[0] & ~kStatusIllegalCommand, error);
   }
 
   // Polls CMD13 until the card is back in the transfer state. A card that

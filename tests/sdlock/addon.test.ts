@@ -77,6 +77,15 @@ describeEmulator('SD write-protect against an emulated card', () => {
     expect(sd.card()).toEqual({ csd: SDHC, state: TRANSFER });
   });
 
+  it('works with a card model that does not answer CMD13: the stale ILLEGAL_COMMAND bit is not taken as a refusal', async () => {
+    const sd = card({ csd: SDHC, fault: 'no-cmd13' });
+    const lock = await sd.sd('lock', '/dev/mmcblk0', '--json');
+    expect(lock.stderr).toBe('');
+    expect(JSON.parse(lock.stdout)).toMatchObject({ state: 'temporary', changed: true });
+    expect(sd.log().find((l) => l.startsWith('CMD13'))).toMatch(/timed out/);
+    expect(flagsByte(sd.card()!.csd)).toBe(0x50);
+  });
+
   it('finds the RCA from the device name when sysfs has no rca attribute (SDSC card on mmc1:1234)', async () => {
     const sd = card({ csd: SDSC, device: '/dev/mmcblk1', rca: 0x1234 });
     const lock = await sd.sd('lock', '/dev/mmcblk1', '--json');

@@ -31,7 +31,9 @@
  *   SDEMU_FAULT   eacces (open fails), nomedium (open fails), enotty (a USB
  *                 reader: the ioctl is unknown), eperm (no CAP_SYS_RAWIO),
  *                 crc (CMD27 data is corrupted on the "bus"), timeout (CMD9
- *                 never answers), ignore-csd (CMD27 accepted but not stored)
+ *                 never answers), ignore-csd (CMD27 accepted but not stored),
+ *                 no-cmd13 (a minimal card model: CMD13 is illegal and
+ *                 programming finishes at once)
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -273,7 +275,7 @@ static int run_command(struct card *c, struct mmc_ioc_cmd *cmd) {
                            (i == 3 ? 0 : c->csd[4 * i + 3]);
       return 0;
     case 13:
-      if (!addressed || c->state == ST_DIS) break;
+      if (!addressed || c->state == ST_DIS || !strcmp(fault(), "no-cmd13")) break;
       cmd->response[0] = status_word(c, before);
       if (c->state == ST_PRG) c->state = ST_TRAN; /* programming finishes */
       return 0;
@@ -287,7 +289,7 @@ static int run_command(struct card *c, struct mmc_ioc_cmd *cmd) {
       if (!strcmp(fault(), "crc")) block[3] ^= 0x04; /* noise on the bus */
       if (block[15] != (uint8_t)((crc7(block, 15) << 1) | 1)) return EILSEQ;
       cmd->response[0] = status_word(c, before);
-      c->state = ST_PRG;
+      c->state = strcmp(fault(), "no-cmd13") ? ST_PRG : ST_TRAN;
       const uint8_t programmable = 0xfc; /* FILE_FORMAT_GRP, COPY, PERM, TMP, FILE_FORMAT */
       int overwrite = memcmp(block, c->csd, 14) != 0 || ((block[14] ^ c->csd[14]) & ~programmable) != 0 ||
                       ((c->csd[14] & 0x40) && !(block[14] & 0x40)) || ((c->csd[14] & 0x20) && block[14] != c->csd[14]);
