@@ -1,0 +1,169 @@
+/**
+ * Downloads a pftf/RPi4 UEFI firmware release zip into a cache and reuses it.
+ *
+ * Cache layout (XDG_CACHE_HOME/bootcard, else ~/.cache/bootcard):
+ *   pftf/<version>/RPi4_UEFI_Firmware_<version>.zip
+ *   pftf/<version>/RPi4_UEFI_Firmware_<version>.zip.sha256   "<hex>  <file name>\n", written on first download
+ * On every reuse the zip's SHA-256 is computed again and must equal the recorded
+ * one. A download goes to a temporary file that is renamed into place only
+ * when complete (every byte the server announced, a zip signature), so a dropped
+ * connection leaves no cache entry.
+ *
+ * The base URL can be changed (option, or BOOTCARD_FIRMWARE_BASE_URL) for a
+ * mirror, and for tests that serve a zip on 127.0.0.1.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
+import { CardErrorCode } from './errors.js';
+
+/** v1.34: newer releases fail to boot some operating systems over a signature problem (pftf/RPi4 issues). */
+export const PFTF_DEFAULT_VERSION = 'v1.34';
+export const PFTF_RELEASE_BASE_URL = 'https://github.com/pftf/RPi4/releases/download';
+export const FIRMWARE_BASE_URL_ENV = 'BOOTCARD_FIRMWARE_BASE_URL';
+const ZIP_LOCAL_HEADER = [0x50, 0x4b, 0x03, 0x04];
+
+export interface DownloadProgress {
+  readonly bytes: number;
+  /** From Content-Length; null when the server does not say. */
+  readonly total: number | null;
+}
+
+export interface FetchFirmwareOptions {
+  /** `v1.34` or `1.34`; default v1.34. */
+  readonly version?: string;
+  /** Default: env BOOTCARD_FIRMWARE_BASE_URL, else the GitHub releases URL. */
+  readonly baseUrl?: string;
+  /** Default: XDG_CACHE_HOME/bootcard or ~/.cache/bootcard. */
+  readonly cacheDir?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly onProgress?: (progress: DownloadProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface FetchedFirmware {
+  readonly path: string;
+  readonly version: string;
+  readonly url: string;
+  readonly sha256: string;
+  /** True when the zip came from the cache (and its checksum matched). */
+  readonly cached: boolean;
+}
+
+export function normalisePftfVersion(version: string): string {
+  const m = /^v?(\d+)\.(\d+)$/.exec(version.trim());
+  if (!m) throw new BootcardError(CardErrorCode.BAD_VERSION, `"${version}" is not a pftf release version: write it like v1.34.`, { version });
+  return `v${Number(m[1])}.${m[2]}`;
+}
+
+export function pftfZipName(version: string): string {
+  return `RPi4_UEFI_Firmware_${version}.zip`;
+}
+
+export function pftfZipUrl(version: string, baseUrl = PFTF_RELEASE_BASE_URL): string {
+  const v = normalisePftfVersion(version);
+  return `${baseUrl.replace(/\/+$/, '')}/${v}/${pftfZipName(v)}`;
+}
+
+export function bootcardCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_CACHE_HOME;
+  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(env.HOME ?? os.homedir(), '.cache'), 'bootcard');
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Returns the cached zip for the version, downloading it first when it is not cached. */
+export async function fetchPftfFirmware(options: FetchFirmwareOptions = {}): Promise<FetchedFirmware> {
+  const env = options.env ?? process.env;
+  const version = normalisePftfVersion(options.version ?? PFTF_DEFAULT_VERSION);
+  const url = pftfZipUrl(version, options.baseUrl ?? env[FIRMWARE_BASE_URL_ENV] ?? PFTF_RELEASE_BASE_URL);
+  const dir = path.join(options.cacheDir ?? bootcardCacheDir(env), 'pftf', version);
+  const zip = path.join(dir, pftfZipName(version));
+  const sumFile = `${zip}.sha256`;
+
+  if (await exists(zip)) {
+    const recorded = (await exists(sumFile)) ? (await readFile(sumFile, 'utf8')).split(/\s+/)[0] : undefined;
+    const actual = await sha256File(zip);
+    if (!recorded || recorded !== actual) {
+      throw new BootcardError(
+        CardErrorCode.CHECKSUM_MISMATCH,
+        `The cached firmware ${zip} ${recorded ? `has SHA-256 ${actual}, not the ${recorded} recorded when it was downloaded` : 'has no recorded checksum'}: it changed on disk. Delete ${dir} to download it again.`,
+        { path: zip, expected: recorded ?? null, actual },
+      );
+    }
+    return { path: zip, version, url, sha256: actual, cached: true };
+  }
+
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw toBootcardError(error, `Could not create the cache folder ${dir}`);
+  }
+  const temp = path.join(dir, `.${pftfZipName(version)}.${process.pid}.${Date.now()}.partial`);
+  const failed = (why: string, cause?: unknown) =>
+    new BootcardError(
+      CardErrorCode.DOWNLOAD_FAILED,
+      `Could not download the UEFI firmware ${version} from ${url}: ${why}. Check the network (or download the zip yourself and pass --firmware FILE).`,
+      { url },
+      { cause },
+    );
+  try {
+    let response: Response;
+    try {
+      response = await fetch(url, { redirect: 'follow', ...(options.signal ? { signal: options.signal } : {}) });
+    } catch (error) {
+      if (options.signal?.aborted) throw new BootcardError(CommonErrorCode.CANCELLED, 'The firmware download was cancelled.');
+      throw failed((error as Error & { cause?: Error }).cause?.message ?? (error as Error).message, error);
+    }
+    if (!response.ok || !response.body) {
+      throw failed(response.status === 404 ? `there is no release ${version} (HTTP 404)` : `the server answered HTTP ${response.status}`);
+    }
+    const lengthHeader = response.headers.get('content-length');
+    const total = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
+    const hash = createHash('sha256');
+    const handle = await open(temp, 'w');
+    let bytes = 0;
+    let head = new Uint8Array(0);
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        hash.update(chunk);
+        if (head.length < 4) head = new Uint8Array([...head, ...chunk.subarray(0, 4 - head.length)]);
+        await handle.write(chunk);
+        bytes += chunk.length;
+        options.onProgress?.({ bytes, total });
+      }
+      await handle.sync();
+    } catch (error) {
+      if (options.signal?.aborted) throw new BootcardError(CommonErrorCode.CANCELLED, 'The firmware download was cancelled.');
+      throw failed(`the connection broke after ${bytes} bytes`, error);
+    } finally {
+      await handle.close();
+    }
+    if (total !== null && bytes !== total) throw failed(`the connection broke after ${bytes} of ${total} bytes`);
+    if (!ZIP_LOCAL_HEADER.every((b, i) => head[i] === b)) throw failed('the server did not send a zip file');
+    const sha256 = hash.digest('hex');
+    // The checksum first: a zip in the cache always has its recorded checksum.
+    await writeFile(sumFile, `${sha256}  ${pftfZipName(version)}\n`);
+    await rename(temp, zip);
+    return { path: zip, version, url, sha256, cached: false };
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw toBootcardError(error, 'Downloading the UEFI firmware');
+  }
+}

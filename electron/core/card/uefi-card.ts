@@ -1,0 +1,104 @@
+/**
+ * The UEFI firmware card: the pftf/RPi4 firmware (RPI_EFI.fd, start4.elf,
+ * fixup4.dat, the bcm2711 device trees, overlays/, firmware/, config.txt) on
+ * a FAT32 partition of MBR type 0xEF, config.txt edited, and RPI_EFI.fd
+ * optionally rewritten by a hook (the UEFI area stores NVRAM settings in it).
+ *
+ * The pftf README: the firmware boots reliably from a partition of type 0xEF
+ * ("ESP"); 0x0C also works for most cards. Pure: the zip reading and the
+ * download are in firmware-zip.io.ts and firmware-download.io.ts.
+ */
+import { applyConfigTxtEdits, type ConfigTxtEdit } from '../configtxt/config-txt.js';
+import { BootcardError } from '../errors.js';
+import { composeFat32Image, type Fat32Image } from '../fat32/compose.js';
+import { fat32Geometry } from '../fat32/geometry.js';
+import { PartitionType } from '../fat32/mbr.js';
+import { CardErrorCode } from './errors.js';
+import { checkArchivePath, type FirmwareFile } from './firmware-files.js';
+import { DEFAULT_CARD_PARTITION_SIZE, formatBytes } from './size.js';
+
+/** Files whose presence says "this is the pftf RPi4 UEFI firmware". */
+export const PFTF_REQUIRED_FILES = ['RPI_EFI.fd', 'start4.elf', 'config.txt'] as const;
+export const PFTF_RPI_EFI_FD = 'RPI_EFI.fd';
+export const PFTF_CONFIG_TXT = 'config.txt';
+export const UEFI_CARD_LABEL = 'RPI4-UEFI';
+
+export interface ComposeUefiCardOptions {
+  /** The firmware's files, as read from the zip (or a folder). */
+  readonly firmware: readonly FirmwareFile[];
+  /** Edits applied to the firmware's config.txt, in order. */
+  readonly configTxt?: readonly ConfigTxtEdit[];
+  /** Partition size in bytes; default 256 MiB. */
+  readonly size?: number;
+  /** Whole image size (the card's size for `--size whole`); default partition start + size. */
+  readonly imageSize?: number;
+  /** Rewrites RPI_EFI.fd (e.g. UEFI NVRAM settings); must return the new firmware bytes. */
+  readonly transformRpiEfiFd?: (fd: Uint8Array) => Uint8Array;
+  /** Unix seconds for the file system; default the newest firmware file's time. */
+  readonly timestamp?: number;
+}
+
+export interface UefiCard extends Fat32Image {
+  /** config.txt as it is on the card. */
+  readonly configTxt: string;
+  readonly files: readonly { readonly path: string; readonly size: number }[];
+}
+
+function findFile(files: readonly FirmwareFile[], name: string): FirmwareFile | undefined {
+  return files.find((f) => f.path.toLowerCase() === name.toLowerCase());
+}
+
+/**
+ * Throws unless the files are the pftf firmware and fit a partition of
+ * `partitionSize` bytes: every required file at the top level, safe paths,
+ * total size below the partition's capacity.
+ */
+export function validatePftfFirmware(files: readonly FirmwareFile[], partitionSize: number, source = 'The firmware'): void {
+  for (const f of files) checkArchivePath(f.path, source);
+  const missing = PFTF_REQUIRED_FILES.filter((name) => !findFile(files, name));
+  if (missing.length > 0) {
+    throw new BootcardError(
+      CardErrorCode.NOT_PFTF_FIRMWARE,
+      `${source} is not the Raspberry Pi 4 UEFI firmware: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing at its top level. Download RPi4_UEFI_Firmware_vX.Y.zip from https://github.com/pftf/RPi4/releases (or use --version).`,
+      { missing },
+    );
+  }
+  const geometry = fat32Geometry(partitionSize);
+  const capacity = geometry.clusterCount * geometry.bytesPerCluster;
+  const total = files.reduce((sum, f) => sum + f.data.length, 0);
+  if (total > capacity) {
+    throw new BootcardError(
+      CardErrorCode.FIRMWARE_TOO_LARGE,
+      `${source} unpacks to ${formatBytes(total)}, more than the ${formatBytes(partitionSize)} partition holds: choose a larger --size.`,
+      { unpackedBytes: total, partitionSize },
+    );
+  }
+}
+
+export function composeUefiCard(options: ComposeUefiCardOptions): UefiCard {
+  const size = options.size ?? DEFAULT_CARD_PARTITION_SIZE;
+  validatePftfFirmware(options.firmware, size);
+  const configFile = findFile(options.firmware, PFTF_CONFIG_TXT)!;
+  const configTxt = applyConfigTxtEdits(new TextDecoder().decode(configFile.data), options.configTxt ?? []);
+  const fdFile = findFile(options.firmware, PFTF_RPI_EFI_FD)!;
+  let fd = fdFile.data;
+  if (options.transformRpiEfiFd) {
+    const out: unknown = options.transformRpiEfiFd(fd.slice());
+    if (!(out instanceof Uint8Array) || out.length === 0) {
+      throw new BootcardError(CardErrorCode.BAD_RPI_EFI_FD, 'Changing RPI_EFI.fd produced no firmware (internal error; please report it).');
+    }
+    fd = out;
+  }
+  const files: FirmwareFile[] = options.firmware.map((f) =>
+    f === configFile ? { ...f, data: new TextEncoder().encode(configTxt) } : f === fdFile ? { ...f, data: fd } : f,
+  );
+  const image = composeFat32Image({
+    files: files.map((f) => ({ path: checkArchivePath(f.path, 'The firmware'), data: f.data, ...(f.mtime !== undefined ? { mtime: f.mtime } : {}) })),
+    partitionSize: size,
+    partitionType: PartitionType.EFI_SYSTEM,
+    label: UEFI_CARD_LABEL,
+    ...(options.imageSize !== undefined ? { imageSize: options.imageSize } : {}),
+    ...(options.timestamp !== undefined ? { timestamp: options.timestamp } : {}),
+  });
+  return { ...image, configTxt, files: files.map((f) => ({ path: f.path, size: f.data.length })) };
+}
