@@ -79,7 +79,7 @@ describeShared('bootcard uefi vars (CLI)', () => {
 
     // A damaged FV header: exit 1, a message saying what to do, the file untouched.
     const damaged = Buffer.from(original);
-    damaged[0x1d0000 + 0x32] ^= 0xff;
+    damaged[0x1d0000 + 0x32] = damaged[0x1d0000 + 0x32]! ^ 0xff;
     writeFileSync(file, damaged);
     const r = await runBootcard(['uefi', 'vars', 'set', file, '--ram-limit', 'off']);
     expect(r.code).toBe(1);

@@ -182,13 +182,13 @@ describeShared('UEFI variable store: editing', () => {
       };
       const fv = fixture.fvOffset;
       const store = fv + 0x48;
-      expectCode(() => editUefiVariables(corrupt((fd) => (fd[fv + 0x32] ^= 1)), []), UefiErrorCode.FV_HEADER_INVALID);
+      expectCode(() => editUefiVariables(corrupt((fd) => (fd[fv + 0x32] = fd[fv + 0x32]! ^ 1)), []), UefiErrorCode.FV_HEADER_INVALID);
       expectCode(() => listUefiVariables(corrupt((fd) => (fd[fv + 0x37] = 1))), UefiErrorCode.FV_HEADER_INVALID);
-      expectCode(() => listUefiVariables(corrupt((fd) => (fd[fv + 0x10] ^= 0xff))), UefiErrorCode.NV_REGION_NOT_FOUND);
-      expectCode(() => listUefiVariables(corrupt((fd) => (fd[store] ^= 0xff))), UefiErrorCode.STORE_HEADER_INVALID);
+      expectCode(() => listUefiVariables(corrupt((fd) => (fd[fv + 0x10] = fd[fv + 0x10]! ^ 0xff))), UefiErrorCode.NV_REGION_NOT_FOUND);
+      expectCode(() => listUefiVariables(corrupt((fd) => (fd[store] = fd[store]! ^ 0xff))), UefiErrorCode.STORE_HEADER_INVALID);
       expectCode(() => listUefiVariables(corrupt((fd) => (fd[store + 0x14] = 0))), UefiErrorCode.STORE_HEADER_INVALID);
       expectCode(() => listUefiVariables(corrupt((fd) => (fd[store + 0x15] = 0xff))), UefiErrorCode.STORE_HEADER_INVALID);
-      expectCode(() => listUefiVariables(corrupt((fd) => (fd[fixture.ftwOffset + 0x18] ^= 1))), UefiErrorCode.FTW_INVALID);
+      expectCode(() => listUefiVariables(corrupt((fd) => (fd[fixture.ftwOffset + 0x18] = fd[fixture.ftwOffset + 0x18]! ^ 1))), UefiErrorCode.FTW_INVALID);
       expectCode(() => listUefiVariables(corrupt((fd) => (fd[fixture.ftwOffset + 0x14] = 0xfc))), UefiErrorCode.FTW_INVALID);
       const free = readNvram(before()).store.freeOffset;
       const dirty = corrupt((fd) => (fd[free + 100] = 0));
