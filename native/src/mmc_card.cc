@@ -95,10 +95,11 @@ class Card {
   }
 
   bool Open(const std::string& device, CardError& error) {
-    fd_ = open(device.c_str(), O_RDWR | O_CLOEXEC);
-    // The kernel marks a write-protected card's disk read-only; the ioctl
-    // needs no write access.
-    if (fd_ < 0 && errno == EROFS) fd_ = open(device.c_str(), O_RDONLY | O_CLOEXEC);
+    // Read-only on purpose: MMC_IOC_CMD needs CAP_SYS_RAWIO, not write
+    // access (mmc_blk_check_blkdev); a write-protected card's disk may be
+    // read-only; and closing a block device opened for writing makes udev
+    // re-probe it (and desktops re-mount it).
+    fd_ = open(device.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) {
       SetErrno(error, errno, "open");
       return false;

@@ -153,7 +153,7 @@ function mapNativeError(device: string, error: unknown): BootcardError {
     case 'EPERM':
       return make(
         SdLockErrorCode.PERMISSION_DENIED,
-        `No permission to send card commands to ${device} (${error.step}). Run bootcard as root (e.g. \`sudo bootcard sd ...\`), or use the app, which asks for privileges through its privileged writer.`,
+        `No permission to send card commands to ${device} (${error.step}); they need root (CAP_SYS_RAWIO). Run bootcard as root (e.g. \`sudo bootcard sd ...\`), or lock the card through the privileged writer (\`--lock\` when writing it).`,
       );
     case 'ENOTTY':
     case 'EINVAL':
