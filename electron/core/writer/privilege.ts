@@ -1,0 +1,55 @@
+/**
+ * How the privileged writer child is started and what its exit means (pure).
+ *
+ * pkexec(1): exit 126 when the user dismissed the authentication dialog, 127
+ * when not authorised or no authentication agent could ask; the program it runs
+ * never starts in either case. pkexec clears the environment, so the child's
+ * settings travel through `env NAME=value`.
+ */
+import { BootcardError } from '../errors.js';
+import { WriteErrorCode } from './types.js';
+
+export const PKEXEC_DISMISSED = 126;
+export const PKEXEC_NOT_AUTHORIZED = 127;
+
+/** Environment variables the child needs to see (paths it reads, the Electron-as-Node switch). */
+export const FORWARDED_ENV = ['BOOTCARD_SYSFS', 'BOOTCARD_MOUNTINFO', 'BOOTCARD_SWAPS', 'ELECTRON_RUN_AS_NODE'] as const;
+
+export interface ChildCommand {
+  readonly command: string;
+  readonly args: readonly string[];
+}
+
+export function childCommand(options: {
+  readonly asRoot: boolean;
+  readonly nodePath: string;
+  readonly nodeArgs: readonly string[];
+  readonly pkexec: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}): ChildCommand {
+  if (options.asRoot) return { command: options.nodePath, args: [...options.nodeArgs] };
+  const forwarded = FORWARDED_ENV.filter((k) => options.env[k] !== undefined).map((k) => `${k}=${options.env[k]}`);
+  return { command: options.pkexec, args: ['/usr/bin/env', ...forwarded, options.nodePath, ...options.nodeArgs] };
+}
+
+/** The error for a child that ended without finishing; undefined when the exit says nothing special. */
+export function pkexecExitError(viaPkexec: boolean, exitCode: number | null, childSpoke: boolean): BootcardError | undefined {
+  if (!viaPkexec || childSpoke) return undefined;
+  if (exitCode === PKEXEC_DISMISSED) {
+    return new BootcardError(WriteErrorCode.AUTH_CANCELLED, 'Nothing was written: the password prompt was cancelled. Writing to cards needs administrator rights; run again and enter your password.');
+  }
+  if (exitCode === PKEXEC_NOT_AUTHORIZED) {
+    return new BootcardError(
+      WriteErrorCode.AUTH_FAILED,
+      'Nothing was written: polkit did not authorise bootcard to write to cards (wrong password, not an administrator, or no polkit authentication agent running). Run bootcard with sudo instead.',
+    );
+  }
+  return undefined;
+}
+
+export function noPolkitError(pkexec: string): BootcardError {
+  return new BootcardError(
+    WriteErrorCode.NO_POLKIT,
+    `Nothing was written: writing to cards needs administrator rights, and ${pkexec} (polkit) is not installed. Install polkit (e.g. \`sudo apt install pkexec\`) or run bootcard with sudo.`,
+  );
+}

@@ -1,0 +1,121 @@
+/**
+ * The privileged writer's wire protocol: one JSON object per line over the
+ * child's stdin (parent -> child) and stdout (child -> parent). Both sides
+ * validate every message with these schemas; the child trusts nothing it is
+ * sent and re-checks every target itself before opening it.
+ *
+ *   parent -> child: write (once), then optionally cancel
+ *   child -> parent: ready, progress*, result* (as each card finishes), done | fatal
+ *
+ * Image data travels as base64 inside the write message (a composed card image
+ * carries a few MiB of data ranges); an image file travels as its path.
+ */
+import { z } from 'zod';
+import type { BootcardErrorJSON } from '../errors.js';
+import type { SparseImage } from '../image/sparse-image.js';
+import type { WriteProgress } from './progress.js';
+import type { WriteResult, WriteSource } from './types.js';
+
+/** The largest card image the protocol carries: 2 TiB. */
+const MAX_IMAGE_SIZE = 2 ** 41;
+const MAX_TARGETS = 64;
+
+const absolutePath = z.string().min(1).max(4096).regex(/^\//, 'must be an absolute path');
+
+const wireImage = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('sparse'),
+      size: z.number().int().positive().max(MAX_IMAGE_SIZE),
+      ranges: z.array(z.object({ offset: z.number().int().nonnegative().max(MAX_IMAGE_SIZE), data: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/) }).strict()).max(65536),
+    })
+    .strict(),
+  z.object({ kind: z.literal('file'), path: absolutePath }).strict(),
+]);
+
+export const parentMessageSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('write'),
+      image: wireImage,
+      targets: z.array(absolutePath).min(1).max(MAX_TARGETS),
+      verify: z.boolean(),
+      includeLoop: z.boolean(),
+      allowNonCard: z.boolean(),
+      lockAfterVerify: z.boolean(),
+    })
+    .strict(),
+  z.object({ type: z.literal('cancel') }).strict(),
+]);
+
+export type ParentMessage = z.infer<typeof parentMessageSchema>;
+export type WireImage = z.infer<typeof wireImage>;
+
+const errorJson = z
+  .object({ name: z.literal('BootcardError'), code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() })
+  .strict();
+
+const progressSchema = z
+  .object({
+    target: z.string(),
+    phase: z.enum(['write', 'verify']),
+    bytes: z.number().nonnegative(),
+    total: z.number().nonnegative(),
+    speed: z.number().nonnegative(),
+    etaSeconds: z.number().nonnegative().optional(),
+  })
+  .strict();
+
+const resultSchema = z
+  .object({
+    target: z.string(),
+    ok: z.boolean(),
+    error: errorJson.optional(),
+    kind: z.enum(['device', 'file']),
+    description: z.string().optional(),
+    bytesWritten: z.number().nonnegative(),
+    durationMs: z.number().nonnegative(),
+    verified: z.boolean(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    cidSerial: z.string().optional(),
+    lock: z.object({ ok: z.boolean(), state: z.string().optional(), error: errorJson.optional() }).strict().optional(),
+  })
+  .strict();
+
+export const childMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready'), pid: z.number().int(), uid: z.number().int() }).strict(),
+  z.object({ type: z.literal('progress'), progress: progressSchema }).strict(),
+  z.object({ type: z.literal('result'), result: resultSchema }).strict(),
+  z.object({ type: z.literal('done'), results: z.array(resultSchema) }).strict(),
+  z.object({ type: z.literal('fatal'), error: errorJson }).strict(),
+]);
+
+export type ChildMessage =
+  | { readonly type: 'ready'; readonly pid: number; readonly uid: number }
+  | { readonly type: 'progress'; readonly progress: WriteProgress }
+  | { readonly type: 'result'; readonly result: WriteResult }
+  | { readonly type: 'done'; readonly results: readonly WriteResult[] }
+  | { readonly type: 'fatal'; readonly error: BootcardErrorJSON };
+
+function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+export function imageToWire(image: WriteSource): WireImage {
+  if ('ranges' in image) return { kind: 'sparse', size: image.size, ranges: image.ranges.map((r) => ({ offset: r.offset, data: toBase64(r.data) })) };
+  return { kind: 'file', path: image.path };
+}
+
+/** The image back from the wire; the writer's `assertSparseImage` then checks its invariants. */
+export function imageFromWire(wire: WireImage): WriteSource {
+  if (wire.kind === 'file') return { path: wire.path };
+  const image: SparseImage = {
+    size: wire.size,
+    ranges: wire.ranges.map((r) => ({ offset: r.offset, data: new Uint8Array(Buffer.from(r.data, 'base64')) })),
+  };
+  return image;
+}
+
+export function encodeMessage(message: ParentMessage | ChildMessage): string {
+  return `${JSON.stringify(message)}\n`;
+}

@@ -1,0 +1,110 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runWriterChild } from '../../electron/core/writer/child.io.js';
+import { childCommand, pkexecExitError } from '../../electron/core/writer/privilege.js';
+import { encodeMessage } from '../../electron/core/writer/protocol.js';
+import type { WriteProgress } from '../../electron/core/writer/progress.js';
+import { writeImageToDrives } from '../../electron/core/writer/writer.io.js';
+import { attachLoop, describeLoop, type LoopDevice } from '../helpers/loop.js';
+import { MiB, readFileRange, rendered, testCardImage } from './card-image.js';
+
+async function talkToChild(lines: string[]): Promise<{ code: number; messages: { type: string; error?: { code: string; message: string } }[] }> {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let text = '';
+  output.on('data', (c: Buffer) => (text += c.toString()));
+  const running = runWriterChild(input, output);
+  for (const l of lines) input.write(l);
+  input.end();
+  const code = await running;
+  return { code, messages: text.trim().split('\n').map((l) => JSON.parse(l)) };
+}
+
+describe('the writer child trusts nothing it is sent', () => {
+  const write = { type: 'write', image: { kind: 'file', path: '/tmp/x.img' }, targets: ['/dev/sdz'], verify: true, includeLoop: false, allowNonCard: false, lockAfterVerify: false };
+
+  it('rejects a relative path, an unknown field, a bad type and non-JSON, before doing anything', async () => {
+    for (const bad of [
+      JSON.stringify({ ...write, targets: ['sdz'] }),
+      JSON.stringify({ ...write, force: true }),
+      JSON.stringify({ ...write, verify: 'yes' }),
+      JSON.stringify({ ...write, image: { kind: 'sparse', size: 1024, ranges: [{ offset: 0, data: 'not base64!' }] } }),
+      'write /dev/sda please',
+    ]) {
+      const { code, messages } = await talkToChild([`${bad}\n`]);
+      expect(code).toBe(2);
+      expect(messages[0]).toMatchObject({ type: 'ready' });
+      expect(messages[1]).toMatchObject({ type: 'fatal', error: { code: expect.stringMatching(/INVALID_REQUEST/) } });
+    }
+  });
+
+  it('checks the sparse image invariants itself', async () => {
+    const overlapping = { ...write, image: { kind: 'sparse', size: 4096, ranges: [{ offset: 512, data: Buffer.alloc(1024).toString('base64') }, { offset: 1024, data: Buffer.alloc(512).toString('base64') }] } };
+    const { messages } = await talkToChild([encodeMessage(overlapping as never)]);
+    expect(messages.at(-1)).toMatchObject({ type: 'fatal', error: { code: 'IMAGE_INVALID_SPARSE' } });
+  });
+});
+
+describe('privilege', () => {
+  it('runs node directly as root, and through pkexec + env otherwise', () => {
+    const base = { nodePath: '/usr/bin/node', nodeArgs: ['/app/child-main.io.js'], pkexec: 'pkexec', env: { BOOTCARD_SYSFS: '/sys', HOME: '/home/a' } };
+    expect(childCommand({ ...base, asRoot: true })).toEqual({ command: '/usr/bin/node', args: ['/app/child-main.io.js'] });
+    expect(childCommand({ ...base, asRoot: false })).toEqual({ command: 'pkexec', args: ['/usr/bin/env', 'BOOTCARD_SYSFS=/sys', '/usr/bin/node', '/app/child-main.io.js'] });
+    expect(pkexecExitError(true, 126, false)?.code).toBe('WRITE_AUTH_CANCELLED');
+    expect(pkexecExitError(true, 127, false)?.code).toBe('WRITE_AUTH_FAILED');
+    expect(pkexecExitError(true, 127, true)).toBeUndefined();
+    expect(pkexecExitError(false, 126, false)).toBeUndefined();
+  });
+
+  it('says so when pkexec is not installed', async () => {
+    const run = writeImageToDrives({ image: testCardImage(1), targets: ['/dev/sdz'], verify: true, privilege: 'pkexec', pkexec: '/nonexistent/pkexec' });
+    await expect(run).rejects.toMatchObject({ code: 'WRITE_NO_POLKIT', message: expect.stringMatching(/polkit.*sudo/) });
+  });
+
+  it('says so when the password prompt is dismissed (pkexec exit 126)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bootcard-pkexec-'));
+    try {
+      const dismissed = path.join(dir, 'pkexec');
+      writeFileSync(dismissed, '#!/bin/sh\n# what pkexec does when the user closes the authentication dialog\nexit 126\n');
+      chmodSync(dismissed, 0o755);
+      const run = writeImageToDrives({ image: testCardImage(1), targets: ['/dev/sdz'], verify: true, privilege: 'pkexec', pkexec: dismissed });
+      await expect(run).rejects.toMatchObject({ code: 'WRITE_AUTH_CANCELLED', message: expect.stringMatching(/cancelled/) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describeLoop('writing through the privileged child process', () => {
+  let dir: string;
+  let loops: LoopDevice[] = [];
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'bootcard-child-'));
+  });
+  afterEach(() => {
+    for (const l of loops) l.detach();
+    loops = [];
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes two cards and relays progress and results', async () => {
+    const image = testCardImage();
+    loops = [attachLoop(64 * MiB, dir), attachLoop(64 * MiB, dir)];
+    const progress: WriteProgress[] = [];
+    const results = await writeImageToDrives({ image, targets: loops.map((l) => l.device), verify: true, includeLoop: true, onProgress: (p) => progress.push(p) });
+    expect(results.map((r) => r.ok)).toEqual([true, true]);
+    for (const l of loops) expect(readFileRange(l.backingFile, 0, image.size).equals(rendered(image))).toBe(true);
+    expect(new Set(progress.map((p) => `${p.target}:${p.phase}`)).size).toBe(4);
+  });
+
+  it('cancels through the child', async () => {
+    loops = [attachLoop(64 * MiB, dir)];
+    const controller = new AbortController();
+    controller.abort();
+    const [result] = await writeImageToDrives({ image: testCardImage(1), targets: [loops[0]!.device], verify: true, includeLoop: true, signal: controller.signal });
+    expect(result).toMatchObject({ ok: false, error: { code: 'WRITE_CANCELLED' } });
+  });
+});
