@@ -8,6 +8,7 @@ import { registerServeCommand } from './serve.js';
 import { registerSdCommands } from './sd.js';
 import { registerEepromCommands } from './eeprom.js';
 import { registerUefiCommands } from './uefi.js';
+import { registerCardCommands } from './card.js';
 
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
 
@@ -17,4 +18,5 @@ export const commandRegistrars: readonly CommandRegistrar[] = [
   registerSdCommands,
   registerEepromCommands,
   registerUefiCommands,
+  registerCardCommands,
 ];

@@ -1,0 +1,280 @@
+/**
+ * `bootcard card uefi|recovery|inspect`: compose the UEFI firmware card or an
+ * EEPROM recovery card as an image file (written atomically, with holes), and
+ * show what is on a card or image.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { composeRecoveryCard, RECOVERY_PRESETS, type RecoveryPreset } from '../../core/card/recovery-card.js';
+import { composeUefiCard } from '../../core/card/uefi-card.js';
+import { fetchPftfFirmware, PFTF_DEFAULT_VERSION, type DownloadProgress } from '../../core/card/firmware-download.io.js';
+import { readFirmwareSource } from '../../core/card/firmware-zip.io.js';
+import { readRecoveryFiles, resolveRecoveryFiles } from '../../core/card/recovery-files.io.js';
+import { formatInspection, inspectCard } from '../../core/card/inspect.js';
+import { DEFAULT_CARD_PARTITION_SIZE, formatBytes, parseCardSize, type CardSize } from '../../core/card/size.js';
+import { CONFIG_TXT_PRESETS, configTxtPreset, parseConfigTxtArgument, type ConfigTxtEdit } from '../../core/configtxt/config-txt.js';
+import { toBootcardError } from '../../core/errors.js';
+import { openByteReader } from '../../core/fat32/byte-reader.io.js';
+import type { Fat32Image } from '../../core/fat32/compose.js';
+import { dataBytes } from '../../core/image/sparse-image.js';
+import { saveSparseImage } from '../../core/image/sparse-image.io.js';
+import { applyUefiSettings } from '../../core/uefi/settings.js';
+import type { CliContext } from '../context.js';
+import { usageError } from '../program.js';
+import { addUefiSettingsOptions, uefiSettingsFromOptions, type UefiSettingsOptions } from '../uefi-options.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+interface OutputOptions {
+  readonly out?: string;
+  readonly size?: string;
+  readonly json?: boolean;
+}
+
+/** The partition size from --size; `whole` needs a card to fill, which only --to gives. */
+function partitionSize(options: OutputOptions): number {
+  const size: CardSize = options.size === undefined ? DEFAULT_CARD_PARTITION_SIZE : parseCardSize(options.size);
+  if (size === 'whole') {
+    throw usageError('--size whole fills a card, so it needs --to DEVICE; for an image file give a size such as 256M or 1G.');
+  }
+  return size;
+}
+
+function requireOut(options: OutputOptions): string {
+  if (!options.out) throw usageError('Say where the card image goes: --out FILE.');
+  return options.out;
+}
+
+function sourceDateEpoch(ctx: CliContext): number | undefined {
+  const text = ctx.io.env.SOURCE_DATE_EPOCH;
+  if (text === undefined || text === '') return undefined;
+  if (!/^\d+$/.test(text)) throw usageError(`SOURCE_DATE_EPOCH must be whole seconds since 1970, got "${text}".`);
+  return Number(text);
+}
+
+function summary(image: Fat32Image, out: string) {
+  return {
+    out,
+    imageSize: image.size,
+    dataBytes: dataBytes(image),
+    partition: { offset: image.fat.partitionOffset, size: image.fat.partitionSize, type: `0x${image.fat.partitionType.toString(16).padStart(2, '0')}` },
+    volumeId: image.fat.volumeId.toString(16).toUpperCase().padStart(8, '0'),
+    label: image.fat.label,
+  };
+}
+
+function progressPrinter(ctx: CliContext, what: string): (p: DownloadProgress) => void {
+  let lastStep = -1;
+  return (p) => {
+    const step = p.total ? Math.floor((p.bytes / p.total) * 10) : Math.floor(p.bytes / (1024 * 1024));
+    if (step === lastStep) return;
+    lastStep = step;
+    ctx.info(p.total ? `${what}: ${formatBytes(p.bytes)} of ${formatBytes(p.total)}` : `${what}: ${formatBytes(p.bytes)}`);
+  };
+}
+
+interface UefiCommandOptions extends OutputOptions, UefiSettingsOptions {
+  readonly firmware?: string;
+  readonly firmwareVersion?: string;
+  readonly configTxtPreset?: string[];
+  readonly configTxt?: string[];
+  readonly dtoverlay?: string[];
+  readonly cacheDir?: string;
+}
+
+function registerUefi(card: Command, ctx: CliContext): void {
+  const cmd = card
+    .command('uefi')
+    .description('compose the Raspberry Pi 4 UEFI firmware card (pftf/RPi4) as an image file')
+    .option('--firmware <zip|dir>', 'the pftf firmware zip (RPi4_UEFI_Firmware_vX.Y.zip) or its unpacked folder')
+    // Not `--version`: the program's own -V/--version would take it (commander reads program options after subcommands).
+    .option('--firmware-version <version>', `download this pftf release into the cache (default ${PFTF_DEFAULT_VERSION} when --firmware is not given)`)
+    .option('--cache-dir <dir>', 'download cache (default $XDG_CACHE_HOME/bootcard or ~/.cache/bootcard)')
+    .option('--config-txt-preset <name>', `config.txt preset, repeatable: ${Object.keys(CONFIG_TXT_PRESETS).join(', ')}`, collect)
+    .option('--config-txt <KEY=VALUE>', 'set a config.txt line ([SECTION]KEY=VALUE for a section, KEY= to remove), repeatable', collect)
+    .option('--dtoverlay <name>', 'add a dtoverlay= line to config.txt, repeatable', collect)
+    .option('--out <file>', 'write the card image to this file')
+    .option('--size <size>', 'FAT partition size, e.g. 256M (default) or 1G', undefined)
+    .option('--json', 'print the result as JSON');
+  addUefiSettingsOptions(cmd);
+  cmd.action(async (options: UefiCommandOptions) => {
+    if (options.firmware && options.firmwareVersion) throw usageError('Give either --firmware FILE or --firmware-version VERSION, not both.');
+    const out = requireOut(options);
+    const size = partitionSize(options);
+    const edits: ConfigTxtEdit[] = [
+      ...(options.configTxtPreset ?? []).flatMap((name) => [...configTxtPreset(name)]),
+      ...(options.configTxt ?? []).map(parseConfigTxtArgument),
+      ...(options.dtoverlay ?? []).map((value): ConfigTxtEdit => ({ kind: 'dtoverlay', value })),
+    ];
+    const settings = uefiSettingsFromOptions(options);
+    let source = options.firmware;
+    let download: Awaited<ReturnType<typeof fetchPftfFirmware>> | undefined;
+    if (!source) {
+      download = await fetchPftfFirmware({
+        version: options.firmwareVersion ?? PFTF_DEFAULT_VERSION,
+        env: ctx.io.env,
+        ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+        onProgress: progressPrinter(ctx, 'Downloading the UEFI firmware'),
+      });
+      if (!options.json) ctx.info(`${download.cached ? 'Using the cached' : 'Downloaded'} ${download.path} (SHA-256 ${download.sha256})`);
+      source = download.path;
+    }
+    const firmware = await readFirmwareSource(source, { partitionSize: size });
+    const timestamp = sourceDateEpoch(ctx);
+    const warnings: string[] = [];
+    const image = composeUefiCard({
+      firmware,
+      configTxt: edits,
+      size,
+      ...(timestamp !== undefined ? { timestamp } : {}),
+      ...(settings
+        ? {
+            transformRpiEfiFd: (fd: Uint8Array) => {
+              const result = applyUefiSettings(fd, settings);
+              warnings.push(...result.warnings);
+              return result.fd;
+            },
+          }
+        : {}),
+    });
+    for (const w of warnings) ctx.warn(w);
+    await saveSparseImage(image, out);
+    const result = {
+      ...summary(image, out),
+      firmware: download ? { version: download.version, path: download.path, sha256: download.sha256, cached: download.cached } : { path: source },
+      files: image.files,
+      configTxt: image.configTxt,
+      uefiSettings: settings ?? null,
+      warnings,
+    };
+    if (options.json) ctx.printJson(result);
+    else {
+      ctx.print(`Wrote the UEFI firmware card image ${out}: ${formatBytes(image.size)}, ${image.files.length} files, partition type 0xef, ${formatBytes(dataBytes(image))} of data.`);
+      ctx.print('config.txt on the card:');
+      ctx.print(image.configTxt.replace(/\n$/, '').split('\n').map((l) => `  ${l}`).join('\n'));
+    }
+  });
+}
+
+interface RecoveryCommandOptions extends OutputOptions {
+  readonly board?: string;
+  readonly preset?: string;
+  readonly config?: string;
+  readonly set?: string[];
+  readonly firmwareDir?: string;
+  readonly eeprom?: string;
+  readonly recovery?: string;
+  readonly vl805?: string;
+  readonly timestamp?: string;
+  readonly strict?: boolean;
+}
+
+function parseSet(values: readonly string[]): Record<string, string> {
+  const set: Record<string, string> = {};
+  for (const v of values) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/.exec(v);
+    if (!m) throw usageError(`--set expects KEY=VALUE (e.g. BOOT_ORDER=0xf21), got "${v}".`);
+    set[m[1]!] = m[2]!.trim();
+  }
+  return set;
+}
+
+function registerRecovery(card: Command, ctx: CliContext): void {
+  card
+    .command('recovery')
+    .description('compose an EEPROM recovery card (the Pi flashes its bootloader from it at power-on) as an image file')
+    .option('--board <2711|2712>', 'the board: 2711 (Pi 4, Pi 400, CM4) or 2712 (Pi 5, Pi 500, CM5)')
+    .option('--preset <name>', `a Raspberry Pi Imager bootloader config: ${RECOVERY_PRESETS.join(', ')}`)
+    .option('--config <file>', 'a bootloader config file (bootconf.txt) instead of a preset')
+    .option('--set <KEY=VALUE>', 'set a bootloader setting on top of the config, repeatable (e.g. BOOT_ORDER=0xf21)', collect)
+    .option('--firmware-dir <dir>', 'an rpi-eeprom folder, e.g. /lib/firmware/raspberrypi/bootloader-2711/default: takes the newest pieeprom-*.bin, recovery.bin and (Pi 4) vl805-*.bin')
+    .option('--eeprom <file>', 'the base pieeprom-*.bin (overrides --firmware-dir)')
+    .option('--recovery <file>', 'recovery.bin (overrides --firmware-dir)')
+    .option('--vl805 <file>', 'Pi 4 only: vl805-*.bin (overrides --firmware-dir)')
+    .option('--timestamp <seconds>', 'update timestamp for pieeprom.bin and the .sig files (default $SOURCE_DATE_EPOCH, else now)')
+    .option('--strict', 'treat config warnings as errors')
+    .option('--out <file>', 'write the card image to this file')
+    .option('--size <size>', 'FAT partition size, e.g. 256M (default); under 32 GB')
+    .option('--json', 'print the result as JSON')
+    .action(async (options: RecoveryCommandOptions) => {
+      if (options.board !== '2711' && options.board !== '2712') throw usageError('Choose the board: --board 2711 (Pi 4) or --board 2712 (Pi 5).');
+      const board = options.board;
+      if (options.preset && options.config) throw usageError('Give either --preset or --config, not both.');
+      if (!options.preset && !options.config) throw usageError(`Choose the bootloader config: --preset ${RECOVERY_PRESETS.join('|')} or --config FILE.`);
+      if (options.preset && !(RECOVERY_PRESETS as readonly string[]).includes(options.preset)) {
+        throw usageError(`Unknown --preset "${options.preset}": choose ${RECOVERY_PRESETS.join(', ')}.`);
+      }
+      if (!options.firmwareDir && !(options.eeprom && options.recovery)) {
+        throw usageError('Say where the bootloader files are: --firmware-dir DIR, or --eeprom FILE --recovery FILE [--vl805 FILE].');
+      }
+      if (options.vl805 && board === '2712') throw usageError('--vl805 is for a Pi 4 (2711); a Pi 5 has no VL805 USB controller.');
+      const out = requireOut(options);
+      const size = partitionSize(options);
+      let timestamp: number;
+      if (options.timestamp !== undefined) {
+        if (!/^\d+$/.test(options.timestamp)) throw usageError(`--timestamp expects whole seconds since 1970, got "${options.timestamp}".`);
+        timestamp = Number(options.timestamp);
+      } else timestamp = sourceDateEpoch(ctx) ?? Math.floor(Date.now() / 1000);
+      let config: string | undefined;
+      if (options.config) {
+        try {
+          config = await readFile(options.config, 'utf8');
+        } catch (error) {
+          throw toBootcardError(error, `Could not read the config ${options.config}`);
+        }
+      }
+      const paths = await resolveRecoveryFiles(board, {
+        ...(options.firmwareDir ? { firmwareDir: options.firmwareDir } : {}),
+        ...(options.eeprom ? { eeprom: options.eeprom } : {}),
+        ...(options.recovery ? { recovery: options.recovery } : {}),
+        ...(options.vl805 ? { vl805: options.vl805 } : {}),
+      });
+      const bytes = await readRecoveryFiles(paths);
+      const image = composeRecoveryCard({
+        board,
+        pieeprom: bytes.pieeprom,
+        recovery: bytes.recovery,
+        ...(bytes.vl805 ? { vl805: bytes.vl805 } : {}),
+        ...(options.preset ? { preset: options.preset as RecoveryPreset } : {}),
+        ...(config !== undefined ? { config } : {}),
+        ...(options.set?.length ? { set: parseSet(options.set) } : {}),
+        timestamp,
+        strict: options.strict ?? false,
+        size,
+      });
+      for (const d of image.diagnostics) ctx.warn(`${d.line ? `line ${d.line}: ` : ''}${d.message}`);
+      await saveSparseImage(image, out);
+      const result = { ...summary(image, out), board, timestamp, sources: paths, files: image.files, config: image.config };
+      if (options.json) ctx.printJson(result);
+      else {
+        ctx.print(`Wrote the EEPROM recovery card image ${out} for a ${board === '2711' ? 'Pi 4 (2711)' : 'Pi 5 (2712)'}: ${image.files.map((f) => f.path).join(', ')}.`);
+        ctx.print(`From ${paths.pieeprom}; bootloader config:`);
+        ctx.print(image.config.replace(/\n+$/, '').split('\n').map((l) => `  ${l}`).join('\n'));
+      }
+    });
+}
+
+function registerInspect(card: Command, ctx: CliContext): void {
+  card
+    .command('inspect')
+    .description('show the partition table, files, config.txt and bootloader config of a card or card image')
+    .argument('<image|device>', 'an image file or a block device such as /dev/mmcblk0 (read only)')
+    .option('--json', 'print JSON')
+    .action(async (target: string, options: { json?: boolean }) => {
+      const reader = await openByteReader(target);
+      try {
+        const inspection = await inspectCard(reader);
+        if (options.json) ctx.printJson(inspection);
+        else ctx.print(formatInspection(inspection));
+      } finally {
+        await reader.close();
+      }
+    });
+}
+
+export function registerCardCommands(program: Command, ctx: CliContext): void {
+  const card = program.command('card').description('compose UEFI firmware and EEPROM recovery cards; inspect cards');
+  registerUefi(card, ctx);
+  registerRecovery(card, ctx);
+  registerInspect(card, ctx);
+}
