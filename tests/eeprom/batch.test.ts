@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildBatchRow, parseCsv, parseEepromImage, planBatch, readBootConf, parsePieepromSig } from '../../electron/core/eeprom/index.js';
+import { buildBatchRow, buildPieeprom, createBatchBuilder, makePieepromSig, parseCsv, parseEepromImage, planBatch, readBootConf, parsePieepromSig } from '../../electron/core/eeprom/index.js';
 import { describeShared } from '../helpers/shared.js';
 import { IMAGES, fixtureBytes } from './helpers.js';
 
@@ -34,6 +34,17 @@ describeShared('per-Pi batches', () => {
     const built = buildBatchRow(base, image, plan.rows[0]!, { timestamp: 1700000000 });
     expect(readBootConf(built.image)).toBe(plan.rows[0]!.config);
     expect(parsePieepromSig(built.sig).ts).toBe(1700000000);
+  });
+
+  it('the fast builder (reused buffer, forked prefix hash) gives each row the same bytes and sig as a fresh build', () => {
+    const plan = planBatch({ base, csv: 'name,CLIENT_IP,TFTP_PREFIX_STR\na,10.0.0.1,' + 'x'.repeat(30) + '\nb,10.0.0.2,\nc,10.0.0.3,y\n' });
+    const build = createBatchBuilder(base, image, { timestamp: 42, imageTimestamp: true, targetSoc: '2711' });
+    for (const row of plan.rows) {
+      const fast = build(row);
+      const fresh = buildPieeprom({ base, config: row.config, timestamp: 42 });
+      expect(Buffer.compare(Buffer.from(fast.image), Buffer.from(fresh.image))).toBe(0);
+      expect(fast.sig).toBe(makePieepromSig(fresh.image, 42, { targetSoc: '2711' }));
+    }
   });
 
   it('checks every row first and reports all problems with row line numbers', () => {

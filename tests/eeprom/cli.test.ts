@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -104,7 +105,12 @@ describeShared('bootcard eeprom (CLI)', () => {
     const single = await runBootcard(['eeprom', 'build', '--base', eepromFixture(IMAGES.pi4), '--set', 'CLIENT_IP=10.0.0.12', '--set', 'TFTP_PREFIX_STR=lab/b', '--timestamp', '1700000000', '--out', out('single.bin')]);
     expect(single.code).toBe(0);
     expect(sameBytes(new Uint8Array(readFileSync(out('batch/pi-b/pieeprom.bin'))), new Uint8Array(readFileSync(out('single.bin'))))).toBe(true);
-    expect(parsePieepromSig(readFileSync(out('batch/pi-a/pieeprom.sig'), 'utf8')).ts).toBe(1700000000);
+    for (const name of ['pi-a', 'pi-b']) {
+      const sig = parsePieepromSig(readFileSync(out(`batch/${name}/pieeprom.sig`), 'utf8'));
+      expect(sig.ts).toBe(1700000000);
+      expect(sig.sha256).toBe(createHash('sha256').update(readFileSync(out(`batch/${name}/pieeprom.bin`))).digest('hex'));
+    }
+    expect(readBootConf(new Uint8Array(readFileSync(out('batch/pi-a/pieeprom.bin'))))).toMatch(/CLIENT_IP=10\.0\.0\.11\nTFTP_PREFIX_STR=lab\/a\n$/);
     const again = await runBootcard(['eeprom', 'build', '--base', eepromFixture(IMAGES.pi4), '--batch', csv, '--out-dir', out('batch')]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/--force/);

@@ -2,7 +2,7 @@
  * `bootcard eeprom read|build|validate|explain|extract`: the bootloader EEPROM
  * image (pieeprom.bin) and its config, byte-identical to rpi-eeprom-config.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
@@ -10,7 +10,7 @@ import { usageError } from '../program.js';
 import { BootcardError } from '../../core/errors.js';
 import {
   EepromErrorCode,
-  buildBatchRow,
+  createBatchBuilder,
   buildPieeprom,
   checkTimestamp,
   explainBootOrder,
@@ -31,6 +31,8 @@ import {
   type Board,
   type Diagnostic,
   type Sha256Hex,
+  type IncrementalSha256,
+  type Sha256Factory,
 } from '../../core/eeprom/index.js';
 import { pathExists, readConfigOrImage, readEepromImageFile, readTextFile, writeFilesAtomically, type OutputFile } from '../../core/eeprom/files.io.js';
 
@@ -39,6 +41,19 @@ const BOARD_NAME: Record<Board, string> = { '2711': 'Pi 4 (BCM2711)', '2712': 'P
 
 /** Node's SHA-256 (native, ~10x the pure one) for the CLI's .sig files. */
 export const sha256HexNode: Sha256Hex = (bytes) => createHash('sha256').update(bytes).digest('hex');
+
+function wrapNodeHash(h: Hash): IncrementalSha256 {
+  return {
+    update(data) {
+      h.update(data);
+      return this;
+    },
+    clone: () => wrapNodeHash(h.copy()),
+    digestHex: () => h.digest('hex'),
+  };
+}
+/** The same for the batch builder, which forks the hash of the unchanged prefix per row. */
+export const nodeSha256Factory: Sha256Factory = () => wrapNodeHash(createHash('sha256'));
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -322,13 +337,15 @@ async function buildBatch(ctx: CliContext, options: BuildOpts): Promise<void> {
       throw new BootcardError(EepromErrorCode.BAD_BATCH, `The batch would replace ${existing.length} existing files (e.g. ${existing[0]}); pass --force to replace them. No files were written.`);
     }
   }
+  const build = createBatchBuilder(base, image, {
+    timestamp,
+    imageTimestamp: options.timestamp !== undefined,
+    sha256: nodeSha256Factory,
+    ...(options.targetSoc ? { targetSoc: plan.board } : {}),
+  });
   for (const t of targets) {
-    const built = buildBatchRow(base, image, t.row, {
-      timestamp,
-      imageTimestamp: options.timestamp !== undefined,
-      sha256Hex: sha256HexNode,
-      ...(options.targetSoc ? { targetSoc: plan.board } : {}),
-    });
+    const built = build(t.row);
+    // built.image is reused by the next row: written out before building it.
     await writeFilesAtomically([{ path: t.bin, data: built.image }, { path: t.sig, data: built.sig }]);
   }
   const warnings = plan.rows.flatMap((r) => r.diagnostics.map((d) => ({ ...d, name: r.name })));

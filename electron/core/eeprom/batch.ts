@@ -11,11 +11,15 @@
  * letters, digits, '.', '_' and '-', not starting with '.', unique ignoring case.
  */
 import { BootcardError } from '../errors.js';
-import { assertBuildable, buildPieeprom, resolveBootConf } from './build.js';
+import { sha256 } from '@noble/hashes/sha2';
+import { bytesToHex } from '@noble/hashes/utils';
+import { assertBuildable, resolveBootConf } from './build.js';
 import { EepromErrorCode } from './codes.js';
 import { formatDiagnostic, type Diagnostic } from './diagnostics.js';
-import { parseEepromImage, type Board, type EepromImage } from './image.js';
-import { makePieepromSig, type Sha256Hex } from './sig.js';
+import { BOOTCONF_TXT, hasUpdateTimestamp, parseEepromImage, replaceEepromFileInPlace, setUpdateTimestampInPlace, type Board, type EepromImage } from './image.js';
+import { checkTimestamp } from './sig.js';
+
+const textEncoder = new TextEncoder();
 
 export interface CsvTable {
   readonly header: readonly string[];
@@ -193,21 +197,67 @@ function batchError(problems: readonly string[]): BootcardError {
 
 export interface BuiltRow {
   readonly name: string;
+  /** The row's image. In a batch builder it is a view of a buffer reused by the next row: write it out first. */
   readonly image: Uint8Array;
   readonly sig: string;
 }
 
-/** Builds one planned row (cannot fail for a row planBatch accepted). */
-export function buildBatchRow(
-  base: Uint8Array,
-  parsed: EepromImage,
-  row: BatchRow,
-  options: { readonly timestamp: number; readonly imageTimestamp?: boolean; readonly targetSoc?: Board; readonly sha256Hex?: Sha256Hex },
-): BuiltRow {
-  const built = buildPieeprom({ base, parsed, config: row.config, ...(options.imageTimestamp ? { timestamp: options.timestamp } : {}) });
-  const sig = makePieepromSig(built.image, options.timestamp, {
-    ...(options.targetSoc ? { targetSoc: options.targetSoc } : {}),
-    ...(options.sha256Hex ? { sha256Hex: options.sha256Hex } : {}),
-  });
-  return { name: row.name, image: built.image, sig };
+/** A SHA-256 that can be forked after hashing a shared prefix (Node's Hash.copy(), noble's clone()). */
+export interface IncrementalSha256 {
+  update(data: Uint8Array): IncrementalSha256;
+  clone(): IncrementalSha256;
+  digestHex(): string;
+}
+export type Sha256Factory = () => IncrementalSha256;
+
+export const pureSha256Factory: Sha256Factory = () => wrapNoble(sha256.create());
+type NobleHash = ReturnType<typeof sha256.create>;
+function wrapNoble(h: NobleHash): IncrementalSha256 {
+  return {
+    update(data) {
+      h.update(data);
+      return this;
+    },
+    clone: () => wrapNoble(h.clone()),
+    digestHex: () => bytesToHex(h.digest()),
+  };
+}
+
+export interface BatchBuildOptions {
+  /** The .sig ts (and, with imageTimestamp, the image's update timestamp). */
+  readonly timestamp: number;
+  readonly imageTimestamp?: boolean;
+  readonly targetSoc?: Board;
+  readonly sha256?: Sha256Factory;
+}
+
+/**
+ * Returns a function that builds planned rows one after another, fast: one
+ * image buffer is reused (only the bytes a row changed are restored from the
+ * base), and the SHA-256 of the unchanged prefix is computed once and forked
+ * per row. The rows must come from planBatch on the same base.
+ */
+export function createBatchBuilder(base: Uint8Array, parsed: EepromImage, options: BatchBuildOptions): (row: BatchRow) => BuiltRow {
+  checkTimestamp(options.timestamp);
+  const scratch = base.slice();
+  const bootconf = parsed.files.find((f) => f.name === BOOTCONF_TXT);
+  if (!bootconf) throw new BootcardError(EepromErrorCode.FILE_NOT_IN_IMAGE, 'This EEPROM image has no bootconf.txt.');
+  let stamped: { start: number; end: number } | undefined;
+  if (options.imageTimestamp && hasUpdateTimestamp(parsed)) stamped = setUpdateTimestampInPlace(scratch, parsed, options.timestamp);
+  const prefixEnd = Math.min(bootconf.offset, stamped?.start ?? Infinity);
+  const prefixHash = (options.sha256 ?? pureSha256Factory)().update(scratch.subarray(0, prefixEnd));
+  const tail = (options.targetSoc ? `target-soc: ${options.targetSoc}\n` : '');
+  let dirty: { start: number; end: number } | undefined;
+  return (row) => {
+    if (dirty) scratch.set(base.subarray(dirty.start, dirty.end), dirty.start);
+    dirty = replaceEepromFileInPlace(scratch, parsed, BOOTCONF_TXT, textEncoder.encode(row.config));
+    const hash = prefixHash.clone().update(scratch.subarray(prefixEnd)).digestHex();
+    return { name: row.name, image: scratch, sig: `${hash}\nts: ${options.timestamp}\n${tail}` };
+  };
+}
+
+/** Builds one planned row into a new buffer (cannot fail for a row planBatch accepted). */
+export function buildBatchRow(base: Uint8Array, parsed: EepromImage, row: BatchRow, options: BatchBuildOptions): BuiltRow {
+  const built = createBatchBuilder(base, parsed, options)(row);
+  return { ...built, image: built.image.slice() };
 }

@@ -292,7 +292,7 @@ export function replaceEepromFile(bytes: Uint8Array, name: string, content: Uint
  * The same, writing into `out` (which must hold the image `image` describes).
  * Checks everything before writing a byte.
  */
-export function replaceEepromFileInPlace(out: Uint8Array, image: EepromImage, name: string, content: Uint8Array, options: ReplaceFileOptions = {}): void {
+export function replaceEepromFileInPlace(out: Uint8Array, image: EepromImage, name: string, content: Uint8Array, options: ReplaceFileOptions = {}): { start: number; end: number } {
   const enforce = options.enforceMaxFileSize ?? true;
   if (enforce && content.length > MAX_FILE_SIZE) {
     throw new BootcardError(
@@ -329,6 +329,8 @@ export function replaceEepromFileInPlace(out: Uint8Array, image: EepromImage, na
     padStart += SECTION_HEADER_LEN;
   }
   if (padBytes > 0) out.fill(0xff, padStart, padStart + padBytes);
+  // The byte range written, so a caller reusing `out` knows what to restore.
+  return { start: hdr, end: Math.max(padStart + Math.max(padBytes, 0), hdr + FILE_CONTENT_OFFSET + content.length) };
 }
 
 /**
@@ -350,8 +352,8 @@ export function encodeUpdateTimestamp(timestamp: number): Uint8Array {
   return out;
 }
 
-export function setUpdateTimestampInPlace(out: Uint8Array, image: EepromImage, timestamp: number): void {
-  replaceEepromFileInPlace(out, image, UPDATE_TIME, encodeUpdateTimestamp(timestamp), { enforceMaxFileSize: false });
+export function setUpdateTimestampInPlace(out: Uint8Array, image: EepromImage, timestamp: number): { start: number; end: number } {
+  return replaceEepromFileInPlace(out, image, UPDATE_TIME, encodeUpdateTimestamp(timestamp), { enforceMaxFileSize: false });
 }
 
 export function readUpdateTimestamp(bytes: Uint8Array, parsed?: EepromImage): number | undefined {

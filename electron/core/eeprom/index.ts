@@ -56,5 +56,19 @@ export {
 export { MAX_LINE_LENGTH, parseConfigInt, validateBootConf, type ValidateOptions } from './validate.js';
 export { checkTimestamp, makePieepromSig, parsePieepromSig, sha256HexPure, type PieepromSig, type Sha256Hex, type SigOptions } from './sig.js';
 export { assertBuildable, buildPieeprom, resolveBootConf, type BuildPieepromOptions, type BuildPieepromResult } from './build.js';
-export { buildBatchRow, parseCsv, planBatch, type BatchOptions, type BatchPlan, type BatchRow, type BuiltRow, type CsvTable } from './batch.js';
+export {
+  buildBatchRow,
+  createBatchBuilder,
+  parseCsv,
+  planBatch,
+  pureSha256Factory,
+  type BatchBuildOptions,
+  type BatchOptions,
+  type BatchPlan,
+  type BatchRow,
+  type BuiltRow,
+  type CsvTable,
+  type IncrementalSha256,
+  type Sha256Factory,
+} from './batch.js';
 export { explainConfig, formatExplanation, type ConfigExplanation, type ExplainedSetting } from './explain.js';
