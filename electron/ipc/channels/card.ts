@@ -14,9 +14,13 @@ export type { ManifestEntry };
 const filePath = z.string().min(1).max(4096);
 const device = z.string().regex(/^\/dev\/[A-Za-z0-9_\-/]+$/, 'a device path such as /dev/sdb');
 
-export const configTxtEditSchema = z
-  .object({ key: z.string().regex(/^[A-Za-z0-9_]+$/).max(64), value: z.string().max(256).nullable() })
-  .strict();
+const configTxtSection = z.string().min(1).max(64).optional();
+/** One config.txt change, as the card core's applyConfigTxtEdits takes it. */
+export const configTxtEditSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('set'), key: z.string().min(1).max(64), value: z.string().max(256), section: configTxtSection }).strict(),
+  z.object({ kind: z.literal('remove'), key: z.string().min(1).max(64), section: configTxtSection }).strict(),
+  z.object({ kind: z.literal('dtoverlay'), value: z.string().min(1).max(256), section: configTxtSection }).strict(),
+]);
 
 export const cardRecipeSchema = z.discriminatedUnion('kind', [
   z

@@ -27,9 +27,12 @@ export type FirmwareLocation =
 export type FirmwareDownloadProgress = { readonly type: 'download'; readonly received: number; readonly total: number | null };
 
 export interface FirmwareDownloadResult {
+  /** The zip in bootcard's download cache. */
   readonly path: string;
-  readonly size: number;
+  readonly version: string;
   readonly sha256: string;
+  /** True when it was already in the cache. */
+  readonly cached: boolean;
 }
 
 const filePath = z.string().min(1).max(4096);
@@ -41,7 +44,8 @@ export const firmwareChannels = {
       z.object({ kind: z.literal('uefi'), path: filePath }).strict(),
     ]),
   ),
+  /** Downloads the pftf RPi4 UEFI firmware release zip (cached; checksum-checked on reuse). */
   'firmware.download': channel<FirmwareDownloadResult, FirmwareDownloadProgress>()(
-    z.object({ kind: z.enum(['uefi']), outputDir: filePath }).strict(),
+    z.object({ version: z.string().regex(/^v?\d+\.\d+$/, 'a release such as v1.39').optional() }).strict(),
   ),
 };

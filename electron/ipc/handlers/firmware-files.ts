@@ -21,6 +21,8 @@ export interface EepromFirmware {
   readonly board: Board;
   readonly basePath: string;
   readonly recoveryPath: string;
+  /** Pi 4: the newest vl805-*.bin beside the image (the USB 3 controller firmware the card also updates). */
+  readonly vl805Path?: string;
   readonly base: Uint8Array;
   readonly currentConfig: string;
 }
@@ -91,5 +93,13 @@ export async function locateEepromFirmware(given: string, board: Board, cwd: str
       { path: basePath, board: image.board },
     );
   }
-  return { board, basePath, recoveryPath, base, currentConfig: readBootConf(base, image) };
+  const vl805 = board === '2711' ? (await readdir(path.dirname(basePath))).filter((n) => /^vl805-[0-9a-f]+\.bin$/i.test(n)).sort().at(-1) : undefined;
+  return {
+    board,
+    basePath,
+    recoveryPath,
+    ...(vl805 ? { vl805Path: path.join(path.dirname(basePath), vl805) } : {}),
+    base,
+    currentConfig: readBootConf(base, image),
+  };
 }

@@ -5,12 +5,12 @@
  */
 import type { Handlers } from '../dispatcher.js';
 import { appInfoHandler } from './app.js';
+import { cardPlanHandler, cardWriteHandler } from './card.js';
 import { driveListHandler, driveWatchHandler } from './drives.js';
 import { eepromBuildHandler, eepromExplainHandler, eepromValidateHandler } from './eeprom.js';
-import { firmwareLocateHandler } from './firmware.js';
+import { firmwareDownloadHandler, firmwareLocateHandler, uefiPreviewHandler } from './firmware.js';
 import { manifestSaveHandler } from './manifest.js';
 import { sdlockLockHandler, sdlockStatusHandler, sdlockUnlockHandler } from './sdlock.js';
-import { pendingHandler } from './pending.js';
 
 export interface HandlerOptions {
   readonly frontEnd: 'electron' | 'serve';
@@ -29,15 +29,15 @@ export function createHandlers(options: HandlerOptions): Handlers {
     'eeprom.explain': eepromExplainHandler,
     'eeprom.build': eepromBuildHandler(cwd),
     'firmware.locate': firmwareLocateHandler(cwd),
-    'firmware.download': pendingHandler('firmware.download'),
-    'card.plan': pendingHandler('card.plan'),
-    'card.write': pendingHandler('card.write'),
+    'firmware.download': firmwareDownloadHandler,
+    'card.plan': cardPlanHandler({ cwd, includeLoop: drives.includeLoop }),
+    'card.write': cardWriteHandler({ cwd, includeLoop: drives.includeLoop }),
     'drives.list': driveListHandler(drives),
     'drives.watch': driveWatchHandler(drives),
     'sdlock.status': sdlockStatusHandler,
     'sdlock.lock': sdlockLockHandler,
     'sdlock.unlock': sdlockUnlockHandler,
-    'uefi.preview': pendingHandler('uefi.preview'),
+    'uefi.preview': uefiPreviewHandler(cwd),
     'manifest.save': manifestSaveHandler(cwd),
   };
 }

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, type Dispatch } from 'react';
+import { useEffect, useMemo, useState, type Dispatch } from 'react';
 import type { ConfigDiagnostic } from '../../../electron/ipc/channels/eeprom.js';
 import { messageOf, useClient } from '../client-context.js';
 import { tftpPreview, type TftpPrefixMode } from '../wizard/bootconf.js';
@@ -156,6 +156,7 @@ function UefiConfigure({ state, dispatch }: Props) {
       <div className="columns">
         <div>
           <FirmwareField state={state} dispatch={dispatch} problem={problems.firmware} />
+          <FirmwareDownload onDownloaded={(path) => dispatch({ type: 'field', field: 'firmwarePath', value: path })} />
           <fieldset>
             <legend>UEFI settings</legend>
             <Field
@@ -183,10 +184,44 @@ function UefiConfigure({ state, dispatch }: Props) {
         <div>
           <div className="field wide">
             <label htmlFor="config-txt">config.txt changes, one key=value a line</label>
-            <textarea id="config-txt" rows={5} spellCheck={false} value={state.configTxt} placeholder="arm_boost=1" onChange={(e) => dispatch({ type: 'field', field: 'configTxt', value: e.target.value })} />
+            <textarea
+              id="config-txt"
+              rows={5}
+              spellCheck={false}
+              value={state.configTxt}
+              placeholder={'arm_boost=1\ndtoverlay=disable-bt\nhdmi_group='}
+              aria-invalid={problems.config ? true : undefined}
+              onChange={(e) => dispatch({ type: 'field', field: 'configTxt', value: e.target.value })}
+            />
+            <p className="hint">KEY=VALUE sets a key, [SECTION]KEY=VALUE sets it in a section, KEY= removes it.</p>
+            {problems.config ? <p className="field-error" role="alert">{problems.config}</p> : null}
           </div>
         </div>
       </div>
     </section>
+  );
+}
+
+/** Downloads the pftf release zip (into bootcard's cache) with its progress, then uses it. */
+function FirmwareDownload({ onDownloaded }: { onDownloaded: (path: string) => void }) {
+  const client = useClient();
+  const [progress, setProgress] = useState<{ received: number; total: number | null } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const start = () => {
+    setError(null);
+    setProgress({ received: 0, total: null });
+    client
+      .call('firmware.download', {}, { onProgress: (p) => setProgress({ received: p.received, total: p.total }) })
+      .then((r) => onDownloaded(r.path), (e: unknown) => setError(messageOf(e)))
+      .finally(() => setProgress(null));
+  };
+  return (
+    <div className="download">
+      <button type="button" disabled={progress !== null} onClick={start}>Download the pftf firmware</button>
+      {progress ? (
+        <progress aria-label="Firmware download" max={progress.total ?? undefined} value={progress.total ? progress.received : undefined} />
+      ) : null}
+      {error ? <p className="field-error" role="alert">{error}</p> : null}
+    </div>
   );
 }

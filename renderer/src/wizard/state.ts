@@ -7,6 +7,7 @@ import type { CardPlan, CardResult, CardWriteProgress, ManifestEntry } from '../
 import type { ConfigDiagnostic } from '../../../electron/ipc/channels/eeprom.js';
 import type { FirmwareLocation } from '../../../electron/ipc/channels/firmware.js';
 import { validateBootConf } from '../../../electron/core/eeprom/validate.js';
+import { parseConfigTxtEdits } from './configtxt.js';
 import { bootOrderHex, mergeBootConf, parseAdvancedLines, type TftpPrefixMode } from './bootconf.js';
 
 export type Recipe = 'eeprom-card' | 'uefi-card' | 'eeprom-file' | 'sdlock';
@@ -225,6 +226,8 @@ export function checkConfigure(state: WizardState): ConfigCheck {
   if (state.recipe === 'uefi-card') {
     if (!state.firmware) problems.firmware = state.firmwareError ?? 'Name the UEFI firmware zip or folder.';
     if (state.uefiTimeout !== '' && !/^\d{1,5}$/.test(state.uefiTimeout)) problems.uefiTimeout = 'The boot timeout is a whole number of seconds.';
+    const configTxt = parseConfigTxtEdits(state.configTxt).problems;
+    if (configTxt.length > 0) problems.config = configTxt.join(' ');
     return { config: '', diagnostics: [], problems };
   }
   const advanced = parseAdvancedLines(state.advanced);
