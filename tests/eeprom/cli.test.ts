@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeEach, expect, it } from 'vitest';
-import { parsePieepromSig, readBootConf } from '../../electron/core/eeprom/index.js';
+import { parsePieepromSig, readBootConf, readBootConfBytes } from '../../electron/core/eeprom/index.js';
 import { runBootcard } from '../helpers/cli.js';
 import { describeShared, eepromFixture } from '../helpers/shared.js';
 import { ALL_IMAGES, IMAGES, configOfSize, fixtureBytes, sameBytes } from './helpers.js';
@@ -27,6 +27,13 @@ describeShared('bootcard eeprom (CLI)', () => {
     const build = await runBootcard(['eeprom', 'build', '--base', eepromFixture(name), '--config', conf, '--out', out('new.bin')]);
     expect(build.code).toBe(0);
     expect(sameBytes(new Uint8Array(readFileSync(out('new.bin'))), fixtureBytes(name))).toBe(true);
+  });
+
+  it('build keeps a config\'s bytes as given: CRLF, a BOM, no final newline', async () => {
+    const text = '\ufeff[all]\r\nBOOT_UART=0\r\nBOOT_ORDER=0xf41';
+    const r = await runBootcard(['eeprom', 'build', '--base', eepromFixture(IMAGES.pi4), '--config', file('crlf.txt', text), '--out', out('crlf.bin')]);
+    expect(r.code).toBe(0);
+    expect(Buffer.from(readBootConfBytes(new Uint8Array(readFileSync(out('crlf.bin')))))).toEqual(readFileSync(out('crlf.txt')));
   });
 
   it('read of the reference image prints bootconf-netboot.txt byte for byte', async () => {
@@ -62,6 +69,10 @@ describeShared('bootcard eeprom (CLI)', () => {
     ['a config over 4076 bytes', () => ['--base', eepromFixture(IMAGES.pi4), '--config', file('big.txt', configOfSize(4077))], /4077 bytes; the bootloader config can be at most 4076 bytes/],
     ['an invalid value', () => ['--base', eepromFixture(IMAGES.pi4), '--set', 'TFTP_PREFIX=9'], /line \d+: TFTP_PREFIX=9: allowed values are 0, 1, 2/],
     ['a key the board lacks', () => ['--base', eepromFixture(IMAGES.pi4), '--set', 'PCIE_PROBE=1'], /PCIE_PROBE does not exist on the Pi 4/],
+    ['a config that is not UTF-8 text', () => {
+      writeFileSync(out('latin1.txt'), Buffer.from([0x5b, 0x61, 0x6c, 0x6c, 0x5d, 0x0a, 0x23, 0xe9, 0x0a]));
+      return ['--base', eepromFixture(IMAGES.pi4), '--config', out('latin1.txt')];
+    }, /not UTF-8 text/],
     ['a bad timestamp', () => ['--base', eepromFixture(IMAGES.pi4), '--timestamp', 'yesterday'], /whole seconds since 1970/],
   ])('build refuses %s: exit 1, a clear message, no output file', async (_what, args, message) => {
     const r = await runBootcard(['eeprom', 'build', ...args(), '--sig', '--out', out('never.bin')]);

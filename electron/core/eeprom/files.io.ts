@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
+import { EepromErrorCode } from './codes.js';
 import { boardForImageSize, IMAGE_SIZE_BY_BOARD } from './image.js';
 
 /** Reads a pieeprom image; refuses (EEPROM_BAD_IMAGE_SIZE) before reading a file of the wrong size. */
@@ -23,11 +24,18 @@ export async function readEepromImageFile(file: string): Promise<Uint8Array> {
   }
 }
 
+/** Reads a UTF-8 text file; refuses other bytes rather than changing them (the config goes into the image as is). */
 export async function readTextFile(file: string, what: string): Promise<string> {
+  let bytes: Uint8Array;
   try {
-    return await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (error) {
     throw toBootcardError(error, `Could not read the ${what} ${file}`);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new BootcardError(EepromErrorCode.CONFIG_NOT_TEXT, `The ${what} ${file} is not UTF-8 text; save it as plain ASCII text.`, { path: file });
   }
 }
 
