@@ -44,6 +44,7 @@ constexpr uint32_t kStatusPreviousCommand = (1u << 22) | (1u << 23);
 constexpr uint32_t kStatusIllegalCommand = 1u << 22;
 constexpr uint32_t kStatusStateShift = 9;
 constexpr uint32_t kStatusStateMask = 0xFu;
+constexpr uint32_t kStateStandby = 3;
 constexpr uint32_t kStateTransfer = 4;
 constexpr uint32_t kStateProgramming = 7;
 
@@ -107,21 +108,81 @@ class Card {
     return true;
   }
 
-  // CMD7(0) -> CMD9(RCA) -> CMD7(RCA). On a failure after the deselect the
-  // card is selected again (best effort) so the block device keeps working.
+  // CMD7(0) -> CMD9(RCA) -> CMD7(RCA). While the card is deselected the
+  // kernel must not send it block I/O, so the three go as one
+  // MMC_IOC_MULTI_CMD batch (the kernel runs a batch as one request, nothing
+  // in between). Where the batch ioctl is not available they go one by one.
   bool ReadCsd(uint8_t csd[kCsdBytes], CardError& error) {
+    bool unsupported = false;
+    if (ReadCsdBatch(csd, error, unsupported)) return true;
+    if (!unsupported) return false;
+    error = CardError();
+    return ReadCsdSingly(csd, error);
+  }
+
+  // On a failure after the deselect the card is selected again (best effort)
+  // so the block device keeps working.
+  bool ReadCsdSingly(uint8_t csd[kCsdBytes], CardError& error) {
     uint32_t response[4];
     if (!Send("CMD7 deselect", kSelectDeselectCard, 0, kRspNone | kCmdAc, response, error)) return false;
     if (!Send("CMD9 SEND_CSD", kSendCsd, Rca(), kRspR2 | kCmdAc, response, error)) {
       Reselect();
       return false;
     }
-    // R2: response[0] holds CSD bits 127..96, response[3] bits 31..0, big
-    // end first. Hosts drop the CRC7 byte (bits 7..0) or pass it through.
-    for (size_t i = 0; i < kCsdBytes; i++) csd[i] = static_cast<uint8_t>(response[i / 4] >> (24 - 8 * (i % 4)));
+    CsdFromR2(response, csd);
     uint32_t status[4];
     if (!Send("CMD7 select", kSelectDeselectCard, Rca(), kRspR1b | kCmdAc, status, error)) return false;
     return CheckStatus("CMD7 select", status[0] & ~kStatusPreviousCommand, error);
+  }
+
+  bool ReadCsdBatch(uint8_t csd[kCsdBytes], CardError& error, bool& unsupported) {
+    constexpr size_t kCount = 3;
+    alignas(8) uint8_t buffer[sizeof(struct mmc_ioc_multi_cmd) + kCount * sizeof(struct mmc_ioc_cmd)];
+    memset(buffer, 0, sizeof buffer);
+    auto* multi = reinterpret_cast<struct mmc_ioc_multi_cmd*>(buffer);
+    multi->num_of_cmds = kCount;
+    struct mmc_ioc_cmd* cmds = multi->cmds;
+    cmds[0].opcode = kSelectDeselectCard;
+    cmds[0].arg = 0;
+    cmds[0].flags = kRspNone | kCmdAc;
+    cmds[1].opcode = kSendCsd;
+    cmds[1].arg = Rca();
+    cmds[1].flags = kRspR2 | kCmdAc;
+    cmds[2].opcode = kSelectDeselectCard;
+    cmds[2].arg = Rca();
+    cmds[2].flags = kRspR1b | kCmdAc;
+
+    int rc = ioctl(fd_, MMC_IOC_MULTI_CMD, multi);
+    int saved = errno;
+    for (size_t i = 0; i < kCount; i++) Trace("batch", cmds[i], rc == 0 ? 0 : saved);
+    if (rc != 0) {
+      if (saved == ENOTTY || saved == EINVAL || saved == ENOSYS || saved == EOPNOTSUPP) {
+        unsupported = true;
+        return false;
+      }
+      // The kernel stops at the failing command; a CSD in the reply means CMD9 got through.
+      const bool got_csd = (cmds[1].response[0] | cmds[1].response[1] | cmds[1].response[2] | cmds[1].response[3]) != 0;
+      SetErrno(error, saved, got_csd ? "CMD7 select" : "CMD9 SEND_CSD");
+      Reselect();
+      return false;
+    }
+    // A batch that "succeeded" without a CSD or without the select's status
+    // (stand-by when it arrived) was not really run: go one by one.
+    const uint32_t select_state = (cmds[2].response[0] >> kStatusStateShift) & kStatusStateMask;
+    CsdFromR2(cmds[1].response, csd);
+    bool any = false;
+    for (size_t i = 0; i + 1 < kCsdBytes; i++) any = any || csd[i] != 0;
+    if (!any || select_state != kStateStandby) {
+      unsupported = true;
+      return false;
+    }
+    return CheckStatus("CMD7 select", cmds[2].response[0] & ~kStatusPreviousCommand, error);
+  }
+
+  // R2: response[0] holds CSD bits 127..96, response[3] bits 31..0, big end
+  // first. Hosts drop the CRC7 byte (bits 7..0) or pass it through.
+  static void CsdFromR2(const uint32_t response[4], uint8_t csd[kCsdBytes]) {
+    for (size_t i = 0; i < kCsdBytes; i++) csd[i] = static_cast<uint8_t>(response[i / 4] >> (24 - 8 * (i % 4)));
   }
 
   bool ProgramCsd(const uint8_t csd[kCsdBytes], CardError& error) {
@@ -186,13 +247,17 @@ class Card {
     return ok;
   }
 
+  void Trace(const char* step, const struct mmc_ioc_cmd& cmd, int err) {
+    char line[192];
+    snprintf(line, sizeof line, "%s: CMD%u arg=0x%08x flags=0x%x -> %s rsp=%08x %08x %08x %08x\n", step, cmd.opcode, cmd.arg, cmd.flags,
+             err == 0 ? "ok" : strerror(err), cmd.response[0], cmd.response[1], cmd.response[2], cmd.response[3]);
+    trace_ += line;
+  }
+
   bool Ioctl(const char* step, struct mmc_ioc_cmd& cmd, CardError& error) {
     int rc = ioctl(fd_, MMC_IOC_CMD, &cmd);
     int saved = errno;
-    char line[160];
-    snprintf(line, sizeof line, "%s: CMD%u arg=0x%08x flags=0x%x -> %s rsp=%08x %08x %08x %08x\n", step, cmd.opcode, cmd.arg,
-             cmd.flags, rc == 0 ? "ok" : strerror(saved), cmd.response[0], cmd.response[1], cmd.response[2], cmd.response[3]);
-    trace_ += line;
+    Trace(step, cmd, rc == 0 ? 0 : saved);
     if (rc != 0) {
       SetErrno(error, saved, step);
       return false;

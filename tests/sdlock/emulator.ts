@@ -45,7 +45,7 @@ export interface CardSetup {
   readonly csd: string;
   readonly device?: string;
   readonly rca?: number;
-  readonly fault?: 'eacces' | 'nomedium' | 'enotty' | 'eperm' | 'crc' | 'timeout' | 'ignore-csd' | 'no-cmd13';
+  readonly fault?: 'eacces' | 'nomedium' | 'enotty' | 'eperm' | 'crc' | 'timeout' | 'ignore-csd' | 'no-cmd13' | 'no-multi' | 'multi-noop';
   readonly delayMs?: number;
 }
 

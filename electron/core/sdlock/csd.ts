@@ -38,7 +38,10 @@
  * ## The command sequence (Linux MMC_IOC_CMD, <linux/mmc/ioctl.h>)
  *
  * The card sits in the transfer state while the kernel uses it. CMD9 is
- * answered only in stand-by, CMD27 only in transfer, so native/src/mmc_card.cc sends:
+ * answered only in stand-by, CMD27 only in transfer, so native/src/mmc_card.cc
+ * sends the following (the first three as one MMC_IOC_MULTI_CMD batch, so no
+ * block I/O reaches the deselected card; one MMC_IOC_CMD each where the batch
+ * ioctl is unavailable):
  *
  *   CMD7  SELECT/DESELECT_CARD  arg 0          no response     transfer -> stand-by
  *   CMD9  SEND_CSD              arg RCA << 16  R2 (136 bits)   response[0] = bits 127..96 ... response[3] = bits 31..0;

@@ -1,5 +1,5 @@
 /*
- * A simulated SD card behind the Linux MMC_IOC_CMD ioctl, for testing
+ * A simulated SD card behind the Linux MMC_IOC_CMD and MMC_IOC_MULTI_CMD ioctls, for testing
  * bootcard's SD write-protect addon without hardware. Loaded with LD_PRELOAD;
  * it intercepts open/open64/openat/close/ioctl for one device path and passes
  * everything else through.
@@ -33,7 +33,9 @@
  *                 crc (CMD27 data is corrupted on the "bus"), timeout (CMD9
  *                 never answers), ignore-csd (CMD27 accepted but not stored),
  *                 no-cmd13 (a minimal card model: CMD13 is illegal and
- *                 programming finishes at once)
+ *                 programming finishes at once), no-multi (MMC_IOC_MULTI_CMD
+ *                 is unknown: ENOTTY), multi-noop (MMC_IOC_MULTI_CMD returns
+ *                 0 and does nothing)
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -160,6 +162,15 @@ static void log_line(const struct mmc_ioc_cmd *cmd, unsigned state_before, int e
   if (!f) return;
   fprintf(f, "CMD%u arg=0x%08x flags=0x%x write=%d blksz=%u blocks=%u state=%u -> %s\n", cmd->opcode, cmd->arg, cmd->flags,
           cmd->write_flag, cmd->blksz, cmd->blocks, state_before, err ? strerror(err) : "ok");
+  fclose(f);
+}
+
+static void log_batch(uint64_t n) {
+  const char *path = getenv("SDEMU_LOG");
+  if (!path) return;
+  FILE *f = fopen(path, "a");
+  if (!f) return;
+  fprintf(f, "MULTI %llu\n", (unsigned long long)n);
   fclose(f);
 }
 
@@ -312,10 +323,12 @@ int ioctl(int fd, unsigned long request, ...) {
   void *arg = va_arg(ap, void *);
   va_end(ap);
   if (!is_fake(fd)) return real_ioctl(fd, request, arg);
-  if (request != MMC_IOC_CMD || !strcmp(fault(), "enotty")) {
+  const int multi = request == MMC_IOC_MULTI_CMD;
+  if ((request != MMC_IOC_CMD && !multi) || !strcmp(fault(), "enotty") || (multi && !strcmp(fault(), "no-multi"))) {
     errno = ENOTTY;
     return -1;
   }
+  if (multi && !strcmp(fault(), "multi-noop")) return 0; /* a careless interposer: "succeeds", does nothing */
   if (!strcmp(fault(), "eperm")) {
     errno = EPERM;
     return -1;
@@ -331,11 +344,23 @@ int ioctl(int fd, unsigned long request, ...) {
     errno = ENOMEDIUM;
     return -1;
   }
-  struct mmc_ioc_cmd *cmd = arg;
-  unsigned before = c.state;
-  int err = run_command(&c, cmd);
+  int err = 0;
+  if (multi) {
+    /* The kernel runs a batch as one request and stops at the first failure. */
+    struct mmc_ioc_multi_cmd *batch = arg;
+    log_batch(batch->num_of_cmds);
+    for (uint64_t i = 0; i < batch->num_of_cmds && !err; i++) {
+      unsigned before = c.state;
+      err = run_command(&c, &batch->cmds[i]);
+      log_line(&batch->cmds[i], before, err);
+    }
+  } else {
+    struct mmc_ioc_cmd *cmd = arg;
+    unsigned before = c.state;
+    err = run_command(&c, cmd);
+    log_line(cmd, before, err);
+  }
   save(&c);
-  log_line(cmd, before, err);
   if (err) {
     errno = err;
     return -1;
