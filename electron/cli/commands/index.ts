@@ -9,6 +9,7 @@ import { registerSdCommands } from './sd.js';
 import { registerEepromCommands } from './eeprom.js';
 import { registerUefiCommands } from './uefi.js';
 import { registerCardCommands } from './card.js';
+import { registerDrivesCommands } from './drives.js';
 
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
 
@@ -19,4 +20,5 @@ export const commandRegistrars: readonly CommandRegistrar[] = [
   registerEepromCommands,
   registerUefiCommands,
   registerCardCommands,
+  registerDrivesCommands,
 ];

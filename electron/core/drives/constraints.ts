@@ -75,7 +75,7 @@ export function driveConstraints(drive: Drive, image: ImageFacts, options: Const
   if (drive.sd?.writeProtect?.permanent) {
     out.push({ code: DriveErrorCode.WRITE_PROTECTED, message: `The card in ${d} is permanently write-protected; it can never be written again. Use another card.` });
   } else if (drive.sd?.writeProtect?.temporary) {
-    out.push({ code: DriveErrorCode.WRITE_PROTECTED, message: `The card in ${d} is write-protected (locked); unlock it with \`bootcard sdlock unlock ${d}\`.` });
+    out.push({ code: DriveErrorCode.WRITE_PROTECTED, message: `The card in ${d} is write-protected (locked); unlock it with \`bootcard sd unlock ${d}\`.` });
   } else if (drive.isReadOnly) {
     out.push({ code: DriveErrorCode.READ_ONLY, message: `${d} is read-only; slide the card's lock switch to unlocked, re-insert it, and try again.` });
   }

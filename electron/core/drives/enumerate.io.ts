@@ -236,7 +236,7 @@ export type TargetKind =
   | { readonly kind: 'file'; readonly path: string }
   | { readonly kind: 'partition'; readonly device: string; readonly disk: string }
   | { readonly kind: 'missing'; readonly path: string }
-  | { readonly kind: 'other'; readonly path: string };
+  | { readonly kind: 'other'; readonly path: string; readonly reason?: string };
 
 /**
  * What a `--to` argument names, read fresh from sysfs and the mount table (no
@@ -263,7 +263,7 @@ export async function describeTarget(target: string, options: { paths?: Partial<
   }
   const drive = await readDrive(name, paths, await readSystemTables(paths));
   if (!drive) return { kind: 'missing', path: target };
-  if (isNeverATarget(name)) return { kind: 'other', path: target };
+  if (isNeverATarget(name)) return { kind: 'other', path: target, reason: `${target} is not a card (an eMMC boot or RPMB partition, a RAM disk or an optical drive); bootcard never writes to it.` };
   return { kind: 'drive', drive };
 }
 

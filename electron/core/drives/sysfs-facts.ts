@@ -116,9 +116,13 @@ export function busFromSysfsPath(resolved: string, name: string): DriveBus {
   return 'other';
 }
 
-/** eMMC hardware partitions and the replay-protected memory block: never a place to write an image. */
+/**
+ * Never a place to write an image: eMMC hardware boot partitions and the
+ * replay-protected memory block, RAM disks, compressed-RAM swap, optical and
+ * floppy drives.
+ */
 export function isNeverATarget(name: string): boolean {
-  return /^mmcblk\d+(boot\d+|rpmb)$/.test(name);
+  return /^mmcblk\d+(boot\d+|rpmb)$/.test(name) || /^(zram|ram|sr|fd)\d+$/.test(name);
 }
 
 /** USB mass-storage SCSI vendor/model strings that card readers use ("Generic- SD/MMC", "USB3.0 CRW -SD"...). */

@@ -183,6 +183,7 @@ async function recheck(target: string, image: PreparedImage, request: WriteReque
     case 'file':
       throw new BootcardError(DriveErrorCode.NOT_A_DRIVE, `${target} is a file, not a device.`, { target });
     default:
+      if (found.reason) throw new BootcardError(DriveErrorCode.NOT_A_DRIVE, found.reason, { target });
       throw new BootcardError(DriveErrorCode.NOT_A_DRIVE, `${target} is neither a disk nor an image file; bootcard writes to whole disks (e.g. /dev/sdb) or to a new .img file.`, { target });
   }
 }

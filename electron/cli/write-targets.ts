@@ -1,0 +1,162 @@
+/**
+ * The `--to DEV` options shared by every command that writes cards (`bootcard
+ * flash`, `bootcard card uefi|recovery`), and the one flow behind them: check
+ * each target, show it, ask (unless --yes), write them all at once through the
+ * privileged writer with per-card progress, and report each card.
+ */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { describeTarget, enumerationPaths, type TargetKind } from '../core/drives/enumerate.io.js';
+import { driveConstraints, formatBytes, type Constraint } from '../core/drives/constraints.js';
+import { DriveErrorCode } from '../core/drives/types.js';
+import { BootcardError } from '../core/errors.js';
+import type { SparseImage } from '../core/image/sparse-image.js';
+import type { WriteProgress } from '../core/writer/progress.js';
+import { isSparseSource, WriteErrorCode, type WriteResult, type WriteSource } from '../core/writer/types.js';
+import { writeImageToDrives } from '../core/writer/writer.io.js';
+import type { CliContext } from './context.js';
+import { usageError } from './program.js';
+
+export interface WriteTargetOptions {
+  readonly to?: string[];
+  readonly yes?: boolean;
+  /** commander's --no-verify sets verify false. */
+  readonly verify?: boolean;
+  readonly includeLoop?: boolean;
+  readonly allowNonCard?: boolean;
+  readonly lock?: boolean;
+  readonly json?: boolean;
+}
+
+export const WriteTargetErrorCode = {
+  NOT_CONFIRMED: 'WRITE_NOT_CONFIRMED',
+  DECLINED: 'WRITE_DECLINED',
+  FAILED: 'WRITE_FAILED',
+} as const;
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function addWriteTargetOptions(cmd: Command): Command {
+  return cmd
+    .option('--to <device>', 'write to this card (repeat for several cards written at once); a file path writes an image file', collect, [])
+    .option('-y, --yes', 'do not ask before erasing the cards')
+    .option('--no-verify', 'skip reading the cards back')
+    .option('--include-loop', 'allow loop devices as targets (tests, image builders)')
+    .option('--allow-non-card', 'allow disks that do not look like SD cards (USB sticks, eMMC)')
+    .option('--lock', 'after a successful verify, write-protect each card (SD cards on an MMC host)');
+}
+
+interface CheckedTarget {
+  readonly target: string;
+  readonly found: TargetKind;
+  readonly line: string;
+}
+
+function describeForPrompt(found: TargetKind, target: string): string {
+  if (found.kind === 'file') return `${target}  (image file${found.path !== target ? ` ${found.path}` : ''})`;
+  if (found.kind !== 'drive') return target;
+  const d = found.drive;
+  const parts = [d.device, d.description || 'unknown disk', formatBytes(d.size)];
+  if (d.sd?.serial) parts.push(`serial ${d.sd.serial}`);
+  if (d.mountpoints.length) parts.push(`mounted on ${d.mountpoints.join(', ')}: will be unmounted`);
+  return parts.join('  ');
+}
+
+function problemsOf(found: TargetKind, target: string, image: { size: number; sourcePath?: string }, options: WriteTargetOptions): Constraint[] {
+  switch (found.kind) {
+    case 'drive':
+      return driveConstraints(found.drive, image, { includeLoop: options.includeLoop ?? false, allowNonCard: options.allowNonCard ?? false }).filter(
+        (c) => c.code !== DriveErrorCode.MOUNTED,
+      );
+    case 'file':
+      return [];
+    case 'partition':
+      return [{ code: DriveErrorCode.PARTITION, message: `${target} is a partition; write to the whole card (${found.disk}) instead.` }];
+    case 'missing':
+      return [{ code: DriveErrorCode.VANISHED, message: `${target} does not exist.` }];
+    default:
+      return [{ code: DriveErrorCode.NOT_A_DRIVE, message: found.reason ?? `${target} is neither a disk nor an image file.` }];
+  }
+}
+
+function progressLine(p: WriteProgress): string {
+  const pct = p.total > 0 ? Math.floor((p.bytes / p.total) * 100) : 100;
+  const speed = p.speed > 0 ? `  ${formatBytes(p.speed)}/s` : '';
+  const eta = p.etaSeconds !== undefined && p.bytes < p.total ? `  ETA ${p.etaSeconds}s` : '';
+  return `${p.target}: ${p.phase === 'write' ? 'writing  ' : 'verifying'} ${String(pct).padStart(3)}%  ${formatBytes(p.bytes)} of ${formatBytes(p.total)}${speed}${eta}`;
+}
+
+function resultLine(r: WriteResult): string {
+  if (!r.ok) return `FAILED  ${r.target}: ${r.error?.message ?? 'unknown error'}`;
+  const what = r.verified ? 'written and verified' : 'written (not verified)';
+  const facts = [`${formatBytes(r.bytesWritten)} in ${(r.durationMs / 1000).toFixed(1)} s`];
+  if (r.sha256) facts.push(`sha256 ${r.sha256}`);
+  if (r.cidSerial) facts.push(`serial ${r.cidSerial}`);
+  let line = `ok      ${r.target}: ${what} (${facts.join(', ')})`;
+  if (r.lock) line += r.lock.ok ? `; locked (${r.lock.state})` : `; NOT locked: ${r.lock.error?.message ?? 'unknown error'}`;
+  return line;
+}
+
+/** Checks, confirms, writes and reports; throws (exit 1) when any card failed. Returns the per-card results. */
+export async function writeToTargets(source: SparseImage | WriteSource, options: WriteTargetOptions, ctx: CliContext): Promise<WriteResult[]> {
+  const targets = (options.to ?? []).map((t) => path.resolve(ctx.io.cwd, t));
+  if (targets.length === 0) throw usageError('Name at least one card with --to DEV (see `bootcard drives`).');
+  const paths = enumerationPaths(ctx.io.env);
+  const image: WriteSource = isSparseSource(source) ? source : { path: path.resolve(ctx.io.cwd, source.path) };
+  const size = isSparseSource(image) ? image.size : (await stat(image.path)).size;
+  const facts = { size, ...(!isSparseSource(image) ? { sourcePath: image.path } : {}) };
+
+  const checked: CheckedTarget[] = [];
+  const refused: string[] = [];
+  for (const target of targets) {
+    const found = await describeTarget(target, { paths });
+    const problems = problemsOf(found, target, facts, options);
+    if (problems.length) refused.push(...problems.map((p) => `  ${p.message}`));
+    checked.push({ target, found, line: describeForPrompt(found, target) });
+  }
+  if (refused.length) {
+    throw new BootcardError(WriteErrorCode.REFUSED, `Nothing was written:\n${refused.join('\n')}`);
+  }
+
+  if (!options.yes) {
+    ctx.info(`About to ERASE and write ${formatBytes(size)} to:`);
+    for (const c of checked) ctx.info(`  ${c.line}`);
+    if (!ctx.io.interactive) {
+      throw new BootcardError(WriteTargetErrorCode.NOT_CONFIRMED, 'Nothing was written: bootcard asks before erasing cards and nobody can answer here. Pass --yes to write without asking.');
+    }
+    if (!(await ctx.confirm(`Erase ${checked.length === 1 ? 'this card' : `these ${checked.length} cards`}?`))) {
+      throw new BootcardError(WriteTargetErrorCode.DECLINED, 'Nothing was written.');
+    }
+  }
+
+  const lastShown = new Map<string, number>();
+  const results = await writeImageToDrives({
+    image,
+    targets: checked.map((c) => c.target),
+    verify: options.verify !== false,
+    includeLoop: options.includeLoop ?? false,
+    allowNonCard: options.allowNonCard ?? false,
+    lockAfterVerify: options.lock ?? false,
+    env: ctx.io.env,
+    onProgress: (p) => {
+      const key = `${p.target}:${p.phase}`;
+      const now = Date.now();
+      const finished = p.bytes >= p.total;
+      const last = lastShown.get(key) ?? 0;
+      if (last === Infinity || (!finished && now - last < 1000)) return;
+      lastShown.set(key, finished ? Infinity : now);
+      ctx.info(progressLine(p));
+    },
+  });
+
+  if (options.json) ctx.printJson({ results });
+  else for (const r of results) ctx.print(resultLine(r));
+  const failed = results.filter((r) => !r.ok || (r.lock && !r.lock.ok));
+  if (failed.length) {
+    throw new BootcardError(WriteTargetErrorCode.FAILED, `${failed.length} of ${results.length} target${results.length === 1 ? '' : 's'} failed: ${failed.map((r) => r.target).join(', ')}.`, {
+      failed: failed.map((r) => r.target),
+    });
+  }
+  return results;
+}
