@@ -59,6 +59,7 @@ describe('validateBootConf', () => {
   it('leaves [none] and [config.txt] alone and knows the filters', () => {
     const text = '[all]\nBOOT_UART=1\n[gpio8=0]\nBOOT_ORDER=0xf7\n[board-type=0x14]\nBOOT_ORDER=0xf251\n[0x1234abcd]\nBOOT_UART=0\n[tryboot]\nPARTITION=2\n[partition=62]\nPARTITION=2\n[none]\nuserdata0=anything\n[config.txt]\ndtoverlay=vc4-kms-v3d\n';
     expect(validateBootConf(text, { board: '2711' })).toEqual([]);
+    expect(summary(validateBootConf(`[all]\nBOOT_UART=0\n[none]${' '.repeat(78)}\nuserdata0=0x12345789\nusercert=${'Z'.repeat(300)}\n`, { board: '2712' }))).toEqual(['warning 3 EEPROM_BAD_SECTION']);
     expect(summary(validateBootConf('[EDID=VSC-TD2220]\nBOOT_UART=1\n[weird]\n', { board: '2711' }))).toEqual(['warning 1 EEPROM_UNSUPPORTED_SECTION', 'warning 3 EEPROM_BAD_SECTION']);
   });
 
@@ -66,7 +67,7 @@ describe('validateBootConf', () => {
     expect(summary(validateBootConf('[all]\nBOOT_UART\nBOOT_ORDER = 0xf41\n', { board: '2711' }))).toEqual(['error 2 EEPROM_BAD_LINE', 'error 3 EEPROM_BAD_LINE']);
     expect(summary(validateBootConf('BOOT_UART=0\nBOOT_UART=1\n', { board: '2711' }))).toEqual(['warning 2 EEPROM_DUPLICATE_KEY']);
     expect(summary(validateBootConf('BOOT_UART=0\r\n', { board: '2711' }))).toEqual(['warning - EEPROM_CRLF']);
-    expect(summary(validateBootConf(`# ${'x'.repeat(100)}\n`, { board: '2711' }))).toEqual(['warning 1 EEPROM_LINE_TOO_LONG']);
+    expect(summary(validateBootConf(`TFTP_PREFIX_STR=${'x'.repeat(90)}\n# ${'x'.repeat(100)}\n`, { board: '2711' }))).toEqual(['warning 1 EEPROM_LINE_TOO_LONG', 'error 1 EEPROM_VALUE_OUT_OF_RANGE']);
   });
 
   it('enforces the 4076-byte limit and the image\'s real free space, with the counts', () => {

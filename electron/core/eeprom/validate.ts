@@ -61,7 +61,7 @@ export function validateBootConf(text: string, options: ValidateOptions): Diagno
       const line = config.lines[i]!;
       const lineNo = i + 1;
       if (line.eol === '\r\n') sawCrlf = true;
-      if (line.text.length > MAX_LINE_LENGTH && filter !== 'config.txt') {
+      if (line.text.length > MAX_LINE_LENGTH && checkKeys && line.kind !== 'comment') {
         out.push({ severity: 'warning', line: lineNo, code: C.LINE_TOO_LONG, message: `Line ${lineNo} is ${line.text.length} characters; the bootloader reads at most ${MAX_LINE_LENGTH}.` });
       }
       if (!checkKeys) continue;
