@@ -156,7 +156,9 @@ class Card {
     int saved = errno;
     for (size_t i = 0; i < kCount; i++) Trace("batch", cmds[i], rc == 0 ? 0 : saved);
     if (rc != 0) {
-      if (saved == ENOTTY || saved == EINVAL || saved == ENOSYS || saved == EOPNOTSUPP) {
+      // Unknown request (ENOTTY/EINVAL/...); EBADF from an interposer that
+      // only knows MMC_IOC_CMD. A real failure repeats on the single path.
+      if (saved == ENOTTY || saved == EINVAL || saved == ENOSYS || saved == EOPNOTSUPP || saved == EBADF) {
         unsupported = true;
         return false;
       }
