@@ -4,6 +4,7 @@
  * show what is on a card or image.
  */
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { composeRecoveryCard, RECOVERY_PRESETS, type RecoveryPreset } from '../../core/card/recovery-card.js';
 import { composeUefiCard } from '../../core/card/uefi-card.js';
@@ -11,38 +12,72 @@ import { fetchPftfFirmware, PFTF_DEFAULT_VERSION, type DownloadProgress } from '
 import { readFirmwareSource } from '../../core/card/firmware-zip.io.js';
 import { readRecoveryFiles, resolveRecoveryFiles } from '../../core/card/recovery-files.io.js';
 import { formatInspection, inspectCard } from '../../core/card/inspect.js';
-import { DEFAULT_CARD_PARTITION_SIZE, formatBytes, parseCardSize, type CardSize } from '../../core/card/size.js';
+import {
+  DEFAULT_CARD_PARTITION_SIZE,
+  EEPROM_CARD_MAX_PARTITION_BYTES,
+  formatBytes,
+  parseCardSize,
+  wholeCardPartitionSize,
+  type CardSize,
+} from '../../core/card/size.js';
 import { CONFIG_TXT_PRESETS, configTxtPreset, parseConfigTxtArgument, type ConfigTxtEdit } from '../../core/configtxt/config-txt.js';
 import { toBootcardError } from '../../core/errors.js';
 import { openByteReader } from '../../core/fat32/byte-reader.io.js';
 import type { Fat32Image } from '../../core/fat32/compose.js';
 import { dataBytes } from '../../core/image/sparse-image.js';
 import { saveSparseImage } from '../../core/image/sparse-image.io.js';
+import { describeTarget, enumerationPaths } from '../../core/drives/enumerate.io.js';
+import { DEFAULT_PARTITION_OFFSET } from '../../core/fat32/compose.js';
 import { applyUefiSettings } from '../../core/uefi/settings.js';
 import type { CliContext } from '../context.js';
 import { usageError } from '../program.js';
 import { addUefiSettingsOptions, uefiSettingsFromOptions, type UefiSettingsOptions } from '../uefi-options.js';
+import { addWriteTargetOptions, writeToTargets, type WriteTargetOptions } from '../write-targets.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-interface OutputOptions {
+interface OutputOptions extends WriteTargetOptions {
   readonly out?: string;
   readonly size?: string;
   readonly json?: boolean;
 }
 
-/** The partition size from --size; `whole` needs a card to fill, which only --to gives. */
-function partitionSize(options: OutputOptions): number {
-  const size: CardSize = options.size === undefined ? DEFAULT_CARD_PARTITION_SIZE : parseCardSize(options.size);
-  if (size === 'whole') {
-    throw usageError('--size whole fills a card, so it needs --to DEVICE; for an image file give a size such as 256M or 1G.');
-  }
-  return size;
+interface Layout {
+  /** Partition size in bytes. */
+  readonly size: number;
+  /** Whole image size when it must match a card (`--size whole`). */
+  readonly imageSize?: number;
 }
 
-function requireOut(options: OutputOptions): string {
-  if (!options.out) throw usageError('Say where the card image goes: --out FILE.');
-  return options.out;
+/**
+ * The partition size from --size. `whole` fills the card, so it needs the
+ * cards (--to): the partition fills the smallest of them, up to `maxBytes`.
+ */
+async function layout(options: OutputOptions, ctx: CliContext, maxBytes?: number): Promise<Layout> {
+  const size: CardSize = options.size === undefined ? DEFAULT_CARD_PARTITION_SIZE : parseCardSize(options.size);
+  if (size !== 'whole') return { size };
+  const targets = options.to ?? [];
+  if (targets.length === 0) {
+    throw usageError('--size whole fills a card, so it needs --to DEVICE; for an image file give a size such as 256M or 1G.');
+  }
+  let smallest = Number.POSITIVE_INFINITY;
+  for (const target of targets) {
+    const found = await describeTarget(path.resolve(ctx.io.cwd, target), { paths: enumerationPaths(ctx.io.env) });
+    if (found.kind !== 'drive') throw usageError(`--size whole needs cards to fill; ${target} is not a disk. Give a size such as 256M.`);
+    smallest = Math.min(smallest, found.drive.size);
+  }
+  const imageSize = Math.floor(smallest / 512) * 512;
+  return { size: wholeCardPartitionSize(imageSize, DEFAULT_PARTITION_OFFSET, maxBytes), imageSize };
+}
+
+function requireDestination(options: OutputOptions): void {
+  if (!options.out && !(options.to ?? []).length) throw usageError('Say where the card goes: --out FILE (an image file) and/or --to DEVICE (write cards).');
+}
+
+/** Saves the image (--out) and writes the cards (--to). */
+async function deliver(image: Fat32Image, options: OutputOptions, ctx: CliContext): Promise<void> {
+  if (options.out) await saveSparseImage(image, path.resolve(ctx.io.cwd, options.out));
+  if ((options.to ?? []).length) await writeToTargets(image, options, ctx);
 }
 
 function sourceDateEpoch(ctx: CliContext): number | undefined {
@@ -52,7 +87,21 @@ function sourceDateEpoch(ctx: CliContext): number | undefined {
   return Number(text);
 }
 
-function summary(image: Fat32Image, out: string) {
+/**
+ * Saves and writes the card, then says what was made. With --to the writer
+ * owns stdout (its per-card results, or their JSON with --json), so the card
+ * summary goes to stderr.
+ */
+async function report(image: Fat32Image, result: object, text: string, options: OutputOptions, ctx: CliContext): Promise<void> {
+  const writing = (options.to ?? []).length > 0;
+  if (writing && !options.json) ctx.info(text);
+  await deliver(image, options, ctx);
+  if (writing) return;
+  if (options.json) ctx.printJson(result);
+  else ctx.print(`Wrote ${options.out}.\n${text}`);
+}
+
+function summary(image: Fat32Image, out: string | null) {
   return {
     out,
     imageSize: image.size,
@@ -94,13 +143,14 @@ function registerUefi(card: Command, ctx: CliContext): void {
     .option('--config-txt <KEY=VALUE>', 'set a config.txt line ([SECTION]KEY=VALUE for a section, KEY= to remove), repeatable', collect)
     .option('--dtoverlay <name>', 'add a dtoverlay= line to config.txt, repeatable', collect)
     .option('--out <file>', 'write the card image to this file')
-    .option('--size <size>', 'FAT partition size, e.g. 256M (default) or 1G', undefined)
+    .option('--size <size>', 'FAT partition size, e.g. 256M (default) or 1G; whole fills the card (with --to)')
     .option('--json', 'print the result as JSON');
   addUefiSettingsOptions(cmd);
+  addWriteTargetOptions(cmd);
   cmd.action(async (options: UefiCommandOptions) => {
     if (options.firmware && options.firmwareVersion) throw usageError('Give either --firmware FILE or --firmware-version VERSION, not both.');
-    const out = requireOut(options);
-    const size = partitionSize(options);
+    requireDestination(options);
+    const { size, imageSize } = await layout(options, ctx);
     const edits: ConfigTxtEdit[] = [
       ...(options.configTxtPreset ?? []).flatMap((name) => [...configTxtPreset(name)]),
       ...(options.configTxt ?? []).map(parseConfigTxtArgument),
@@ -126,6 +176,7 @@ function registerUefi(card: Command, ctx: CliContext): void {
       firmware,
       configTxt: edits,
       size,
+      ...(imageSize !== undefined ? { imageSize } : {}),
       ...(timestamp !== undefined ? { timestamp } : {}),
       ...(settings
         ? {
@@ -138,21 +189,20 @@ function registerUefi(card: Command, ctx: CliContext): void {
         : {}),
     });
     for (const w of warnings) ctx.warn(w);
-    await saveSparseImage(image, out);
     const result = {
-      ...summary(image, out),
+      ...summary(image, options.out ?? null),
       firmware: download ? { version: download.version, path: download.path, sha256: download.sha256, cached: download.cached } : { path: source },
       files: image.files,
       configTxt: image.configTxt,
       uefiSettings: settings ?? null,
       warnings,
     };
-    if (options.json) ctx.printJson(result);
-    else {
-      ctx.print(`Wrote the UEFI firmware card image ${out}: ${formatBytes(image.size)}, ${image.files.length} files, partition type 0xef, ${formatBytes(dataBytes(image))} of data.`);
-      ctx.print('config.txt on the card:');
-      ctx.print(image.configTxt.replace(/\n$/, '').split('\n').map((l) => `  ${l}`).join('\n'));
-    }
+    const text = [
+      `UEFI firmware card: ${formatBytes(image.size)}, ${image.files.length} files, partition type 0xef, ${formatBytes(dataBytes(image))} of data.`,
+      'config.txt on the card:',
+      image.configTxt.replace(/\n$/, '').split('\n').map((l) => `  ${l}`).join('\n'),
+    ].join('\n');
+    await report(image, result, text, options, ctx);
   });
 }
 
@@ -180,7 +230,7 @@ function parseSet(values: readonly string[]): Record<string, string> {
 }
 
 function registerRecovery(card: Command, ctx: CliContext): void {
-  card
+  const cmd = card
     .command('recovery')
     .description('compose an EEPROM recovery card (the Pi flashes its bootloader from it at power-on) as an image file')
     .option('--board <2711|2712>', 'the board: 2711 (Pi 4, Pi 400, CM4) or 2712 (Pi 5, Pi 500, CM5)')
@@ -194,9 +244,10 @@ function registerRecovery(card: Command, ctx: CliContext): void {
     .option('--timestamp <seconds>', 'update timestamp for pieeprom.bin and the .sig files (default $SOURCE_DATE_EPOCH, else now)')
     .option('--strict', 'treat config warnings as errors')
     .option('--out <file>', 'write the card image to this file')
-    .option('--size <size>', 'FAT partition size, e.g. 256M (default); under 32 GB')
-    .option('--json', 'print the result as JSON')
-    .action(async (options: RecoveryCommandOptions) => {
+    .option('--size <size>', 'FAT partition size, e.g. 256M (default); under 32 GB; whole fills the card up to that (with --to)')
+    .option('--json', 'print the result as JSON');
+  addWriteTargetOptions(cmd);
+  cmd.action(async (options: RecoveryCommandOptions) => {
       if (options.board !== '2711' && options.board !== '2712') throw usageError('Choose the board: --board 2711 (Pi 4) or --board 2712 (Pi 5).');
       const board = options.board;
       if (options.preset && options.config) throw usageError('Give either --preset or --config, not both.');
@@ -208,8 +259,8 @@ function registerRecovery(card: Command, ctx: CliContext): void {
         throw usageError('Say where the bootloader files are: --firmware-dir DIR, or --eeprom FILE --recovery FILE [--vl805 FILE].');
       }
       if (options.vl805 && board === '2712') throw usageError('--vl805 is for a Pi 4 (2711); a Pi 5 has no VL805 USB controller.');
-      const out = requireOut(options);
-      const size = partitionSize(options);
+      requireDestination(options);
+      const { size, imageSize } = await layout(options, ctx, EEPROM_CARD_MAX_PARTITION_BYTES);
       let timestamp: number;
       if (options.timestamp !== undefined) {
         if (!/^\d+$/.test(options.timestamp)) throw usageError(`--timestamp expects whole seconds since 1970, got "${options.timestamp}".`);
@@ -241,16 +292,16 @@ function registerRecovery(card: Command, ctx: CliContext): void {
         timestamp,
         strict: options.strict ?? false,
         size,
+        ...(imageSize !== undefined ? { imageSize } : {}),
       });
       for (const d of image.diagnostics) ctx.warn(`${d.line ? `line ${d.line}: ` : ''}${d.message}`);
-      await saveSparseImage(image, out);
-      const result = { ...summary(image, out), board, timestamp, sources: paths, files: image.files, config: image.config };
-      if (options.json) ctx.printJson(result);
-      else {
-        ctx.print(`Wrote the EEPROM recovery card image ${out} for a ${board === '2711' ? 'Pi 4 (2711)' : 'Pi 5 (2712)'}: ${image.files.map((f) => f.path).join(', ')}.`);
-        ctx.print(`From ${paths.pieeprom}; bootloader config:`);
-        ctx.print(image.config.replace(/\n+$/, '').split('\n').map((l) => `  ${l}`).join('\n'));
-      }
+      const result = { ...summary(image, options.out ?? null), board, timestamp, sources: paths, files: image.files, config: image.config };
+      const text = [
+        `EEPROM recovery card for a ${board === '2711' ? 'Pi 4 (2711)' : 'Pi 5 (2712)'}: ${image.files.map((f) => f.path).join(', ')}.`,
+        `From ${paths.pieeprom}; bootloader config:`,
+        image.config.replace(/\n+$/, '').split('\n').map((l) => `  ${l}`).join('\n'),
+      ].join('\n');
+      await report(image, result, text, options, ctx);
     });
 }
 

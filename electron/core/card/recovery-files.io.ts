@@ -36,6 +36,9 @@ export async function resolveRecoveryFiles(board: Board, choice: RecoveryFileCho
     try {
       names = await readdir(choice.firmwareDir);
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') {
+        throw new BootcardError(CardErrorCode.FIRMWARE_DIR_INCOMPLETE, `${choice.firmwareDir} is not a folder: --firmware-dir takes an rpi-eeprom folder such as /lib/firmware/raspberrypi/bootloader-${board}/default.`);
+      }
       throw toBootcardError(error, `Could not read the firmware folder ${choice.firmwareDir}`);
     }
   }
