@@ -64,7 +64,7 @@ describe('validateBootConf', () => {
   });
 
   it('flags lines that are not settings, spaces around =, duplicates, CRLF and long lines', () => {
-    expect(summary(validateBootConf('[all]\nBOOT_UART\nBOOT_ORDER = 0xf41\n', { board: '2711' }))).toEqual(['error 2 EEPROM_BAD_LINE', 'error 3 EEPROM_BAD_LINE']);
+    expect(summary(validateBootConf('[all]\nBOOT_UART\nBOOT_ORDER = 0xf41\nTFTP_PREFIX = 5\n', { board: '2711' }))).toEqual(['warning 2 EEPROM_BAD_LINE', 'warning 3 EEPROM_BAD_LINE', 'warning 4 EEPROM_BAD_LINE', 'error 4 EEPROM_VALUE_OUT_OF_RANGE']);
     expect(summary(validateBootConf('BOOT_UART=0\nBOOT_UART=1\n', { board: '2711' }))).toEqual(['warning 2 EEPROM_DUPLICATE_KEY']);
     expect(summary(validateBootConf('BOOT_UART=0\r\n', { board: '2711' }))).toEqual(['warning - EEPROM_CRLF']);
     expect(summary(validateBootConf(`TFTP_PREFIX_STR=${'x'.repeat(90)}\n# ${'x'.repeat(100)}\n`, { board: '2711' }))).toEqual(['warning 1 EEPROM_LINE_TOO_LONG', 'error 1 EEPROM_VALUE_OUT_OF_RANGE']);

@@ -66,15 +66,14 @@ export function validateBootConf(text: string, options: ValidateOptions): Diagno
       }
       if (!checkKeys) continue;
       if (line.kind === 'other') {
-        out.push({ severity: 'error', line: lineNo, code: C.BAD_LINE, message: `"${line.text.trim()}" is not KEY=VALUE, a [section] or a # comment.` });
+        out.push({ severity: 'warning', line: lineNo, code: C.BAD_LINE, message: `"${line.text.trim()}" is not KEY=VALUE, a [section] or a # comment; the bootloader ignores it.` });
         continue;
       }
       if (line.kind !== 'setting') continue;
-      const key = line.key!;
-      const value = line.value!;
-      if (key !== key.trim() || value !== value.trimStart()) {
-        out.push({ severity: 'error', line: lineNo, key: key.trim(), code: C.BAD_LINE, message: `${key.trim()}: no spaces around '=' (write ${key.trim()}=${value.trim()}).` });
-        continue;
+      const key = line.key!.trim();
+      const value = line.value!.trim();
+      if (key !== line.key || value !== line.value!.trimEnd()) {
+        out.push({ severity: 'warning', line: lineNo, key, code: C.BAD_LINE, message: `${key}: write it without spaces around '=' (${key}=${value}); the bootloader may not read it.` });
       }
       const spec = eepromKeySpec(key);
       if (!spec) {
@@ -94,7 +93,7 @@ export function validateBootConf(text: string, options: ValidateOptions): Diagno
         out.push({ severity: 'warning', line: lineNo, key, code: C.DUPLICATE_KEY, message: `${key} is set again (first on line ${previous}); the later value wins.` });
       }
       seen.set(key, lineNo);
-      for (const d of checkValue(spec, value.trimEnd(), board)) out.push({ ...d, line: lineNo, key });
+      for (const d of checkValue(spec, value, board)) out.push({ ...d, line: lineNo, key });
     }
   }
   if (sawCrlf) {
