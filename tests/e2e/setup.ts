@@ -1,0 +1,108 @@
+/**
+ * What the end-to-end tests need: a built renderer (rebuilt when any source
+ * the bundle includes is newer than dist/renderer), `bootcard serve` running
+ * as a child process of the real CLI, and Debian's Chromium driven by
+ * playwright-core with a fresh profile.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { REPO_ROOT } from '../helpers/shared.js';
+
+export const CHROMIUM = process.env.BOOTCARD_CHROMIUM ?? '/usr/bin/chromium';
+export const chromiumMissingReason: string | null = existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing (apt-get install chromium)`;
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const name of readdirSync(dir)) {
+    const full = path.join(dir, name);
+    const info = statSync(full);
+    newest = Math.max(newest, info.isDirectory() ? newestMtime(full) : info.mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds dist/renderer unless it is newer than everything the bundle may include. */
+export function ensureRendererBuilt(): string {
+  const out = path.join(REPO_ROOT, 'dist', 'renderer');
+  const index = path.join(out, 'index.html');
+  const sources = ['renderer', 'electron/ipc', 'electron/core'].map((d) => newestMtime(path.join(REPO_ROOT, d)));
+  if (!existsSync(index) || statSync(index).mtimeMs < Math.max(...sources)) {
+    execFileSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'], {
+      cwd: REPO_ROOT,
+      stdio: 'inherit',
+    });
+  }
+  return out;
+}
+
+export interface ServeChild {
+  readonly url: string;
+  readonly origin: string;
+  readonly token: string;
+  readonly port: number;
+  readonly log: () => string;
+  stop(): Promise<void>;
+}
+
+/** `bootcard serve --port 0 --json [extra]` through the real CLI entry; resolves once it prints its URL. */
+export function startServeChild(extra: readonly string[] = []): Promise<ServeChild> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'electron/cli/main.ts', 'serve', '--port', '0', '--json', ...extra], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`bootcard serve did not start: ${stderr}`)), 30_000);
+    child.once('exit', (code) => reject(new Error(`bootcard serve exited with ${code}: ${stderr}`)));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      let info: { url: string; origin: string; token: string; port: number };
+      try {
+        info = JSON.parse(stdout) as typeof info;
+      } catch {
+        return;
+      }
+      clearTimeout(timer);
+      resolve({
+        ...info,
+        log: () => stderr,
+        stop: () =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }),
+      });
+    });
+  });
+}
+
+export interface Browser {
+  readonly context: BrowserContext;
+  close(): Promise<void>;
+}
+
+export async function launchChromium(): Promise<Browser> {
+  const profile = mkdtempSync(path.join(os.tmpdir(), 'bootcard-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+    viewport: { width: 1024, height: 700 },
+    colorScheme: 'light',
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export const SCREENSHOTS = path.join(REPO_ROOT, 'docs', 'screenshots');
