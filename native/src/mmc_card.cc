@@ -1,6 +1,11 @@
 // The card sequence, sent one command per MMC_IOC_CMD ioctl, the way sdtool
 // and mmc-utils do it. Response flags are the kernel's (include/linux/mmc/core.h,
 // not part of the uapi headers, so repeated here).
+
+// node-gyp builds with _FILE_OFFSET_BITS=64, which turns open() into open64().
+// Nothing here needs file offsets, and calling the plain open symbol keeps
+// LD_PRELOAD interposers (test card emulators) that wrap only open() working.
+#undef _FILE_OFFSET_BITS
 #include <fcntl.h>
 #include <linux/mmc/ioctl.h>
 #include <sys/ioctl.h>
