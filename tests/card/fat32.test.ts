@@ -247,3 +247,27 @@ describe('FAT reader', () => {
     await expect(readFatImage(reader)).rejects.toThrow(/No MBR partition table/);
   });
 });
+
+describe('FAT reader on damaged cards', () => {
+  it('refuses a folder that loops back to its parent instead of walking forever', async () => {
+    const image = composeFat32Image({ files: [{ path: 'a/b/file.txt', data: bytes(10, 1) }], partitionSize: 64 * MIB, partitionType: 0x0c });
+    const volume = (await readFatImage(sparseImageReader(image))).volume;
+    const b = await volume.stat('a/b');
+    const a = await volume.stat('a');
+    // Point folder b's entry (inside a) at folder a's cluster.
+    const part = image.ranges[1]!.data;
+    const dataStart = image.fat.geometry.dataStartSector * 512;
+    const aDir = dataStart + (a.firstCluster - 2) * 512;
+    let found = false;
+    for (let at = aDir; at < aDir + 512; at += 32) {
+      if ((part[at + 26]! | (part[at + 27]! << 8)) === b.firstCluster && part[at + 11] === 0x10 && part[at] !== 0x2e) {
+        part[at + 26] = a.firstCluster & 0xff;
+        part[at + 27] = a.firstCluster >> 8;
+        found = true;
+      }
+    }
+    expect(found).toBe(true);
+    const fresh = (await readFatImage(sparseImageReader(image))).volume;
+    await expect(fresh.tree()).rejects.toThrow(/loops back to another folder/);
+  });
+});

@@ -213,21 +213,38 @@ export class Fat32Volume {
   }
 
   /** The whole tree under `path`, folders with their children. */
-  async tree(path = ''): Promise<FatTreeNode[]> {
-    const entries = await this.list(path);
+  async tree(path = '', seen: Set<number> = new Set()): Promise<FatTreeNode[]> {
     const out: FatTreeNode[] = [];
-    for (const e of entries) out.push(e.directory ? { ...e, children: await this.tree(e.path) } : e);
+    for (const e of await this.list(path)) {
+      if (!e.directory) {
+        out.push(e);
+        continue;
+      }
+      this.enter(e, seen);
+      out.push({ ...e, children: await this.tree(e.path, seen) });
+    }
     return out;
   }
 
   /** Every file (not folder) on the volume, depth first. */
-  async files(path = ''): Promise<FatEntry[]> {
+  async files(path = '', seen: Set<number> = new Set()): Promise<FatEntry[]> {
     const out: FatEntry[] = [];
     for (const e of await this.list(path)) {
-      if (e.directory) out.push(...(await this.files(e.path)));
-      else out.push(e);
+      if (!e.directory) out.push(e);
+      else {
+        this.enter(e, seen);
+        out.push(...(await this.files(e.path, seen)));
+      }
     }
     return out;
+  }
+
+  /** Refuses a folder seen before in this walk: a damaged card whose folders form a loop. */
+  private enter(folder: FatEntry, seen: Set<number>): void {
+    if (folder.firstCluster === 0 || seen.has(folder.firstCluster)) {
+      throw new BootcardError(FatErrorCode.CORRUPT, `The folder "${folder.path}" loops back to another folder: the card's file system is damaged. Run fsck.fat on it, or write the card again.`, { path: folder.path });
+    }
+    seen.add(folder.firstCluster);
   }
 }
 
