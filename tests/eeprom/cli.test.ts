@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeEach, expect, it } from 'vitest';
-import { parsePieepromSig, readBootConf, readBootConfBytes } from '../../electron/core/eeprom/index.js';
+import { getEepromFile, parsePieepromSig, readBootConf, readBootConfBytes } from '../../electron/core/eeprom/index.js';
 import { runBootcard } from '../helpers/cli.js';
 import { describeShared, eepromFixture } from '../helpers/shared.js';
 import { ALL_IMAGES, IMAGES, configOfSize, fixtureBytes, sameBytes } from './helpers.js';
@@ -95,6 +95,27 @@ describeShared('bootcard eeprom (CLI)', () => {
     const r = await runBootcard(['eeprom', 'build', '--base', out('tight.bin'), '--config', file('c.txt', configOfSize(1100)), '--out', out('never.bin')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/1100 bytes but this image has room for only 1000 bytes/);
+    expect(existsSync(out('never.bin'))).toBe(false);
+  });
+
+  it('build --pubkey/--digest replace pubkey.bin (RSA-2048, modulus and exponent little-endian) and bootconf.sig', async () => {
+    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = file('public.pem', publicKey.export({ type: 'spki', format: 'pem' }).toString());
+    const digest = file('bootconf.sig', `${'ab'.repeat(32)}\nts: 5\nrsa2048: ${'cd'.repeat(256)}\n`);
+    const r = await runBootcard(['eeprom', 'build', '--base', eepromFixture(IMAGES.pi4), '--set', 'SIGNED_BOOT=1', '--pubkey', pem, '--digest', digest, '--out', out('signed.bin')]);
+    expect(r.code).toBe(0);
+    const bin = new Uint8Array(readFileSync(out('signed.bin')));
+    const key = getEepromFile(bin, 'pubkey.bin');
+    const jwk = publicKey.export({ format: 'jwk' });
+    expect(key.length).toBe(264);
+    expect(Buffer.from(key.subarray(0, 256)).reverse()).toEqual(Buffer.from(jwk.n!, 'base64url'));
+    expect(Buffer.from(key.subarray(256))).toEqual(Buffer.from([1, 0, 1, 0, 0, 0, 0, 0]));
+    expect(Buffer.from(getEepromFile(bin, 'bootconf.sig')).toString()).toBe(readFileSync(digest, 'utf8'));
+    expect(readBootConf(bin)).toMatch(/SIGNED_BOOT=1\n$/);
+    const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const bad = await runBootcard(['eeprom', 'build', '--base', eepromFixture(IMAGES.pi4), '--pubkey', file('small.pem', small), '--out', out('never.bin')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/must be 2048 bits \(it is 1024\)/);
     expect(existsSync(out('never.bin'))).toBe(false);
   });
 

@@ -2,7 +2,7 @@
  * `bootcard eeprom read|build|validate|explain|extract`: the bootloader EEPROM
  * image (pieeprom.bin) and its config, byte-identical to rpi-eeprom-config.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, createPublicKey, type Hash } from 'node:crypto';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
@@ -26,6 +26,7 @@ import {
   readBootConf,
   readBootConfBytes,
   validateBootConf,
+  rsaPublicKeyToBin,
   getEepromFileAt,
   bootConfCapacity,
   type Board,
@@ -34,7 +35,7 @@ import {
   type IncrementalSha256,
   type Sha256Factory,
 } from '../../core/eeprom/index.js';
-import { pathExists, readConfigOrImage, readEepromImageFile, readTextFile, writeFilesAtomically, type OutputFile } from '../../core/eeprom/files.io.js';
+import { pathExists, readBinaryFile, readConfigOrImage, readEepromImageFile, readTextFile, writeFilesAtomically, type OutputFile } from '../../core/eeprom/files.io.js';
 
 const BOARDS: readonly Board[] = ['2711', '2712'];
 const BOARD_NAME: Record<Board, string> = { '2711': 'Pi 4 (BCM2711)', '2712': 'Pi 5 (BCM2712)' };
@@ -72,6 +73,18 @@ function parseTimestamp(text: string): number {
   return checkTimestamp(Number(text.trim()));
 }
 
+/** rpi-eeprom-config's pemtobin: an RSA-2048 public key (PEM, PKCS#1 or SPKI) in the bootloader's pubkey.bin format. */
+export function pemToPubkeyBin(pem: string, file: string): Uint8Array {
+  let jwk: { kty?: string; n?: string; e?: string };
+  try {
+    jwk = createPublicKey(pem).export({ format: 'jwk' }) as typeof jwk;
+  } catch {
+    throw new BootcardError(EepromErrorCode.BAD_KEY, `${file} is not an RSA public key in PEM format (e.g. from openssl rsa -in private.pem -pubout).`);
+  }
+  if (jwk.kty !== 'RSA' || !jwk.n || !jwk.e) throw new BootcardError(EepromErrorCode.BAD_KEY, `${file} is not an RSA public key.`);
+  return rsaPublicKeyToBin(new Uint8Array(Buffer.from(jwk.n, 'base64url')), new Uint8Array(Buffer.from(jwk.e, 'base64url')));
+}
+
 /** The .sig beside an image: pieeprom.bin -> pieeprom.sig; other names get .sig appended. */
 export function sigPathFor(imagePath: string): string {
   return /\.(bin|upd)$/i.test(imagePath) ? imagePath.replace(/\.(bin|upd)$/i, '.sig') : `${imagePath}.sig`;
@@ -94,6 +107,8 @@ function printDiagnostics(ctx: CliContext, diagnostics: readonly Diagnostic[], p
 interface BuildOpts {
   base: string;
   config?: string;
+  digest?: string;
+  pubkey?: string;
   set?: string[];
   unset?: string[];
   section?: string;
@@ -142,6 +157,8 @@ export function registerEepromCommands(program: Command, ctx: CliContext): void 
     .option('--set <KEY=VALUE>', 'set a key (repeatable)', collect)
     .option('--unset <KEY>', 'remove a key (repeatable)', collect)
     .option('--section <filter>', 'the [section] --set/--unset work in (default: the lines for every board; e.g. gpio8=0)')
+    .option('--digest <file>', 'also replace bootconf.sig with this file (from rpi-eeprom-digest -k, for signed boot), like rpi-eeprom-config --digest')
+    .option('--pubkey <pem>', 'also replace pubkey.bin with this RSA-2048 public key (PEM), like rpi-eeprom-config --pubkey')
     .option('--timestamp <epoch>', 'update timestamp (seconds since 1970): written into the image\'s updatetime section and the .sig')
     .option('--sig', 'also write the matching .sig (sha256 + ts) beside the output')
     .option('--target-soc', 'add the target-soc line to the .sig (newer rpi-eeprom-digest -c)')
@@ -169,7 +186,11 @@ export function registerEepromCommands(program: Command, ctx: CliContext): void 
       const timestamp = options.timestamp !== undefined ? parseTimestamp(options.timestamp) : undefined;
       const base = await readEepromImageFile(resolve(ctx, options.base));
       const config = options.config !== undefined ? await readTextFile(resolve(ctx, options.config), 'config') : undefined;
+      const files: { 'bootconf.sig'?: Uint8Array; 'pubkey.bin'?: Uint8Array } = {};
+      if (options.digest !== undefined) files['bootconf.sig'] = await readBinaryFile(resolve(ctx, options.digest), 'signature');
+      if (options.pubkey !== undefined) files['pubkey.bin'] = pemToPubkeyBin(await readTextFile(resolve(ctx, options.pubkey), 'public key'), options.pubkey);
       const built = buildPieeprom({
+        files,
         base,
         set,
         unset: options.unset ?? [],
@@ -179,7 +200,7 @@ export function registerEepromCommands(program: Command, ctx: CliContext): void 
         ...(timestamp !== undefined ? { timestamp } : {}),
       });
       const outPath = resolve(ctx, options.out);
-      const files: OutputFile[] = [{ path: outPath, data: built.image }];
+      const outputs: OutputFile[] = [{ path: outPath, data: built.image }];
       let sigPath: string | undefined;
       if (options.sig) {
         sigPath = sigPathFor(outPath);
@@ -187,9 +208,9 @@ export function registerEepromCommands(program: Command, ctx: CliContext): void 
           sha256Hex: sha256HexNode,
           ...(options.targetSoc ? { targetSoc: built.board } : {}),
         });
-        files.push({ path: sigPath, data: sig });
+        outputs.push({ path: sigPath, data: sig });
       }
-      await writeFilesAtomically(files);
+      await writeFilesAtomically(outputs);
       if (options.json) {
         ctx.printJson({ out: outPath, sig: sigPath ?? null, board: built.board, configBytes: new TextEncoder().encode(built.config).length, freeBytes: built.freeBytes, diagnostics: built.diagnostics });
         return;

@@ -20,6 +20,8 @@ export const EepromErrorCode = {
   BAD_SET: 'EEPROM_BAD_SET',
   BAD_BATCH: 'EEPROM_BAD_BATCH',
   BAD_SIG: 'EEPROM_BAD_SIG',
+  /** A public key that is not RSA-2048. */
+  BAD_KEY: 'EEPROM_BAD_KEY',
   /** An output file exists and --force was not given. */
   OUTPUT_EXISTS: 'EEPROM_OUTPUT_EXISTS',
 } as const;

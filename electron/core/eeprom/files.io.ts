@@ -24,6 +24,14 @@ export async function readEepromImageFile(file: string): Promise<Uint8Array> {
   }
 }
 
+export async function readBinaryFile(file: string, what: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(file));
+  } catch (error) {
+    throw toBootcardError(error, `Could not read the ${what} ${file}`);
+  }
+}
+
 /** Reads a UTF-8 text file; refuses other bytes rather than changing them (the config goes into the image as is). */
 export async function readTextFile(file: string, what: string): Promise<string> {
   let bytes: Uint8Array;

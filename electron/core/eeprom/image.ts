@@ -334,6 +334,27 @@ export function replaceEepromFileInPlace(out: Uint8Array, image: EepromImage, na
 }
 
 /**
+ * The bootloader's public-key format (pubkey.bin), as rpi-eeprom-config's
+ * pemtobin writes it: the RSA-2048 modulus as 256 little-endian bytes, then the
+ * public exponent as 8 little-endian bytes.
+ */
+export const PUBKEY_BIN_SIZE = 264;
+export function rsaPublicKeyToBin(modulusBigEndian: Uint8Array, exponentBigEndian: Uint8Array): Uint8Array {
+  let n = modulusBigEndian;
+  while (n.length > 0 && n[0] === 0) n = n.subarray(1);
+  if (n.length !== 256 || (n[0]! & 0x80) === 0) {
+    throw new BootcardError(EepromErrorCode.BAD_KEY, `The RSA key must be 2048 bits (it is ${n.length * 8 - (n.length ? Math.clz32(n[0]!) - 24 : 0)}); the bootloader only verifies RSA-2048 signatures.`);
+  }
+  let e = exponentBigEndian;
+  while (e.length > 0 && e[0] === 0) e = e.subarray(1);
+  if (e.length === 0 || e.length > 8) throw new BootcardError(EepromErrorCode.BAD_KEY, 'The RSA public exponent does not fit in 8 bytes.');
+  const out = new Uint8Array(PUBKEY_BIN_SIZE);
+  for (let i = 0; i < 256; i++) out[i] = n[255 - i]!;
+  for (let i = 0; i < e.length; i++) out[256 + i] = e[e.length - 1 - i]!;
+  return out;
+}
+
+/**
  * Sets the update timestamp (seconds since 1970) the bootloader compares a
  * self-update's `ts:` against: the first `updatetime` file holds it as
  * little-endian u32 followed by its bitwise complement (an unset timestamp

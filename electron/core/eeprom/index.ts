@@ -23,6 +23,8 @@ export {
   readBootConfBytes,
   readUpdateTimestamp,
   replaceEepromFile,
+  rsaPublicKeyToBin,
+  PUBKEY_BIN_SIZE,
   type Board,
   type EepromFileEntry,
   type EepromImage,
