@@ -25,6 +25,50 @@ const describeChromium: typeof describe = chromiumMissingReason ? (((name: strin
 const FIRMWARE_DIR = path.dirname(eepromFixture('recovery-2711.bin'));
 const CARD_BYTES = 300 * 1024 * 1024;
 
+/**
+ * Passes the API socket's messages through unchanged, except that from the
+ * first "verify" progress event of the write on, the server's messages wait
+ * until release(): a write of two small cards is over in about a second, too
+ * fast to photograph otherwise. The cards are written exactly as without it.
+ */
+async function pauseWriteForScreenshot(page: Page): Promise<{ verifying: Promise<void>; release(): void }> {
+  let writeId: string | null = null;
+  let held: string[] | null = null;
+  let toPage: ((message: string) => void) | null = null;
+  let sawVerify: () => void = () => undefined;
+  const verifying = new Promise<void>((resolve) => (sawVerify = resolve));
+  await page.routeWebSocket(/\/api\b/, (ws) => {
+    const server = ws.connectToServer();
+    toPage = (m) => ws.send(m);
+    ws.onMessage((message) => {
+      const parsed = JSON.parse(String(message)) as { id: string; channel?: string };
+      if (parsed.channel === 'card.write') writeId = parsed.id;
+      server.send(message);
+    });
+    server.onMessage((message) => {
+      const text = String(message);
+      if (held) {
+        held.push(text);
+        return;
+      }
+      const parsed = JSON.parse(text) as { id: string; type: string; event?: { type: string; phase?: string; bytes?: number } };
+      ws.send(text);
+      if (parsed.id === writeId && parsed.type === 'progress' && parsed.event?.type === 'progress' && parsed.event.phase === 'verify' && (parsed.event.bytes ?? 0) > 0) {
+        held = [];
+        sawVerify();
+      }
+    });
+  });
+  return {
+    verifying,
+    release() {
+      const queue = held ?? [];
+      held = null;
+      for (const m of queue) toPage?.(m);
+    },
+  };
+}
+
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
 }
@@ -90,6 +134,7 @@ describeShared('wizard end to end', () => {
 
       it('builds an EEPROM network-boot card with a custom BOOT_ORDER and TFTP_IP onto two loop devices', async () => {
         const [a, b] = loops as [LoopDevice, LoopDevice];
+        const pause = await pauseWriteForScreenshot(page);
         await page.goto(server.url);
         // Step 1: what to make.
         await page.getByRole('heading', { name: 'What do you want to make?' }).waitFor();
@@ -148,12 +193,13 @@ describeShared('wizard end to end', () => {
         await shot(page, '4-review');
         await write.click();
 
-        // Step 5: write, with a bar per card.
-        await page.getByRole('heading', { name: /Writing|Done/ }).waitFor();
-        if (await page.getByRole('heading', { name: 'Writing' }).isVisible()) {
-          expect(await page.getByRole('progressbar').count()).toBe(2);
-          await shot(page, '5-write');
-        }
+        // Step 5: write, with a bar per card (held mid-verify for the screenshot).
+        await pause.verifying;
+        await page.getByRole('heading', { name: 'Writing' }).waitFor();
+        expect(await page.getByRole('progressbar').count()).toBe(2);
+        await expect.poll(() => page.getByText(/— Verifying/).count()).toBeGreaterThan(0);
+        await shot(page, '5-write');
+        pause.release();
 
         // Step 6: done, and the manifest.
         await page.getByRole('heading', { name: 'Done' }).waitFor({ timeout: 60_000 });
