@@ -125,6 +125,18 @@ describe('FAT32 composer', () => {
     expect(mtype(imageFile, DEFAULT_PARTITION_OFFSET, 'config.txt').toString()).toBe('arm_64bit=1\n');
   });
 
+  it('handles 4 KiB clusters (partitions over 260 MiB): files of exactly one cluster, one byte more, and empty', async () => {
+    expect(fat32Geometry(300 * MIB).bytesPerCluster).toBe(4096);
+    const files: FatFileInput[] = [
+      { path: 'exactly one cluster.bin', data: bytes(4096, 31) },
+      { path: 'one cluster and a byte.bin', data: bytes(4097, 32) },
+      { path: 'EMPTY.BIN', data: new Uint8Array(0) },
+      { path: 'dir/with/several/levels/two clusters.bin', data: bytes(8192, 33) },
+    ];
+    for (let i = 0; i < 200; i++) files.push({ path: `big folder/entry number ${i} with a long name.txt`, data: bytes(i, 40 + i) });
+    await composeAndCheck(files, 300 * MIB, 0xef);
+  });
+
   it('stores a thousand files in one folder with unique short names', async () => {
     const files: FatFileInput[] = [];
     for (let i = 0; i < 1000; i++) files.push({ path: `many/firmware component ${String(i).padStart(4, '0')}.bin`, data: bytes(100 + i, 100 + i) });
