@@ -67,6 +67,9 @@ export async function fileImageReader(path: string): Promise<{ read: ImageReader
   };
 }
 
+/** Bytes per read and write: 4 MiB, like `dd bs=4M` (etcher-sdk's default is 1 MiB). */
+export const PLAN_CHUNK_SIZE = 4 * 1024 * 1024;
+
 /** One checksummed group per planned block, so a verify failure says where. */
 export function etcherBlocks(blocks: readonly PlannedBlock[], verify: boolean): sparseStream.BlocksWithChecksum[] {
   return blocks.map((b) => ({
@@ -79,7 +82,7 @@ export function createPlanReadStream(source: CardContentSource, blocks: sparseSt
   return new sparseStream.SparseReadStream({
     source,
     blocks,
-    chunkSize: etcherConstants.CHUNK_SIZE,
+    chunkSize: PLAN_CHUNK_SIZE,
     verify: false,
     generateChecksums: verify,
     alignment,

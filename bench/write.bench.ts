@@ -1,0 +1,169 @@
+/**
+ * Card writing on loop devices, side by side with `dd oflag=direct` in one run:
+ *   1. a 256 MiB card image (FAT32, a few MiB of files): bytes bootcard writes vs dd's (goal <= 5%)
+ *   2. a full 256 MiB raw image of random data: time vs dd (goal: no slower)
+ *   3. the card image with verify to 4 cards at once vs 1 (goal: under 1.5x)
+ * The writer engine runs in-process (the privileged child's start-up is not counted).
+ * Skips with the reason where loop devices are not available (not root, no losetup).
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { composeFat32Image } from '../electron/core/fat32/compose.js';
+import { dataBytes } from '../electron/core/image/sparse-image.js';
+import { saveSparseImage } from '../electron/core/image/sparse-image.io.js';
+import { runWrite } from '../electron/core/writer/engine.io.js';
+import type { WriteResult } from '../electron/core/writer/types.js';
+
+export const title = 'writing cards (loop devices)';
+
+const MiB = 1024 * 1024;
+const CARD = 256 * MiB;
+const RUNS = 5;
+
+function loopProblem(): string | null {
+  if (process.platform !== 'linux') return 'needs Linux';
+  if (process.getuid?.() !== 0) return 'needs root for loop devices';
+  try {
+    execFileSync('losetup', ['--version'], { stdio: 'ignore' });
+  } catch {
+    return 'losetup is not installed';
+  }
+  return null;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Flushes dirty pages left by the previous step first, so no measurement pays for another's writeback. */
+async function time<T>(fn: () => Promise<T> | T): Promise<{ ms: number; value: T }> {
+  execFileSync('sync');
+  const start = process.hrtime.bigint();
+  const value = await fn();
+  return { ms: Number(process.hrtime.bigint() - start) / 1e6, value };
+}
+
+function row(label: string, a: string, b: string, ratio: string, goal: string): string {
+  return `${label.padEnd(44)} ${a.padStart(14)} ${b.padStart(14)} ${ratio.padStart(8)}  ${goal}`;
+}
+
+function ensureOk(results: WriteResult[]): void {
+  for (const r of results) if (!r.ok) throw new Error(`${r.target}: ${r.error?.message}`);
+}
+
+export async function run(): Promise<void> {
+  const problem = loopProblem();
+  if (problem) {
+    console.log(`skipped: ${problem}`);
+    return;
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bootcard-bench-'));
+  const loops: string[] = [];
+  const attach = () => {
+    const file = path.join(dir, `card-${loops.length}.img`);
+    const fd = openSync(file, 'w');
+    ftruncateSync(fd, CARD);
+    closeSync(fd);
+    const dev = execFileSync('losetup', ['-f', '--show', file], { encoding: 'utf8' }).trim();
+    loops.push(dev);
+    return dev;
+  };
+  try {
+    const cards = [attach(), attach(), attach(), attach()];
+    const card0 = cards[0]!;
+
+    // A realistic card: one FAT32 partition filling 256 MiB with the UEFI firmware's file sizes (4.4 MiB).
+    const image = composeFat32Image({
+      files: [
+        // The sizes of the pftf RPi4 UEFI firmware's files.
+        { path: 'RPI_EFI.fd', data: randomBytes(2 * MiB) },
+        { path: 'start4.elf', data: randomBytes(2.2 * MiB) },
+        { path: 'fixup4.dat', data: randomBytes(5 * 1024) },
+        { path: 'bcm2711-rpi-4-b.dtb', data: randomBytes(52 * 1024) },
+        { path: 'bcm2711-rpi-400.dtb', data: randomBytes(52 * 1024) },
+        { path: 'bcm2711-rpi-cm4.dtb', data: randomBytes(52 * 1024) },
+        { path: 'config.txt', data: new TextEncoder().encode('arm_64bit=1\narmstub=RPI_EFI.fd\n') },
+        { path: 'overlays/miniuart-bt.dtbo', data: randomBytes(1500) },
+        { path: 'overlays/upstream-pi4.dtbo', data: randomBytes(2500) },
+      ],
+      partitionSize: CARD - 4 * MiB,
+      partitionType: 0x0c,
+      imageSize: CARD,
+    });
+    const cardFile = path.join(dir, 'card-image.img');
+    await saveSparseImage(image, cardFile);
+    const rawFile = path.join(dir, 'raw.img');
+    writeFileSync(rawFile, randomBytes(CARD));
+
+    const dd = async (input: string, target: string) =>
+      time(() => execFileSync('dd', [`if=${input}`, `of=${target}`, 'bs=4M', 'oflag=direct', 'conv=fsync', 'status=none']));
+
+    console.log(`card image: ${(CARD / MiB).toFixed(0)} MiB with ${(dataBytes(image) / MiB).toFixed(1)} MiB of data in ${image.ranges.length} ranges; ${RUNS} runs each, medians`);
+    console.log(row('', 'bootcard', 'dd', 'ratio', 'goal'));
+
+    // 1. The sparse card image, no verify, one card: bytes and time.
+    const sparseTimes: number[] = [];
+    let sparseBytes = 0;
+    const ddCardTimes: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const b = await time(() => runWrite({ image, targets: [card0], verify: false, includeLoop: true }));
+      ensureOk(b.value);
+      sparseTimes.push(b.ms);
+      sparseBytes = b.value[0]!.bytesWritten;
+      ddCardTimes.push((await dd(cardFile, card0)).ms);
+    }
+    const byteRatio = sparseBytes / CARD;
+    console.log(`bootcard's bytes = data ranges (${(dataBytes(image) / MiB).toFixed(1)} MiB) + clearing the first 4 MiB and the last 1 MiB`);
+    console.log(row('card image: bytes written', `${(sparseBytes / MiB).toFixed(1)} MiB`, `${(CARD / MiB).toFixed(1)} MiB`, `${(byteRatio * 100).toFixed(1)}%`, `<= 5% ${byteRatio <= 0.05 ? 'MET' : 'MISSED'}`));
+    const cardTimeRatio = median(sparseTimes) / median(ddCardTimes);
+    console.log(row('card image: time', `${median(sparseTimes).toFixed(0)} ms`, `${median(ddCardTimes).toFixed(0)} ms`, `${cardTimeRatio.toFixed(2)}x`, '(for information)'));
+
+    // 2. A full raw image: bootcard writes every byte, like dd.
+    const rawTimes: number[] = [];
+    const ddRawTimes: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const b = await time(() => runWrite({ image: { path: rawFile }, targets: [card0], verify: false, includeLoop: true }));
+      ensureOk(b.value);
+      rawTimes.push(b.ms);
+      ddRawTimes.push((await dd(rawFile, card0)).ms);
+    }
+    const rawRatio = median(rawTimes) / median(ddRawTimes);
+    console.log(row('full raw image (256 MiB random): time', `${median(rawTimes).toFixed(0)} ms`, `${median(ddRawTimes).toFixed(0)} ms`, `${rawRatio.toFixed(2)}x`, `<= 1.0x ${rawRatio <= 1.0 ? 'MET' : 'MISSED'}`));
+
+    // 3. Many cards at once: the card image with verify, four cards vs one.
+    const oneTimes: number[] = [];
+    const fourTimes: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const one = await time(() => runWrite({ image, targets: [card0], verify: true, includeLoop: true }));
+      ensureOk(one.value);
+      oneTimes.push(one.ms);
+      const four = await time(() => runWrite({ image, targets: cards, verify: true, includeLoop: true }));
+      ensureOk(four.value);
+      fourTimes.push(four.ms);
+    }
+    const parallelRatio = median(fourTimes) / median(oneTimes);
+    console.log(row('card image + verify: 4 cards vs 1 card', `${median(fourTimes).toFixed(0)} ms`, `${median(oneTimes).toFixed(0)} ms`, `${parallelRatio.toFixed(2)}x`, `< 1.5x ${parallelRatio < 1.5 ? 'MET' : 'MISSED'}`));
+
+    // The same with the full raw image: on loop devices this measures memory copies and SHA-256 on this machine's cores.
+    const rawOne = await time(() => runWrite({ image: { path: rawFile }, targets: [card0], verify: true, includeLoop: true }));
+    ensureOk(rawOne.value);
+    const rawFour = await time(() => runWrite({ image: { path: rawFile }, targets: cards, verify: true, includeLoop: true }));
+    ensureOk(rawFour.value);
+    console.log(
+      row(`raw image + verify: 4 cards vs 1 (${os.cpus().length} cores)`, `${rawFour.ms.toFixed(0)} ms`, `${rawOne.ms.toFixed(0)} ms`, `${(rawFour.ms / rawOne.ms).toFixed(2)}x`, '(for information: CPU-bound on loop devices)'),
+    );
+  } finally {
+    for (const l of loops) {
+      try {
+        execFileSync('losetup', ['-d', l]);
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
