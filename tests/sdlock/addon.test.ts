@@ -3,6 +3,8 @@
  * simulated card of tests/sdlock/emulator/sdcard-emu.c (LD_PRELOAD) and the
  * recorded sysfs tree in tests/fixtures/sdlock/sys.
  */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { crc7Byte, csdFromHex, decodeCsd } from '../../electron/core/sdlock/csd.js';
 import { EmulatedCard, buildEmulator, describeEmulator, type CardSetup } from './emulator.js';
@@ -208,6 +210,22 @@ describeEmulator('SD write-protect against an emulated card', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/eMMC\/MMC device.*not an SD memory card/);
     expect(emmc.log().some((l) => l.startsWith('CMD27'))).toBe(false);
+  });
+
+  it('refuses to lock a card with a mounted partition (the mounted file system would fail) unless --allow-mounted; unlock still works', async () => {
+    const mounts = path.join(emulator.dir, 'mounts');
+    writeFileSync(mounts, 'proc /proc proc rw 0 0\n/dev/mmcblk0p1 /media/pi/boot\\040fs vfat rw 0 0\n');
+    const sd = card({ csd: SDHC, mounts });
+    const lock = await sd.sd('lock', '/dev/mmcblk0');
+    expect(lock.code).toBe(1);
+    expect(lock.stderr).toMatch(/is mounted \(\/dev\/mmcblk0p1 on \/media\/pi\/boot fs\)\. Unmount it first/);
+    expect(sd.log().some((l) => l.startsWith('CMD27'))).toBe(false);
+    const perm = await sd.sd('permlock', '/dev/mmcblk0', '--yes-permanently');
+    expect(perm.code).toBe(1);
+    expect(sd.card()!.csd).toBe(SDHC);
+    const forced = await sd.sd('lock', '/dev/mmcblk0', '--allow-mounted', '--json');
+    expect(JSON.parse(forced.stdout).state).toBe('temporary');
+    expect((await sd.sd('unlock', '/dev/mmcblk0')).code).toBe(0);
   });
 
   it('runs off the event loop: timers keep firing while a slow card answers', async () => {

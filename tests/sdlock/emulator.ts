@@ -47,6 +47,8 @@ export interface CardSetup {
   readonly rca?: number;
   readonly fault?: 'eacces' | 'nomedium' | 'enotty' | 'eperm' | 'crc' | 'timeout' | 'ignore-csd' | 'no-cmd13' | 'no-multi' | 'multi-noop';
   readonly delayMs?: number;
+  /** A file to show bootcard in place of /proc/self/mounts. */
+  readonly mounts?: string;
 }
 
 export interface Run {
@@ -91,6 +93,7 @@ export class EmulatedCard {
       SDEMU_RCA: `0x${(this.setup.rca ?? 0xaaaa).toString(16)}`,
       SDEMU_FAULT: this.fault ?? '',
       SDEMU_DELAY_MS: this.delayMs === undefined ? '' : String(this.delayMs),
+      SDEMU_MOUNTS: this.setup.mounts ?? '',
     };
   }
 

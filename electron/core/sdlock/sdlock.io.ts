@@ -191,7 +191,9 @@ function mapNativeError(device: string, error: unknown): BootcardError {
       const bits = cardStatusErrors(error.cardStatus ?? 0);
       const why = bits.includes('CSD_OVERWRITE')
         ? 'it will not change that part of its CSD (CSD_OVERWRITE)'
-        : bits.includes('CARD_IS_LOCKED')
+        : bits.includes('COM_CRC_ERROR')
+          ? 'a CRC error (COM_CRC_ERROR), the data did not reach the card intact; try again'
+          : bits.includes('CARD_IS_LOCKED')
           ? 'it is password-locked (CMD42); unlock its password first'
           : `it reported ${bits.join(', ') || 'an error'}`;
       return make(SdLockErrorCode.CARD_REFUSED, `The card in ${device} refused ${error.step}: ${why}.`);

@@ -28,6 +28,7 @@
  *   SDEMU_RCA     the card's RCA (default 0xaaaa)
  *   SDEMU_LOG     file to append one line per command to
  *   SDEMU_DELAY_MS  sleep this long in every MMC command (a slow card)
+ *   SDEMU_MOUNTS  a file served in place of /proc/self/mounts (a mounted card)
  *   SDEMU_FAULT   eacces (open fails), nomedium (open fails), enotty (a USB
  *                 reader: the ioctl is unknown), eperm (no CAP_SYS_RAWIO),
  *                 crc (CMD27 data is corrupted on the "bus"), timeout (CMD9
@@ -197,6 +198,12 @@ static int open_fake(int flags) {
 
 static int wants_fake(const char *path) { return path && !strcmp(path, device_path()); }
 
+/* /proc/self/mounts, or the table the test wants bootcard to see. */
+static const char *mounts_override(const char *path) {
+  const char *table = getenv("SDEMU_MOUNTS");
+  return path && table && *table && !strcmp(path, "/proc/self/mounts") ? table : path;
+}
+
 int open(const char *path, int flags, ...) {
   resolve();
   if (wants_fake(path)) return open_fake(flags);
@@ -204,7 +211,7 @@ int open(const char *path, int flags, ...) {
   va_start(ap, flags);
   mode_t mode = va_arg(ap, mode_t);
   va_end(ap);
-  return real_open(path, flags, mode);
+  return real_open(mounts_override(path), flags, mode);
 }
 
 int open64(const char *path, int flags, ...) {
@@ -214,7 +221,7 @@ int open64(const char *path, int flags, ...) {
   va_start(ap, flags);
   mode_t mode = va_arg(ap, mode_t);
   va_end(ap);
-  return real_open(path, flags | O_LARGEFILE, mode);
+  return real_open(mounts_override(path), flags | O_LARGEFILE, mode);
 }
 
 int __open_2(const char *path, int flags) { return open(path, flags, 0); }
@@ -228,7 +235,7 @@ int openat(int dirfd, const char *path, int flags, ...) {
   va_start(ap, flags);
   mode_t mode = va_arg(ap, mode_t);
   va_end(ap);
-  return real_openat(dirfd, path, flags, mode);
+  return real_openat(dirfd, mounts_override(path), flags, mode);
 }
 
 int openat64(int dirfd, const char *path, int flags, ...) {
