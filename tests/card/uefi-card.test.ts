@@ -70,6 +70,17 @@ describeShared('UEFI firmware card', () => {
     a.ranges.forEach((r, i) => expect(Buffer.compare(Buffer.from(r.data), Buffer.from(b.ranges[i]!.data))).toBe(0));
   });
 
+  it('writes the UEFI settings options into RPI_EFI.fd on the card, where bootcard uefi vars list finds them', async () => {
+    const out = tmp('settings.img');
+    const run = await runBootcard(['card', 'uefi', '--firmware', zip, '--out', out, '--boot-timeout', '3', '--ram-limit', 'off', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).uefiSettings).toMatchObject({ bootTimeoutSeconds: 3, ramLimit3GB: false });
+    const list = await runBootcard(['uefi', 'vars', 'list', out]);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/Timeout/);
+    expect(list.stdout).toMatch(/RamLimitTo3GB/);
+  });
+
   it('reads an unpacked firmware folder the same as the zip', async () => {
     const folder = tmp('unpacked');
     const { execFileSync } = await import('node:child_process');
