@@ -48,6 +48,7 @@ export function CardsStep({ state, dispatch }: Props) {
           const disabled = d.problems.length > 0;
           const checked = state.targets.includes(d.device);
           const reasonId = `reason-${d.device.replace(/\W/g, '-')}`;
+          const label = `${d.description || d.device}, ${formatSize(d.size)}`;
           return (
             <label key={d.device} className={`drive${disabled ? ' disabled' : ''}${checked ? ' selected' : ''}`}>
               <input
@@ -57,7 +58,7 @@ export function CardsStep({ state, dispatch }: Props) {
                 checked={checked}
                 disabled={disabled}
                 aria-describedby={disabled ? reasonId : undefined}
-                onChange={() => (single ? dispatch({ type: 'targets', devices: [d.device] }) : dispatch({ type: 'toggleTarget', device: d.device }))}
+                onChange={() => (single ? dispatch({ type: 'targets', devices: [d.device] }) : dispatch({ type: 'toggleTarget', device: d.device, label }))}
               />
               <span className="drive-name">{d.description || d.device}</span>
               <span className="drive-meta">

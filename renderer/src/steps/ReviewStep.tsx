@@ -64,7 +64,10 @@ export function ReviewStep({ state, onWrite }: Props) {
       <h3 className="small-heading">Cards</h3>
       <ul className="targets">
         {state.targets.map((t) => (
-          <li key={t}><code>{t}</code></li>
+          <li key={t}>
+            <code>{t}</code>
+            {state.targetLabels[t] ? ` — ${state.targetLabels[t]}` : ''}
+          </li>
         ))}
       </ul>
       <p>

@@ -73,6 +73,8 @@ export interface WizardState {
   readonly uefiSystemTable: 'acpi' | 'both' | 'dt';
   readonly outputDir: string;
   readonly targets: readonly string[];
+  /** What each picked card is ("SanDisk SC32G, 32 GB"), for the Review step. */
+  readonly targetLabels: Readonly<Record<string, string>>;
   readonly verify: boolean;
   readonly lock: boolean;
   readonly plan: CardPlan | null;
@@ -102,6 +104,7 @@ export const initialState: WizardState = {
   uefiSystemTable: 'acpi',
   outputDir: '',
   targets: [],
+  targetLabels: {},
   verify: true,
   lock: false,
   plan: null,
@@ -122,7 +125,7 @@ export type Action =
   | { type: 'uefiRamLimit'; value: boolean }
   | { type: 'uefiSystemTable'; value: 'acpi' | 'both' | 'dt' }
   | { type: 'firmware'; firmware: FirmwareLocation | null; error: string | null; baseConfig: string }
-  | { type: 'toggleTarget'; device: string }
+  | { type: 'toggleTarget'; device: string; label: string }
   | { type: 'targets'; devices: readonly string[] }
   | { type: 'option'; option: 'verify' | 'lock'; value: boolean }
   | { type: 'writeStarted'; targets: readonly string[] }
@@ -160,6 +163,7 @@ export function reducer(state: WizardState, action: Action): WizardState {
     case 'toggleTarget':
       return {
         ...state,
+        targetLabels: { ...state.targetLabels, [action.device]: action.label },
         targets: state.targets.includes(action.device) ? state.targets.filter((d) => d !== action.device) : [...state.targets, action.device],
       };
     case 'targets':
