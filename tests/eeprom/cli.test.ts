@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeEach, expect, it } from 'vitest';
-import { getEepromFile, parsePieepromSig, readBootConf, readBootConfBytes } from '../../electron/core/eeprom/index.js';
+import { getEepromFile, parsePieepromSig, readBootConf, readBootConfBytes, readUpdateTimestamp } from '../../electron/core/eeprom/index.js';
 import { runBootcard } from '../helpers/cli.js';
 import { describeShared, eepromFixture } from '../helpers/shared.js';
 import { ALL_IMAGES, IMAGES, configOfSize, fixtureBytes, sameBytes } from './helpers.js';
@@ -51,11 +51,16 @@ describeShared('bootcard eeprom (CLI)', () => {
     expect(parsePieepromSig(sig).sha256).toBe((await import('node:crypto')).createHash('sha256').update(bin).digest('hex'));
   });
 
-  it('build --set/--unset edits the base config; --timestamp goes into the image and the .sig', async () => {
+  it('build --set/--unset edits the base config; --timestamp goes into the .sig, --stamp-image also into the image', async () => {
     const r = await runBootcard(['eeprom', 'build', '--base', eepromFixture(IMAGES.pi5), '--set', 'BOOT_ORDER=0xf21', '--set', 'TFTP_IP=10.0.0.1', '--unset', 'NET_INSTALL_AT_POWER_ON', '--timestamp', '1790000000', '--sig', '--target-soc', '--out', out('pi5.bin')]);
     expect(r.code).toBe(0);
-    expect(readBootConf(new Uint8Array(readFileSync(out('pi5.bin'))))).toBe('[all]\nBOOT_UART=1\nBOOT_ORDER=0xf21\nTFTP_IP=10.0.0.1\n');
+    const bin = new Uint8Array(readFileSync(out('pi5.bin')));
+    expect(readBootConf(bin)).toBe('[all]\nBOOT_UART=1\nBOOT_ORDER=0xf21\nTFTP_IP=10.0.0.1\n');
+    expect(readUpdateTimestamp(bin)).toBe(0);
     expect(readFileSync(out('pi5.sig'), 'utf8')).toMatch(/\nts: 1790000000\ntarget-soc: 2712\n$/);
+    const stamped = await runBootcard(['eeprom', 'build', '--base', eepromFixture(IMAGES.pi5), '--timestamp', '1790000000', '--stamp-image', '--out', out('stamped.bin')]);
+    expect(stamped.code).toBe(0);
+    expect(readUpdateTimestamp(new Uint8Array(readFileSync(out('stamped.bin'))))).toBe(1790000000);
   });
 
   it.each([

@@ -113,6 +113,7 @@ interface BuildOpts {
   unset?: string[];
   section?: string;
   timestamp?: string;
+  stampImage?: boolean;
   sig?: boolean;
   targetSoc?: boolean;
   strict?: boolean;
@@ -159,7 +160,8 @@ export function registerEepromCommands(program: Command, ctx: CliContext): void 
     .option('--section <filter>', 'the [section] --set/--unset work in (default: the lines for every board; e.g. gpio8=0)')
     .option('--digest <file>', 'also replace bootconf.sig with this file (from rpi-eeprom-digest -k, for signed boot), like rpi-eeprom-config --digest')
     .option('--pubkey <pem>', 'also replace pubkey.bin with this RSA-2048 public key (PEM), like rpi-eeprom-config --pubkey')
-    .option('--timestamp <epoch>', 'update timestamp (seconds since 1970): written into the image\'s updatetime section and the .sig')
+    .option('--timestamp <epoch>', 'update timestamp for the .sig ts line (seconds since 1970; default $SOURCE_DATE_EPOCH, else now)')
+    .option('--stamp-image', 'also write the timestamp into the image\'s updatetime section (for flashrom-style direct writes; the image then differs from rpi-eeprom-config\'s)')
     .option('--sig', 'also write the matching .sig (sha256 + ts) beside the output')
     .option('--target-soc', 'add the target-soc line to the .sig (newer rpi-eeprom-digest -c)')
     .option('--strict', 'treat warnings as errors')
@@ -183,7 +185,7 @@ export function registerEepromCommands(program: Command, ctx: CliContext): void 
         const { key, value } = parseAssignment(a);
         set[key] = value;
       }
-      const timestamp = options.timestamp !== undefined ? parseTimestamp(options.timestamp) : undefined;
+      const timestamp = options.timestamp !== undefined ? parseTimestamp(options.timestamp) : options.stampImage ? defaultTimestamp(ctx) : undefined;
       const base = await readEepromImageFile(resolve(ctx, options.base));
       const config = options.config !== undefined ? await readTextFile(resolve(ctx, options.config), 'config') : undefined;
       const files: { 'bootconf.sig'?: Uint8Array; 'pubkey.bin'?: Uint8Array } = {};
@@ -198,6 +200,7 @@ export function registerEepromCommands(program: Command, ctx: CliContext): void 
         ...(config !== undefined ? { config } : {}),
         ...(options.section !== undefined ? { section: options.section } : {}),
         ...(timestamp !== undefined ? { timestamp } : {}),
+        ...(options.stampImage ? { stampImage: true } : {}),
       });
       const outPath = resolve(ctx, options.out);
       const outputs: OutputFile[] = [{ path: outPath, data: built.image }];
@@ -360,7 +363,7 @@ async function buildBatch(ctx: CliContext, options: BuildOpts): Promise<void> {
   }
   const build = createBatchBuilder(base, image, {
     timestamp,
-    imageTimestamp: options.timestamp !== undefined,
+    stampImage: options.stampImage ?? false,
     sha256: nodeSha256Factory,
     ...(options.targetSoc ? { targetSoc: plan.board } : {}),
   });

@@ -224,9 +224,9 @@ function wrapNoble(h: NobleHash): IncrementalSha256 {
 }
 
 export interface BatchBuildOptions {
-  /** The .sig ts (and, with imageTimestamp, the image's update timestamp). */
+  /** The .sig ts (and, with stampImage, the image's update timestamp). */
   readonly timestamp: number;
-  readonly imageTimestamp?: boolean;
+  readonly stampImage?: boolean;
   readonly targetSoc?: Board;
   readonly sha256?: Sha256Factory;
 }
@@ -243,7 +243,7 @@ export function createBatchBuilder(base: Uint8Array, parsed: EepromImage, option
   const bootconf = parsed.files.find((f) => f.name === BOOTCONF_TXT);
   if (!bootconf) throw new BootcardError(EepromErrorCode.FILE_NOT_IN_IMAGE, 'This EEPROM image has no bootconf.txt.');
   let stamped: { start: number; end: number } | undefined;
-  if (options.imageTimestamp && hasUpdateTimestamp(parsed)) stamped = setUpdateTimestampInPlace(scratch, parsed, options.timestamp);
+  if (options.stampImage && hasUpdateTimestamp(parsed)) stamped = setUpdateTimestampInPlace(scratch, parsed, options.timestamp);
   const prefixEnd = Math.min(bootconf.offset, stamped?.start ?? Infinity);
   const prefixHash = (options.sha256 ?? pureSha256Factory)().update(scratch.subarray(0, prefixEnd));
   const tail = (options.targetSoc ? `target-soc: ${options.targetSoc}\n` : '');

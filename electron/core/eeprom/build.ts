@@ -34,8 +34,21 @@ export interface BuildPieepromOptions {
   readonly unset?: readonly string[];
   /** The section --set/--unset work in: 'all' (default; lines for every board) or a filter such as 'gpio8=0'. */
   readonly section?: string;
-  /** Update timestamp (seconds since 1970) written into the image's `updatetime` file. */
+  /**
+   * The update timestamp of this build (seconds since 1970): checked here, and
+   * what the .sig's `ts:` line should carry (makePieepromSig). The image itself
+   * is unchanged unless `stampImage` is set, so the output stays
+   * rpi-eeprom-config's bytes; recovery.bin and the bootloader's self-update
+   * take the timestamp from the .sig.
+   */
   readonly timestamp?: number;
+  /**
+   * Also write `timestamp` into the image's `updatetime` file (for images
+   * written straight to the flash, e.g. with flashrom, where no .sig is read).
+   * The encoding (little-endian ts, then ~ts) is inferred from the images'
+   * unset value 00000000 ffffffff, not from a published source.
+   */
+  readonly stampImage?: boolean;
   /** Warnings become errors. */
   readonly strict?: boolean;
   /** Other modifiable files to replace (raw bytes, as rpi-eeprom-config --digest/--pubkey put them). */
@@ -92,8 +105,11 @@ export function assertBuildable(diagnostics: readonly Diagnostic[], strict: bool
 export function buildPieeprom(options: BuildPieepromOptions): BuildPieepromResult {
   const image = options.parsed ?? parseEepromImage(options.base);
   const { config, diagnostics, freeBytes } = resolveBootConf(options, image);
-  if (options.timestamp !== undefined) {
-    checkTimestamp(options.timestamp);
+  if (options.stampImage && options.timestamp === undefined) {
+    throw new BootcardError(EepromErrorCode.BAD_TIMESTAMP, 'Stamping the image needs a timestamp (seconds since 1970).');
+  }
+  if (options.timestamp !== undefined) checkTimestamp(options.timestamp);
+  if (options.stampImage) {
     if (!hasUpdateTimestamp(image)) {
       diagnostics.push({
         severity: 'warning',
@@ -109,6 +125,6 @@ export function buildPieeprom(options: BuildPieepromOptions): BuildPieepromResul
   const files = options.files ?? {};
   if (files[BOOTCONF_SIG]) replaceEepromFileInPlace(out, image, BOOTCONF_SIG, files[BOOTCONF_SIG]);
   if (files[PUBKEY_BIN]) replaceEepromFileInPlace(out, image, PUBKEY_BIN, files[PUBKEY_BIN], { enforceMaxFileSize: false });
-  if (options.timestamp !== undefined && hasUpdateTimestamp(image)) setUpdateTimestampInPlace(out, image, options.timestamp);
+  if (options.stampImage && options.timestamp !== undefined && hasUpdateTimestamp(image)) setUpdateTimestampInPlace(out, image, options.timestamp);
   return { image: out, config, board: image.board, diagnostics, freeBytes };
 }
