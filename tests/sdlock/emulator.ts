@@ -29,8 +29,9 @@ function unavailable(): string | null {
 
 export const emulatorUnavailableReason = unavailable();
 
+/** Each card has its own state and log files, so the child processes run side by side. */
 export const describeEmulator: typeof describe = ((name: string, fn: () => void) =>
-  emulatorUnavailableReason ? describe.skip(`${name} (skipped: ${emulatorUnavailableReason})`, fn) : describe(name, fn)) as typeof describe;
+  emulatorUnavailableReason ? describe.skip(`${name} (skipped: ${emulatorUnavailableReason})`, fn) : describe.concurrent(name, fn)) as typeof describe;
 
 /** Compiles the shim; returns its path and a cleanup. */
 export function buildEmulator(): { shim: string; dir: string; cleanup: () => void } {
