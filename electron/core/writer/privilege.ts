@@ -12,8 +12,8 @@ import { WriteErrorCode } from './types.js';
 export const PKEXEC_DISMISSED = 126;
 export const PKEXEC_NOT_AUTHORIZED = 127;
 
-/** Environment variables the child needs to see (paths it reads, the Electron-as-Node switch). */
-export const FORWARDED_ENV = ['BOOTCARD_SYSFS', 'BOOTCARD_MOUNTINFO', 'BOOTCARD_SWAPS', 'ELECTRON_RUN_AS_NODE'] as const;
+/** Environment variables the child needs to see (paths it reads, the Electron-as-Node switch, its I/O thread count). */
+export const FORWARDED_ENV = ['BOOTCARD_SYSFS', 'BOOTCARD_MOUNTINFO', 'BOOTCARD_SWAPS', 'ELECTRON_RUN_AS_NODE', 'UV_THREADPOOL_SIZE'] as const;
 
 export interface ChildCommand {
   readonly command: string;
@@ -52,4 +52,14 @@ export function noPolkitError(pkexec: string): BootcardError {
     WriteErrorCode.NO_POLKIT,
     `Nothing was written: writing to cards needs administrator rights, and ${pkexec} (polkit) is not installed. Install polkit (e.g. \`sudo apt install pkexec\`) or run bootcard with sudo.`,
   );
+}
+
+/**
+ * Node does blocking file and device I/O on libuv's thread pool (4 threads by
+ * default). Each card keeps a read and a write in flight, so a station writing
+ * many slow cards at once needs about two threads per card, or the cards take
+ * turns.
+ */
+export function ioThreadsFor(targets: number): number {
+  return Math.min(128, Math.max(4, targets * 2 + 2));
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BootcardError } from '../errors.js';
-import { childCommand, noPolkitError, pkexecExitError } from './privilege.js';
+import { childCommand, ioThreadsFor, noPolkitError, pkexecExitError } from './privilege.js';
 import { childMessageSchema, encodeMessage, imageToWire, type ParentMessage } from './protocol.js';
 import { isSparseSource, WriteErrorCode, type WriteRequest, type WriteResult } from './types.js';
 
@@ -36,7 +36,7 @@ export async function writeImageToDrives(request: WriteRequest & PrivilegeOption
   const pkexec = request.pkexec ?? env.BOOTCARD_PKEXEC ?? 'pkexec';
   const asRoot = request.privilege === 'direct' || (request.privilege !== 'pkexec' && process.getuid?.() === 0);
   const entry = writerChildEntry();
-  const childEnv = { ...env, ...entry.env };
+  const childEnv = { ...env, ...entry.env, UV_THREADPOOL_SIZE: env.UV_THREADPOOL_SIZE ?? String(ioThreadsFor(request.targets.length)) };
   const { command, args } = childCommand({ asRoot, nodePath: entry.nodePath, nodeArgs: entry.nodeArgs, pkexec, env: childEnv });
   const image = isSparseSource(request.image) ? request.image : { path: path.resolve(request.image.path) };
   const message: ParentMessage = {
