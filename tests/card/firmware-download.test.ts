@@ -22,6 +22,7 @@ describeShared('pftf firmware download (local HTTP server on 127.0.0.1)', () => 
   const zipBytes = readFileSync(zip);
   const sha256 = createHash('sha256').update(zipBytes).digest('hex');
   const requests: string[] = [];
+  const stalled: import('node:http').ServerResponse[] = [];
   let server: Server;
   let base = '';
 
@@ -38,6 +39,11 @@ describeShared('pftf firmware download (local HTTP server on 127.0.0.1)', () => 
         // Drops the connection half way.
         res.writeHead(200, { 'content-type': 'application/zip', 'content-length': zipBytes.length });
         res.write(zipBytes.subarray(0, zipBytes.length >> 1), () => res.socket?.destroy());
+      } else if (req.url === '/releases/v1.36/RPi4_UEFI_Firmware_v1.36.zip') {
+        // Sends a little, then nothing: a stalled server.
+        res.writeHead(200, { 'content-type': 'application/zip', 'content-length': zipBytes.length });
+        res.write(zipBytes.subarray(0, 1000));
+        stalled.push(res);
       } else {
         res.writeHead(404).end('Not Found');
       }
@@ -45,7 +51,13 @@ describeShared('pftf firmware download (local HTTP server on 127.0.0.1)', () => 
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/releases`;
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const res of stalled) res.destroy();
+        server.close(() => resolve());
+      }),
+  );
 
   it('builds the GitHub release URL for a version', () => {
     expect(pftfZipUrl('1.34')).toBe('https://github.com/pftf/RPi4/releases/download/v1.34/RPi4_UEFI_Firmware_v1.34.zip');
@@ -82,6 +94,14 @@ describeShared('pftf firmware download (local HTTP server on 127.0.0.1)', () => 
       (e: unknown) => BootcardError.is(e, CardErrorCode.DOWNLOAD_FAILED) && /connection broke/.test((e as Error).message),
     );
     expect(readdirSync(path.join(cacheDir, 'pftf', 'v1.35'))).toEqual([]);
+  });
+
+  it('gives up on a stalled server, leaving nothing behind', async () => {
+    const cacheDir = freshCache();
+    await expect(fetchPftfFirmware({ version: 'v1.36', baseUrl: base, cacheDir, stallTimeoutMs: 300 })).rejects.toSatisfy(
+      (e: unknown) => BootcardError.is(e, CardErrorCode.DOWNLOAD_FAILED) && /nothing arrived for 300 ms after 1000 bytes/.test((e as Error).message),
+    );
+    expect(readdirSync(path.join(cacheDir, 'pftf', 'v1.36'))).toEqual([]);
   });
 
   it('says when there is no such release', async () => {

@@ -42,7 +42,11 @@ export interface FetchFirmwareOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly onProgress?: (progress: DownloadProgress) => void;
   readonly signal?: AbortSignal;
+  /** Give up when no byte arrives for this long (default 60 s). */
+  readonly stallTimeoutMs?: number;
 }
+
+const DEFAULT_STALL_TIMEOUT_MS = 60_000;
 
 export interface FetchedFirmware {
   readonly path: string;
@@ -123,13 +127,31 @@ export async function fetchPftfFirmware(options: FetchFirmwareOptions = {}): Pro
       { url },
       { cause },
     );
+  // A stalled server would otherwise hang the download forever: abort when nothing arrives for a while.
+  const stallMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+  const stall = new AbortController();
+  let stalled = false;
+  let timer: NodeJS.Timeout | undefined;
+  const kick = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      stalled = true;
+      stall.abort();
+    }, stallMs);
+  };
+  const signal = options.signal ? AbortSignal.any([options.signal, stall.signal]) : stall.signal;
+  const interrupted = (bytes: number, error: unknown) => {
+    if (options.signal?.aborted) return new BootcardError(CommonErrorCode.CANCELLED, 'The firmware download was cancelled.');
+    if (stalled) return failed(`nothing arrived for ${stallMs >= 1000 ? `${Math.round(stallMs / 1000)} s` : `${stallMs} ms`} after ${bytes} bytes`, error);
+    return null;
+  };
   try {
     let response: Response;
+    kick();
     try {
-      response = await fetch(url, { redirect: 'follow', ...(options.signal ? { signal: options.signal } : {}) });
+      response = await fetch(url, { redirect: 'follow', signal });
     } catch (error) {
-      if (options.signal?.aborted) throw new BootcardError(CommonErrorCode.CANCELLED, 'The firmware download was cancelled.');
-      throw failed((error as Error & { cause?: Error }).cause?.message ?? (error as Error).message, error);
+      throw interrupted(0, error) ?? failed((error as Error & { cause?: Error }).cause?.message ?? (error as Error).message, error);
     }
     if (!response.ok || !response.body) {
       throw failed(response.status === 404 ? `there is no release ${version} (HTTP 404)` : `the server answered HTTP ${response.status}`);
@@ -142,6 +164,7 @@ export async function fetchPftfFirmware(options: FetchFirmwareOptions = {}): Pro
     let head = new Uint8Array(0);
     try {
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        kick();
         hash.update(chunk);
         if (head.length < 4) head = new Uint8Array([...head, ...chunk.subarray(0, 4 - head.length)]);
         await handle.write(chunk);
@@ -150,9 +173,9 @@ export async function fetchPftfFirmware(options: FetchFirmwareOptions = {}): Pro
       }
       await handle.sync();
     } catch (error) {
-      if (options.signal?.aborted) throw new BootcardError(CommonErrorCode.CANCELLED, 'The firmware download was cancelled.');
-      throw failed(`the connection broke after ${bytes} bytes`, error);
+      throw interrupted(bytes, error) ?? failed(`the connection broke after ${bytes} bytes`, error);
     } finally {
+      clearTimeout(timer);
       await handle.close();
     }
     if (total !== null && bytes !== total) throw failed(`the connection broke after ${bytes} of ${total} bytes`);
@@ -163,6 +186,7 @@ export async function fetchPftfFirmware(options: FetchFirmwareOptions = {}): Pro
     await rename(temp, zip);
     return { path: zip, version, url, sha256, cached: false };
   } catch (error) {
+    clearTimeout(timer);
     await rm(temp, { force: true });
     throw toBootcardError(error, 'Downloading the UEFI firmware');
   }
