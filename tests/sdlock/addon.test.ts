@@ -3,11 +3,13 @@
  * simulated card of tests/sdlock/emulator/sdcard-emu.c (LD_PRELOAD) and the
  * recorded sysfs tree in tests/fixtures/sdlock/sys.
  */
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc7Byte, csdFromHex, decodeCsd } from '../../electron/core/sdlock/csd.js';
-import { EmulatedCard, buildEmulator, describeEmulator, type CardSetup } from './emulator.js';
+import { EmulatedCard, ROOT, buildEmulator, describeEmulator, type CardSetup } from './emulator.js';
 
 // A 16 GB SDHC card, as read from a card at RCA 0xaaaa (CRC 0x13), COPY set.
 const SDHC = '400e00325b59000076b27f800a404013';
@@ -236,5 +238,30 @@ describeEmulator('SD write-protect against an emulated card', () => {
     expect(result.state).toBe('off');
     expect(result.ms).toBeGreaterThanOrEqual(300); // one 300 ms batch
     expect(result.ticks).toBeGreaterThanOrEqual(10); // ~30 if nothing blocks
+  });
+});
+
+describe('without the built addon', () => {
+  it('says to run npm install / npm rebuild (a fresh copy of the sources, no native/build)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bootcard-noaddon-'));
+    try {
+      for (const file of ['electron/core/errors.ts', 'electron/core/sdlock/csd.ts', 'electron/core/sdlock/sdlock.io.ts']) {
+        mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+        copyFileSync(path.join(ROOT, file), path.join(dir, file));
+      }
+      writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'bootcard', type: 'module' }));
+      const script = path.join(dir, 'status.ts');
+      writeFileSync(
+        script,
+        "import { getSdLockStatus } from './electron/core/sdlock/sdlock.io.js';\n" +
+          "try { await getSdLockStatus('/dev/mmcblk0'); } catch (e) { const { code, message } = e as { code: string; message: string }; console.log(JSON.stringify({ code, message })); }\n",
+      );
+      const run = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, encoding: 'utf8' });
+      const result = JSON.parse(run.stdout);
+      expect(result.code).toBe('SDLOCK_ADDON_MISSING');
+      expect(result.message).toMatch(/Run `npm install` \(or `npm rebuild`\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
