@@ -57,6 +57,8 @@ export const CARD_HEADER_SECTORS = 34;
 export const FAT_DEFAULT_TIMESTAMP = 315532800;
 export const FAT32_EOC = 0x0fffffff;
 const FAT_ENTRY_0 = 0x0fffff00 | FAT32_MEDIA_FIXED_DISK;
+/** FAT32 stores file sizes in 32 bits. */
+const FAT32_MAX_FILE_SIZE = 0xffffffff;
 const ATTR_VOLUME_ID = 0x08;
 const ATTR_DIRECTORY = 0x10;
 const ATTR_ARCHIVE = 0x20;
@@ -175,6 +177,9 @@ function buildTree(files: readonly FatFileInput[], timestamp: number): { root: D
         dirCount++;
         dir = child;
       } else {
+        if ((file.data?.length ?? 0) > FAT32_MAX_FILE_SIZE) {
+          throw new BootcardError(FatErrorCode.FILE_TOO_LARGE, `"${file.path}" is 4 GiB or larger: FAT32 cannot hold it.`, { path: file.path });
+        }
         dir.children.set(foldKey(name), { kind: 'file', name, data: file.data ?? new Uint8Array(0), mtime: file.mtime ?? timestamp, firstCluster: 0 });
         fileCount++;
       }

@@ -10,6 +10,8 @@ export const FatErrorCode = {
   INVALID_NAME: 'FAT_INVALID_NAME',
   /** Two paths that FAT would see as the same (names are case-insensitive). */
   DUPLICATE_NAME: 'FAT_DUPLICATE_NAME',
+  /** A file of 4 GiB or more (FAT32 stores sizes in 32 bits). */
+  FILE_TOO_LARGE: 'FAT_FILE_TOO_LARGE',
   /** A folder with more entries than FAT allows (65,536 slots). */
   DIRECTORY_FULL: 'FAT_DIRECTORY_FULL',
   /** A volume label that FAT cannot store. */
