@@ -116,10 +116,11 @@ function loadAddon(): SdLockAddon {
     addon = require(file) as SdLockAddon;
     return addon;
   } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
     throw new BootcardError(
       SdLockErrorCode.ADDON_MISSING,
-      `The SD write-protect addon (${ADDON_FILE}) is not built or does not load. Run \`npm install\` (or \`npm rebuild\`) in the bootcard folder; it needs g++, make and python3.`,
-      { file, reason: error instanceof Error ? error.message : String(error) },
+      `The SD write-protect addon (${ADDON_FILE}) is not built or does not load (${reason}). Run \`npm install\` (or \`npm rebuild\`) in the bootcard folder; it needs g++, make and python3.`,
+      { file, reason },
       { cause: error },
     );
   }
