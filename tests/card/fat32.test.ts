@@ -231,6 +231,7 @@ describe('FAT reader', () => {
       for (const f of files) expect(Buffer.compare(Buffer.from(await card.volume.readFile(f.path)), Buffer.from(f.data!))).toBe(0);
       expect(await card.volume.exists('CONFIG.TXT')).toBe(true);
       await expect(card.volume.readFile('nope.txt')).rejects.toThrow(/not on the card/);
+      await expect(card.volume.readFile('empty/empty')).rejects.toThrow(/not on the card/);
     } finally {
       await reader.close();
     }

@@ -183,10 +183,10 @@ export class Fat32Volume {
     if (parts.length === 0) throw new BootcardError(FatErrorCode.NOT_FOUND, 'The root folder has no entry.', { path });
     let folder = '';
     let found: FatEntry | undefined;
-    for (const part of parts) {
+    for (const [i, part] of parts.entries()) {
       const entries = await this.list(folder);
       found = entries.find((e) => e.name.toUpperCase() === part.toUpperCase() || e.shortName === part.toUpperCase());
-      if (!found || (found !== undefined && part !== parts[parts.length - 1] && !found.directory)) {
+      if (!found || (i < parts.length - 1 && !found.directory)) {
         throw new BootcardError(FatErrorCode.NOT_FOUND, `"${path}" is not on the card.`, { path });
       }
       folder = found.path;
