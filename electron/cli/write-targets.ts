@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { describeTarget, enumerationPaths, type TargetKind } from '../core/drives/enumerate.io.js';
-import { driveConstraints, formatBytes, type Constraint } from '../core/drives/constraints.js';
+import { driveConstraints, fileTargetConstraints, formatBytes, type Constraint } from '../core/drives/constraints.js';
 import { DriveErrorCode } from '../core/drives/types.js';
 import { BootcardError } from '../core/errors.js';
 import type { SparseImage } from '../core/image/sparse-image.js';
@@ -54,7 +54,7 @@ interface CheckedTarget {
 }
 
 function describeForPrompt(found: TargetKind, target: string): string {
-  if (found.kind === 'file') return `${target}  (image file${found.path !== target ? ` ${found.path}` : ''})`;
+  if (found.kind === 'file') return `${target}  (${found.exists ? 'image file, replaced' : 'new image file'})`;
   if (found.kind !== 'drive') return target;
   const d = found.drive;
   const parts = [d.device, d.description || 'unknown disk', formatBytes(d.size)];
@@ -70,7 +70,7 @@ function problemsOf(found: TargetKind, target: string, image: { size: number; so
         (c) => c.code !== DriveErrorCode.MOUNTED,
       );
     case 'file':
-      return [];
+      return fileTargetConstraints(found.path, found.exists, image.sourcePath);
     case 'partition':
       return [{ code: DriveErrorCode.PARTITION, message: `${target} is a partition; write to the whole card (${found.disk}) instead.` }];
     case 'missing':

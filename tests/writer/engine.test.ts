@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync, openSync, writeSync, closeSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -145,11 +145,34 @@ describeLoop('writer on loop devices', () => {
     expect(results[1]).toMatchObject({ ok: true, kind: 'file', sha256: fileDigest });
     expect(readFileRange(card.backingFile, 0, image.size).equals(expected)).toBe(true);
     expect(readFileSync(outFile).equals(expected)).toBe(true);
+    // Existing files that are not images are never replaced; the source file is never the target.
+    const notes = path.join(dir, 'notes.txt');
+    writeFileSync(notes, 'keep me');
+    const refused = await runWrite({ image: { path: imgFile }, targets: [notes, imgFile], verify: true });
+    expect(refused.map((r) => r.error?.code)).toEqual(['DRIVE_FILE_EXISTS', 'DRIVE_HOLDS_SOURCE']);
+    expect(readFileSync(notes, 'utf8')).toBe('keep me');
     // A loop device backed by the image file itself holds the source: refused.
     const backed = execFileSync('losetup', ['-f', '--show', imgFile], { encoding: 'utf8' }).trim();
     loops.push({ device: backed, backingFile: imgFile, detach: () => execFileSync('losetup', ['-d', backed]) });
     const [own] = await runWrite({ image: { path: imgFile }, targets: [backed], verify: true, includeLoop: true });
     expect(own!.error).toMatchObject({ code: 'DRIVE_HOLDS_SOURCE' });
+  });
+
+  it('a write interrupted after the wipe leaves a card with no partition table at all, not an old-looking valid one', async () => {
+    const card = loop(64 * MiB);
+    execFileSync('sfdisk', ['--quiet', card.device], { input: 'label: gpt\n,20MiB,L\n,,L\n' });
+    const controller = new AbortController();
+    const [result] = await runWrite(
+      { image, targets: [card.device], verify: true, includeLoop: true, signal: controller.signal },
+      { hooks: { afterHeadWipe: () => controller.abort() } },
+    );
+    expect(result).toMatchObject({ ok: false, error: { code: 'WRITE_CANCELLED' } });
+    // The backup GPT at the end may survive, but without a protective MBR no tool takes it.
+    const probe = spawnSync('blkid', ['-p', '-o', 'export', card.device], { encoding: 'utf8' });
+    expect(probe.stdout).not.toMatch(/PTTYPE/);
+    const dump = spawnSync('sfdisk', ['-d', card.device], { encoding: 'utf8' });
+    expect(dump.status).not.toBe(0);
+    expect(dump.stderr).toMatch(/does not contain a recognized partition table/);
   });
 
   it('cancels: the result says the card is incomplete', async () => {

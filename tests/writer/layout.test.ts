@@ -5,7 +5,7 @@ import { ProgressMeter } from '../../electron/core/writer/progress.js';
 const MiB = 1024 * 1024;
 
 describe('card write plan', () => {
-  it('clears the first 4 MiB first, writes the partition table last, and zeroes the last 1 MiB around the data', () => {
+  it('clears the first 4 MiB first, then the last 1 MiB around the data, and writes the partition table last', () => {
     const ranges = [
       { offset: 0, length: 512 },
       { offset: 4 * MiB, length: 2 * MiB },
@@ -14,10 +14,10 @@ describe('card write plan', () => {
     const plan = planCardWrite(ranges, 64 * MiB);
     expect(plan.headWipe).toEqual({ offset: 0, length: HEAD_WIPE_BYTES, kind: 'zero' });
     expect(plan.blocks).toEqual([
-      { offset: 4 * MiB, length: 2 * MiB, kind: 'data' },
-      { offset: 60 * MiB, length: 3.5 * MiB, kind: 'data' },
       // Only the part of the last MiB that the image leaves empty.
       { offset: 63.5 * MiB, length: 0.5 * MiB, kind: 'zero' },
+      { offset: 4 * MiB, length: 2 * MiB, kind: 'data' },
+      { offset: 60 * MiB, length: 3.5 * MiB, kind: 'data' },
       { offset: 0, length: 512, kind: 'data' },
     ]);
     expect(plan.blocks.at(-1)!.offset).toBe(0);

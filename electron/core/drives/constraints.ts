@@ -101,3 +101,17 @@ export function driveConstraints(drive: Drive, image: ImageFacts, options: Const
 export function vanishedConstraint(device: string): Constraint {
   return { code: DriveErrorCode.VANISHED, message: `${device} is gone (the card was removed or the reader unplugged); insert it again and retry.` };
 }
+
+/** Image files bootcard may replace; any other existing file (a typo such as `--to /etc/fstab`) is refused. */
+const IMAGE_FILE_NAME = /\.(img|raw|bin|iso)$/i;
+
+/** Checks for a regular-file target (an image file to write). */
+export function fileTargetConstraints(file: string, exists: boolean, sourcePath?: string): Constraint[] {
+  if (sourcePath !== undefined && file === sourcePath) {
+    return [{ code: DriveErrorCode.HOLDS_SOURCE, message: `${file} is the image being written; pick another output file.` }];
+  }
+  if (exists && !IMAGE_FILE_NAME.test(file)) {
+    return [{ code: DriveErrorCode.FILE_EXISTS, message: `${file} exists and is not an image file (.img); bootcard does not overwrite it. Pick a new file name.` }];
+  }
+  return [];
+}

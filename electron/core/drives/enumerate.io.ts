@@ -233,7 +233,7 @@ export async function listDrives(options: ListDrivesOptions = {}): Promise<Drive
 
 export type TargetKind =
   | { readonly kind: 'drive'; readonly drive: Drive }
-  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'file'; readonly path: string; readonly exists: boolean }
   | { readonly kind: 'partition'; readonly device: string; readonly disk: string }
   | { readonly kind: 'missing'; readonly path: string }
   | { readonly kind: 'other'; readonly path: string; readonly reason?: string };
@@ -252,9 +252,9 @@ export async function describeTarget(target: string, options: { paths?: Partial<
     stats = await fs.stat(real);
   } catch {
     if (target.startsWith('/dev/')) return { kind: 'missing', path: target };
-    return (await exists(path.dirname(path.resolve(target)))) ? { kind: 'file', path: path.resolve(target) } : { kind: 'missing', path: target };
+    return (await exists(path.dirname(path.resolve(target)))) ? { kind: 'file', path: path.resolve(target), exists: false } : { kind: 'missing', path: target };
   }
-  if (stats.isFile()) return { kind: 'file', path: real };
+  if (stats.isFile()) return { kind: 'file', path: real, exists: true };
   if (!stats.isBlockDevice()) return { kind: 'other', path: target };
   const name = await nameFromDeviceNumber(paths.sysfs, stats.rdev, path.basename(real));
   if (await exists(path.join(paths.sysfs, 'class', 'block', name, 'partition'))) {

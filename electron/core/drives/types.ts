@@ -83,5 +83,7 @@ export const DriveErrorCode = {
   VANISHED: 'DRIVE_VANISHED',
   PARTITION: 'DRIVE_IS_PARTITION',
   NOT_A_DRIVE: 'DRIVE_NOT_A_DRIVE',
+  /** A file target that exists and is not an image file. */
+  FILE_EXISTS: 'DRIVE_FILE_EXISTS',
   ENUMERATION_FAILED: 'DRIVE_ENUMERATION_FAILED',
 } as const;

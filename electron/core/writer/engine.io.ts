@@ -18,7 +18,7 @@ import type { Drive as DrivelistDrive } from 'drivelist';
 import { sourceDestination, errors as etcherErrors, type sparseStream } from 'etcher-sdk';
 import { createBuffer } from 'etcher-sdk/build/aligned-lockable-buffer.js';
 import { describeTarget, deviceNumberOf, type TargetKind } from '../drives/enumerate.io.js';
-import { driveConstraints, type Constraint } from '../drives/constraints.js';
+import { driveConstraints, fileTargetConstraints, type Constraint } from '../drives/constraints.js';
 import { DriveErrorCode, type Drive } from '../drives/types.js';
 import { BootcardError, toBootcardError } from '../errors.js';
 import { assertSparseImage, type SparseImage } from '../image/sparse-image.js';
@@ -46,6 +46,8 @@ export interface EngineDeps {
 }
 
 export interface EngineHooks {
+  /** Runs right after the first 4 MiB of a card were cleared (tests interrupt the write here). */
+  readonly afterHeadWipe?: (target: string) => Promise<void> | void;
   /** Runs after a card is written and closed, before it is read back (tests inject corruption here). */
   readonly afterWrite?: (target: string) => Promise<void> | void;
 }
@@ -243,6 +245,8 @@ async function writeOneTarget(target: string, image: PreparedImage, request: Wri
     const found = await deps.describeTarget(target);
     if (found.kind === 'file') {
       kind = 'file';
+      const problems = fileTargetConstraints(found.path, found.exists, image.sourcePath);
+      if (problems.length) throw refusal(found.path, problems);
       return await writeImageFile(found.path, image, request, deps, started, progress);
     }
     const drive = await recheck(target, image, request, deps, true);
@@ -320,6 +324,7 @@ async function writeDevice(
         throw ioError(error, target, 'Clearing the start of');
       }
       progress.bytesWritten = plan.headWipe.length;
+      await hooks.afterHeadWipe?.(target);
       // 2-4. Data, tail zeros, partition table.
       await streamBlocks(target, dest, new CardContentSource(reader.read, drive.size), blocks, request, () => {
         report(writeMeter.sample(progress.bytesWritten, deps.now()));
@@ -455,9 +460,6 @@ async function writeImageFile(
   started: number,
   progress: { bytesWritten: number },
 ): Promise<WriteResult> {
-  if (image.sourcePath && path.resolve(file) === image.sourcePath) {
-    throw new BootcardError(DriveErrorCode.HOLDS_SOURCE, `${file} is the image being written; pick another output file.`, { target: file });
-  }
   const meter = new ProgressMeter(file, 'write', image.size);
   request.onProgress?.(meter.sample(0, deps.now()));
   if (isSparseSource(request.image)) {

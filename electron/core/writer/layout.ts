@@ -3,11 +3,12 @@
  *
  * 1. Clear the first 4 MiB (MBR, primary GPT header and table, old boot code,
  *    the start of the old first partition) before anything else: from then on
- *    the card has no partition table, so an interrupted write leaves a card that
- *    plainly looks empty instead of one that looks valid.
- * 2. Write the image's data ranges, except the one at offset 0.
- * 3. Zero the last 1 MiB of the card (where a GPT keeps its backup header and
+ *    the card has no partition table (without a protective MBR in sector 0 no
+ *    tool takes the backup GPT either), so an interrupted write leaves a card
+ *    that plainly looks empty instead of one that looks valid.
+ * 2. Zero the last 1 MiB of the card (where a GPT keeps its backup header and
  *    table) wherever the image has no data.
+ * 3. Write the image's data ranges, except the one at offset 0.
  * 4. Write the range at offset 0 (the partition table) last.
  *
  * Verification reads back steps 2-4 (step 1 is overwritten by the image or was
@@ -28,7 +29,7 @@ export interface PlannedBlock {
 export interface CardWritePlan {
   /** Written with zeros first, never verified. */
   readonly headWipe: PlannedBlock;
-  /** Written in this order and verified: data ranges, tail zeros, then the partition table. */
+  /** Written in this order and verified: tail zeros, data ranges, then the partition table. */
   readonly blocks: readonly PlannedBlock[];
   /** Bytes written in all: head wipe plus blocks. */
   readonly bytesToWrite: number;
@@ -59,8 +60,8 @@ export function planCardWrite(ranges: readonly RangeExtent[], cardSize: number):
   const partitionTable = ranges.filter((r) => r.offset === 0);
   const rest = ranges.filter((r) => r.offset !== 0);
   const blocks: PlannedBlock[] = [
-    ...rest.map((r) => ({ offset: r.offset, length: r.length, kind: 'data' as const })),
     ...gaps(tailStart, cardSize, ranges),
+    ...rest.map((r) => ({ offset: r.offset, length: r.length, kind: 'data' as const })),
     ...partitionTable.map((r) => ({ offset: r.offset, length: r.length, kind: 'data' as const })),
   ];
   const bytesToVerify = blocks.reduce((sum, b) => sum + b.length, 0);
