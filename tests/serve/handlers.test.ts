@@ -1,4 +1,7 @@
-import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -79,4 +82,37 @@ it('rejects a write request with a duplicate card before any handler runs', asyn
     .catch((e: { code: string; message: string }) => e);
   expect(error).toMatchObject({ code: 'INVALID_REQUEST' });
   expect((error as { message: string }).message).toMatch(/each card may be picked once/);
+});
+
+describeShared('firmware.download', () => {
+  it('downloads the pftf zip from the configured mirror into the cache, reporting progress, then reuses it', async () => {
+    const { makeZip, pftfEntries } = await import('../card/firmware-zip.js');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bootcard-download-ipc-'));
+    const zip = makeZip(path.join(dir, 'release.zip'), pftfEntries(path.join(dir, 'src')));
+    const bytes = readFileSync(zip);
+    const server = createServer((req, res) => {
+      if (req.url === '/v1.39/RPi4_UEFI_Firmware_v1.39.zip') res.writeHead(200, { 'content-length': bytes.length }).end(bytes);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const saved = { base: process.env.BOOTCARD_FIRMWARE_BASE_URL, cache: process.env.XDG_CACHE_HOME };
+    process.env.BOOTCARD_FIRMWARE_BASE_URL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    process.env.XDG_CACHE_HOME = path.join(dir, 'cache');
+    try {
+      const progress: { received: number; total: number | null }[] = [];
+      const first = await clientFor(false).call('firmware.download', { version: 'v1.39' }, { onProgress: (p) => progress.push(p) });
+      expect(first).toMatchObject({ version: 'v1.39', cached: false, sha256: createHash('sha256').update(bytes).digest('hex') });
+      expect(readFileSync(first.path).equals(bytes)).toBe(true);
+      expect(progress.at(-1)).toEqual({ type: 'download', received: bytes.length, total: bytes.length });
+      const again = await clientFor(false).call('firmware.download', { version: 'v1.39' });
+      expect(again).toMatchObject({ path: first.path, cached: true });
+    } finally {
+      if (saved.base === undefined) delete process.env.BOOTCARD_FIRMWARE_BASE_URL;
+      else process.env.BOOTCARD_FIRMWARE_BASE_URL = saved.base;
+      if (saved.cache === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = saved.cache;
+      await new Promise<void>((r) => server.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

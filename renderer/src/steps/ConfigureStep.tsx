@@ -3,6 +3,8 @@ import type { ConfigDiagnostic } from '../../../electron/ipc/channels/eeprom.js'
 import { messageOf, useClient } from '../client-context.js';
 import { tftpPreview, type TftpPrefixMode } from '../wizard/bootconf.js';
 import { checkConfigure, type Action, type WizardState } from '../wizard/state.js';
+import { recipeOf } from '../wizard/recipe.js';
+import type { UefiSettingsPreview, UefiSettingsRequest } from '../../../electron/ipc/channels/uefi.js';
 import { BootOrderList } from './BootOrderList.js';
 import { Field } from './Field.js';
 import { useDebounced } from './useDebounced.js';
@@ -150,6 +152,7 @@ function Diagnostics({ diagnostics }: { diagnostics: readonly ConfigDiagnostic[]
 function UefiConfigure({ state, dispatch }: Props) {
   useFirmwareLocation(state, dispatch);
   const { problems } = checkConfigure(state);
+  const preview = useUefiPreview(state, problems.uefiTimeout === undefined);
   return (
     <section aria-labelledby="step-title" className="configure">
       <h2 id="step-title" tabIndex={-1}>Configure the UEFI card</h2>
@@ -179,6 +182,18 @@ function UefiConfigure({ state, dispatch }: Props) {
               <input type="checkbox" checked={state.uefiRamLimit} onChange={(e) => dispatch({ type: 'uefiRamLimit', value: e.target.checked })} />
               Limit RAM to 3 GB (for OSes that cannot use more)
             </label>
+            {preview && preview.variables.length > 0 ? (
+              <ul className="uefi-preview" aria-label="Written into RPI_EFI.fd">
+                {preview.variables.map((v) => (
+                  <li key={v.name}>
+                    <code>{v.name}</code> = {v.value}
+                  </li>
+                ))}
+              </ul>
+            ) : null}
+            {preview?.warnings.map((w) => (
+              <p key={w} className="warning">{w}</p>
+            ))}
           </fieldset>
         </div>
         <div>
@@ -224,4 +239,31 @@ function FirmwareDownload({ onDownloaded }: { onDownloaded: (path: string) => vo
       {error ? <p className="field-error" role="alert">{error}</p> : null}
     </div>
   );
+}
+
+/** What the UEFI settings will write into the firmware's RPI_EFI.fd, from the UEFI core. */
+function useUefiPreview(state: WizardState, valid: boolean): UefiSettingsPreview | null {
+  const client = useClient();
+  const [preview, setPreview] = useState<UefiSettingsPreview | null>(null);
+  const firmwarePath = state.firmware?.kind === 'uefi' ? state.firmware.path : null;
+  const request = useDebounced(
+    JSON.stringify(firmwarePath && valid ? { firmwarePath, settings: (recipeOf(state) as { uefi?: UefiSettingsRequest }).uefi ?? {} } : null),
+    250,
+  );
+  useEffect(() => {
+    const parsed = JSON.parse(request) as { firmwarePath: string; settings: UefiSettingsRequest } | null;
+    if (!parsed) {
+      setPreview(null);
+      return;
+    }
+    let live = true;
+    client.call('uefi.preview', parsed).then(
+      (p) => live && setPreview(p),
+      () => live && setPreview(null),
+    );
+    return () => {
+      live = false;
+    };
+  }, [client, request]);
+  return preview;
 }
