@@ -16,6 +16,8 @@ export function buildProgram(ctx: CliContext): Command {
     .description('Prepare Raspberry Pi network-boot SD cards and bootloader EEPROM images.')
     .version(BOOTCARD_VERSION, '-V, --version', 'print the bootcard version')
     .showHelpAfterError('(run with --help for usage)')
+    // Program options only before the command: `bootcard card uefi --version v1.34` is the firmware's version.
+    .enablePositionalOptions()
     .configureOutput({
       writeOut: (s) => ctx.io.stdout.write(s),
       writeErr: (s) => ctx.io.stderr.write(s),

@@ -41,3 +41,17 @@ describe('bootcard CLI', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ name: 'bootcard' });
   });
 });
+
+describe('program options are positional', () => {
+  it('bootcard --version before a command still prints the version', async () => {
+    const run = await runBootcard(['--version']);
+    expect(run.code).toBe(0);
+  });
+
+  it('a --version after a command belongs to that command, not to bootcard', async () => {
+    // `card uefi --version X --firmware Y` must be refused as two firmware sources, not print bootcard's version.
+    const run = await runBootcard(['card', 'uefi', '--version', 'v1.34', '--firmware', '/nonexistent.zip', '--out', '/tmp/never.img']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/either --firmware FILE or --version VERSION/);
+  });
+});

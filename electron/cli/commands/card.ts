@@ -125,6 +125,7 @@ function progressPrinter(ctx: CliContext, what: string): (p: DownloadProgress) =
 interface UefiCommandOptions extends OutputOptions, UefiSettingsOptions {
   readonly firmware?: string;
   readonly firmwareVersion?: string;
+  readonly version?: string;
   readonly configTxtPreset?: string[];
   readonly configTxt?: string[];
   readonly dtoverlay?: string[];
@@ -136,8 +137,9 @@ function registerUefi(card: Command, ctx: CliContext): void {
     .command('uefi')
     .description('compose the Raspberry Pi 4 UEFI firmware card (pftf/RPi4) as an image file')
     .option('--firmware <zip|dir>', 'the pftf firmware zip (RPi4_UEFI_Firmware_vX.Y.zip) or its unpacked folder')
-    // Not `--version`: the program's own -V/--version would take it (commander reads program options after subcommands).
-    .option('--firmware-version <version>', `download this pftf release into the cache (default ${PFTF_DEFAULT_VERSION} when --firmware is not given)`)
+    // The program's options are positional (program.ts), so this --version is the firmware's, not bootcard's.
+    .option('--version <version>', `download this pftf release into the cache (default ${PFTF_DEFAULT_VERSION} when --firmware is not given)`)
+    .option('--firmware-version <version>', 'the same as --version')
     .option('--cache-dir <dir>', 'download cache (default $XDG_CACHE_HOME/bootcard or ~/.cache/bootcard)')
     .option('--config-txt-preset <name>', `config.txt preset, repeatable: ${Object.keys(CONFIG_TXT_PRESETS).join(', ')}`, collect)
     .option('--config-txt <KEY=VALUE>', 'set a config.txt line ([SECTION]KEY=VALUE for a section, KEY= to remove), repeatable', collect)
@@ -148,7 +150,8 @@ function registerUefi(card: Command, ctx: CliContext): void {
   addUefiSettingsOptions(cmd);
   addWriteTargetOptions(cmd);
   cmd.action(async (options: UefiCommandOptions) => {
-    if (options.firmware && options.firmwareVersion) throw usageError('Give either --firmware FILE or --firmware-version VERSION, not both.');
+    const firmwareVersion = options.version ?? options.firmwareVersion;
+    if (options.firmware && firmwareVersion) throw usageError('Give either --firmware FILE or --version VERSION, not both.');
     requireDestination(options);
     const { size, imageSize } = await layout(options, ctx);
     const edits: ConfigTxtEdit[] = [
@@ -161,7 +164,7 @@ function registerUefi(card: Command, ctx: CliContext): void {
     let download: Awaited<ReturnType<typeof fetchPftfFirmware>> | undefined;
     if (!source) {
       download = await fetchPftfFirmware({
-        version: options.firmwareVersion ?? PFTF_DEFAULT_VERSION,
+        version: firmwareVersion ?? PFTF_DEFAULT_VERSION,
         env: ctx.io.env,
         ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
         onProgress: progressPrinter(ctx, 'Downloading the UEFI firmware'),
