@@ -154,6 +154,11 @@ describeShared('wizard end to end', () => {
         await page.getByRole('button', { name: 'Move USB mass storage up' }).click();
         expect(await page.getByTestId('boot-order-hex').textContent()).toBe('BOOT_ORDER=0xf142');
         expect(await page.getByTestId('boot-order-sentence').textContent()).toBe('1. network (TFTP) 2. USB mass storage 3. SD card 4. restart');
+        // Rows can also be dragged: SD card to the top, then back below USB.
+        await page.getByTestId('boot-mode-1').dragTo(page.getByTestId('boot-mode-2'));
+        expect(await page.getByTestId('boot-order-hex').textContent()).toBe('BOOT_ORDER=0xf421');
+        await page.getByTestId('boot-mode-1').dragTo(page.getByTestId('boot-mode-4'));
+        expect(await page.getByTestId('boot-order-hex').textContent()).toBe('BOOT_ORDER=0xf142');
 
         // An invalid TFTP_IP is shown inline and blocks Next.
         const ip = page.getByLabel('TFTP server (TFTP_IP)');
