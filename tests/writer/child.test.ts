@@ -94,8 +94,17 @@ describeLoop('writing through the privileged child process', () => {
     const image = testCardImage();
     loops = [attachLoop(64 * MiB, dir), attachLoop(64 * MiB, dir)];
     const progress: WriteProgress[] = [];
-    const results = await writeImageToDrives({ image, targets: loops.map((l) => l.device), verify: true, includeLoop: true, onProgress: (p) => progress.push(p) });
+    const finished: string[] = [];
+    const results = await writeImageToDrives({
+      image,
+      targets: loops.map((l) => l.device),
+      verify: true,
+      includeLoop: true,
+      onProgress: (p) => progress.push(p),
+      onResult: (r) => finished.push(r.target),
+    });
     expect(results.map((r) => r.ok)).toEqual([true, true]);
+    expect(finished.sort()).toEqual(loops.map((l) => l.device).sort());
     for (const l of loops) expect(readFileRange(l.backingFile, 0, image.size).equals(rendered(image))).toBe(true);
     expect(new Set(progress.map((p) => `${p.target}:${p.phase}`)).size).toBe(4);
   });

@@ -57,9 +57,9 @@ export async function runWriterChild(input: Readable, output: Writable): Promise
         lockAfterVerify: message.lockAfterVerify,
         signal: controller.signal,
         onProgress: (progress) => send({ type: 'progress', progress }),
+        onResult: (result) => send({ type: 'result', result }),
       }).then(
         (results) => {
-          for (const result of results) send({ type: 'result', result });
           send({ type: 'done', results });
           return 0;
         },

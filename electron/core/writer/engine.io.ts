@@ -150,7 +150,13 @@ export async function runWrite(request: WriteRequest, options: { deps?: Partial<
   const unique = new Set(request.targets.map((t) => path.resolve(t)));
   if (unique.size !== request.targets.length) throw new BootcardError(WriteErrorCode.BAD_REQUEST, 'A target is named twice; name each card once.');
   const image = await prepareImage(request);
-  return Promise.all(request.targets.map((target) => writeOneTarget(target, image, request, deps, options.hooks ?? {})));
+  return Promise.all(
+    request.targets.map(async (target) => {
+      const result = await writeOneTarget(target, image, request, deps, options.hooks ?? {});
+      request.onResult?.(result);
+      return result;
+    }),
+  );
 }
 
 function refusal(target: string, constraints: readonly Constraint[]): BootcardError {

@@ -43,6 +43,8 @@ export interface WriteRequest extends WriteOptions {
   /** Device paths (/dev/sdb) or image file paths; each written independently. */
   readonly targets: readonly string[];
   readonly onProgress?: (progress: WriteProgress) => void;
+  /** Called as soon as each target is finished (in completion order); the promise resolves with all of them in target order. */
+  readonly onResult?: (result: WriteResult) => void;
   readonly signal?: AbortSignal;
 }
 

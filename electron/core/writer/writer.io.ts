@@ -99,6 +99,7 @@ export async function writeImageToDrives(request: WriteRequest & PrivilegeOption
           request.onProgress?.(msg.progress);
           break;
         case 'result':
+          request.onResult?.(msg.result);
           break;
         case 'done':
           child.stdin.end();
