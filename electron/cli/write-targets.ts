@@ -102,6 +102,7 @@ function resultLine(r: WriteResult): string {
 export async function writeToTargets(source: SparseImage | WriteSource, options: WriteTargetOptions, ctx: CliContext): Promise<WriteResult[]> {
   const targets = (options.to ?? []).map((t) => path.resolve(ctx.io.cwd, t));
   if (targets.length === 0) throw usageError('Name at least one card with --to DEV (see `bootcard drives`).');
+  if (options.lock && options.verify === false) throw usageError('--lock write-protects cards only after they verified; drop --no-verify.');
   const paths = enumerationPaths(ctx.io.env);
   const image: WriteSource = isSparseSource(source) ? source : { path: path.resolve(ctx.io.cwd, source.path) };
   const size = isSparseSource(image) ? image.size : (await stat(image.path)).size;

@@ -43,6 +43,21 @@ describe('bootcard drives', () => {
   });
 });
 
+describe('bootcard flash usage', () => {
+  it('needs --to, and refuses --lock without verification', async () => {
+    const image = path.join(REPO_ROOT, 'tests', 'fixtures', 'drives', 'pi-sd-boot', 'mountinfo');
+    const none = await runBootcard(['flash', image]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/--to DEV/);
+    const lock = await runBootcard(['flash', image, '--to', '/dev/sdz', '--no-verify', '--lock']);
+    expect(lock.code).toBe(2);
+    expect(lock.stderr).toMatch(/drop --no-verify/);
+    const missing = await runBootcard(['flash', '/nonexistent/card.img', '--to', '/dev/sdz']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/Cannot read the image/);
+  });
+});
+
 describeLoop('bootcard flash', () => {
   let dir: string;
   let image: SparseImage;
