@@ -52,6 +52,10 @@ describeShared('the UEFI card in the wizard (a pftf-shaped zip with the real RPI
     const preview = await screen.findByRole('list', { name: 'Written into RPI_EFI.fd' });
     await waitFor(() => expect(preview.textContent).toMatch(/Timeout/));
     expect((screen.getByRole('button', { name: 'Next' }) as HTMLButtonElement).disabled).toBe(false);
+    // config.txt as it will be on the card, edited by the card core as the user types.
+    await user.type(screen.getByLabelText(/config.txt changes/), 'arm_boost={Enter}dtoverlay=disable-bt');
+    expect(screen.getByTestId('configtxt-preview').textContent).not.toContain('arm_boost');
+    expect(screen.getByTestId('configtxt-preview').textContent).toMatch(/^arm_64bit=1\n[\s\S]*dtoverlay=disable-bt\n$/);
   });
 
   it('downloads the firmware (from a local mirror) and then uses the downloaded zip', async () => {

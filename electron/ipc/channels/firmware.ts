@@ -22,6 +22,8 @@ export type FirmwareLocation =
       /** The pftf RPi4 UEFI firmware zip or unpacked folder. */
       readonly path: string;
       readonly fileCount: number;
+      /** The firmware's own config.txt; the wizard shows it with the user's edits applied. */
+      readonly configTxt: string;
     };
 
 export type FirmwareDownloadProgress = { readonly type: 'download'; readonly received: number; readonly total: number | null };

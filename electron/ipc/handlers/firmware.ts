@@ -14,7 +14,8 @@ export function firmwareLocateHandler(cwd: string): Handler<'firmware.locate'> {
       const source = path.resolve(cwd, request.path);
       const files = await readFirmwareSource(source, { partitionSize: DEFAULT_CARD_PARTITION_SIZE });
       validatePftfFirmware(files, DEFAULT_CARD_PARTITION_SIZE, path.basename(source));
-      return { kind: 'uefi', path: source, fileCount: files.length };
+      const configTxt = files.find((f) => f.path.toLowerCase() === 'config.txt');
+      return { kind: 'uefi', path: source, fileCount: files.length, configTxt: configTxt ? new TextDecoder().decode(configTxt.data) : '' };
     }
     const found = await locateEepromFirmware(request.path, request.board, cwd);
     return { kind: 'eeprom', board: found.board, basePath: found.basePath, recoveryPath: found.recoveryPath, currentConfig: found.currentConfig };

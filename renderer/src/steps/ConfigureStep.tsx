@@ -4,6 +4,8 @@ import { messageOf, useClient } from '../client-context.js';
 import { tftpPreview, type TftpPrefixMode } from '../wizard/bootconf.js';
 import { checkConfigure, type Action, type WizardState } from '../wizard/state.js';
 import { recipeOf } from '../wizard/recipe.js';
+import { parseConfigTxtEdits } from '../wizard/configtxt.js';
+import { applyConfigTxtEdits } from '../../../electron/core/configtxt/config-txt.js';
 import type { UefiSettingsPreview, UefiSettingsRequest } from '../../../electron/ipc/channels/uefi.js';
 import { BootOrderList } from './BootOrderList.js';
 import { Field } from './Field.js';
@@ -211,6 +213,14 @@ function UefiConfigure({ state, dispatch }: Props) {
             <p className="hint">KEY=VALUE sets a key, [SECTION]KEY=VALUE sets it in a section, KEY= removes it.</p>
             {problems.config ? <p className="field-error" role="alert">{problems.config}</p> : null}
           </div>
+          {state.firmware?.kind === 'uefi' ? (
+            <>
+              <h3 className="small-heading" id="configtxt-heading">config.txt on the card</h3>
+              <pre className="config-preview" aria-labelledby="configtxt-heading" data-testid="configtxt-preview">
+                {applyConfigTxtEdits(state.firmware.configTxt, parseConfigTxtEdits(state.configTxt).edits)}
+              </pre>
+            </>
+          ) : null}
         </div>
       </div>
     </section>
