@@ -18,6 +18,7 @@ import { openByteReader } from '../../electron/core/fat32/byte-reader.io.js';
 import { readFatImage } from '../../electron/core/fat32/index.js';
 import { attachLoop, describeLoop, type LoopDevice } from '../helpers/loop.js';
 import { describeShared, eepromFixture } from '../helpers/shared.js';
+import { makeZip, pftfEntries } from '../card/firmware-zip.js';
 import { SCREENSHOTS, chromiumMissingReason, ensureRendererBuilt, launchChromium, startServeChild, type Browser, type ServeChild } from './setup.js';
 
 const describeChromium: typeof describe = chromiumMissingReason ? (((name: string, fn: () => void) => describe.skip(`${name} (skipped: ${chromiumMissingReason})`, fn)) as typeof describe) : describe;
@@ -130,6 +131,40 @@ describeShared('wizard end to end', () => {
           other.close();
         }
         expect(server.log()).toMatch(/refused: WebSocket \/api\?token=…: foreign Origin http:\/\/127\.0\.0\.1:\d+/);
+      });
+
+      it('saves an EEPROM image file, and configures a UEFI card from a firmware zip', async () => {
+        await page.goto(server.url);
+        await page.getByRole('radio', { name: /EEPROM image file only/ }).check();
+        await page.getByRole('radio', { name: /Pi 5 \/ Pi 500/ }).check();
+        await page.getByRole('radio', { name: 'USB first' }).check();
+        await page.getByRole('button', { name: 'Next' }).click();
+        await page.getByLabel(/Bootloader firmware/).fill(FIRMWARE_DIR);
+        await page.getByTestId('firmware-found').waitFor();
+        expect(await page.getByTestId('boot-order-hex').textContent()).toBe('BOOT_ORDER=0xf146');
+        await page.getByRole('button', { name: 'Next' }).click();
+        const out = path.join(dir, 'pieeprom-out');
+        await page.getByLabel(/Folder to save pieeprom.bin/).fill(out);
+        await page.getByRole('button', { name: 'Build and save' }).click();
+        await page.getByRole('status').waitFor();
+        await shot(page, '7-save-image');
+        const image = readFileSync(path.join(out, 'pieeprom.bin'));
+        expect(parseEepromImage(image).board).toBe('2712');
+        expect(readBootConf(image)).toContain('BOOT_ORDER=0xf146\n');
+
+        const zip = makeZip(path.join(dir, 'RPi4_UEFI_Firmware_v1.34.zip'), pftfEntries(path.join(dir, 'zip-src')));
+        await page.getByRole('button', { name: 'Start over' }).click();
+        await page.getByRole('radio', { name: /UEFI network-boot card/ }).check();
+        await page.getByRole('button', { name: 'Next' }).click();
+        await page.getByLabel(/UEFI firmware/).fill(zip);
+        await page.getByTestId('firmware-found').waitFor();
+        await page.getByLabel(/Boot menu timeout/).fill('5');
+        await page.getByLabel('System table').selectOption({ label: 'ACPI + Devicetree' });
+        await page.getByLabel(/config.txt changes/).fill('dtoverlay=disable-bt\narm_boost=');
+        const written = page.getByRole('list', { name: 'Written into RPI_EFI.fd' });
+        await expect.poll(async () => ((await written.count()) > 0 ? written.textContent() : '')).toMatch(/^(?=.*Timeout)(?=.*SystemTableMode = 1)/);
+        expect(await page.getByTestId('configtxt-preview').textContent()).toContain('dtoverlay=disable-bt');
+        await shot(page, '8-uefi-configure');
       });
 
       it('builds an EEPROM network-boot card with a custom BOOT_ORDER and TFTP_IP onto two loop devices', async () => {

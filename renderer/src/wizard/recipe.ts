@@ -15,9 +15,10 @@ export function recipeOf(state: WizardState): CardRecipe {
       kind: 'uefi',
       firmwarePath: state.firmwarePath.trim(),
       configTxt: parseConfigTxtEdits(state.configTxt).edits,
+      // Only what differs from the firmware's defaults (RAM limited to 3 GB, ACPI) is written.
       uefi: {
-        systemTable: state.uefiSystemTable,
-        ramLimit3GB: state.uefiRamLimit,
+        ...(state.uefiSystemTable !== 'acpi' ? { systemTable: state.uefiSystemTable } : {}),
+        ...(state.uefiRamLimit ? {} : { ramLimit3GB: false }),
         ...(timeout === undefined ? {} : { bootTimeoutSeconds: timeout }),
       },
     };

@@ -100,7 +100,7 @@ export const initialState: WizardState = {
   baseConfig: '',
   configTxt: '',
   uefiTimeout: '',
-  uefiRamLimit: false,
+  uefiRamLimit: true,
   uefiSystemTable: 'acpi',
   outputDir: '',
   targets: [],
