@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync, openSync, writeSync, closeSync, rea
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { runWrite } from '../../electron/core/writer/engine.io.js';
+import { sourceDestination } from 'etcher-sdk';
+import { asDrivelistDrive, runWrite } from '../../electron/core/writer/engine.io.js';
 import type { WriteProgress } from '../../electron/core/writer/progress.js';
 import { saveSparseImage } from '../../electron/core/image/sparse-image.io.js';
 import type { SparseImage } from '../../electron/core/image/sparse-image.js';
@@ -55,6 +56,36 @@ describeLoop('writer on loop devices', () => {
     }
     // The card now has the image's partition table.
     expect(execFileSync('sfdisk', ['-d', cards[0]!.device], { encoding: 'utf8' })).toMatch(/start=\s*8192, size=\s*81920, type=c/);
+  });
+
+  it('writes in the planned order: first 4 MiB cleared, end of card, data, partition table last', async () => {
+    const card = loop(64 * MiB);
+    const writes: { offset: number; length: number }[] = [];
+    class RecordingBlockDevice extends sourceDestination.BlockDevice {
+      override async write(buffer: Buffer, bufferOffset: number, length: number, fileOffset: number) {
+        writes.push({ offset: fileOffset, length });
+        return super.write(buffer, bufferOffset, length, fileOffset);
+      }
+    }
+    const [result] = await runWrite(
+      { image, targets: [card.device], verify: false, includeLoop: true },
+      {
+        deps: {
+          openDevice: (drive, mode) =>
+            new RecordingBlockDevice({
+              drive: asDrivelistDrive(drive),
+              write: mode === 'write',
+              direct: true,
+              keepOriginal: true,
+            }),
+        },
+      },
+    );
+    expect(result!.ok, result!.error?.message).toBe(true);
+    expect(writes[0]).toEqual({ offset: 0, length: 4 * MiB });
+    expect(writes[1]!.offset).toBe(64 * MiB - MiB);
+    expect(writes.at(-1)!.offset).toBe(0);
+    expect(writes.slice(1, -1).every((w) => w.offset >= 4 * MiB)).toBe(true);
   });
 
   it('a target too small fails alone while the others succeed', async () => {

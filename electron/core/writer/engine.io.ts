@@ -63,7 +63,8 @@ export const defaultEngineDeps: EngineDeps = {
   now: () => Date.now(),
 };
 
-function asDrivelistDrive(drive: Drive): DrivelistDrive {
+/** The drivelist shape etcher-sdk's BlockDevice wants, from bootcard's Drive. */
+export function asDrivelistDrive(drive: Drive): DrivelistDrive {
   return {
     enumerator: 'bootcard',
     busType: drive.bus.toUpperCase(),
