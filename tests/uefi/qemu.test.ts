@@ -32,7 +32,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function patchedVars(url: string): string {
-  let fd = new Uint8Array(readFileSync(AAVMF_VARS_MS));
+  let fd: Uint8Array = new Uint8Array(readFileSync(AAVMF_VARS_MS));
   fd = editUefiVariables(fd, [{ op: 'set', name: 'SecureBootEnable', guid: SECURE_BOOT_ENABLE_GUID, attributes: 3, data: Uint8Array.of(0) }]).fd;
   fd = applyUefiSettings(fd, { ramLimit3GB: false, systemTable: 'dt', bootTimeoutSeconds: 1, httpBootFirstUrl: url }).fd;
   const file = path.join(dir, `vars-${Math.random().toString(36).slice(2)}.fd`);
