@@ -69,6 +69,8 @@ export async function fileImageReader(path: string): Promise<{ read: ImageReader
 
 /** Bytes per read and write: 4 MiB, like `dd bs=4M` (etcher-sdk's default is 1 MiB). */
 export const PLAN_CHUNK_SIZE = 4 * 1024 * 1024;
+/** Aligned buffers per card: one being written, one being read, one spare (16 MiB of memory per card at 4 MiB chunks). */
+export const PLAN_BUFFERS = 4;
 
 /** One checksummed group per planned block, so a verify failure says where. */
 export function etcherBlocks(blocks: readonly PlannedBlock[], verify: boolean): sparseStream.BlocksWithChecksum[] {
@@ -86,7 +88,7 @@ export function createPlanReadStream(source: CardContentSource, blocks: sparseSt
     verify: false,
     generateChecksums: verify,
     alignment,
-    numBuffers: 16,
+    numBuffers: PLAN_BUFFERS,
   });
 }
 

@@ -25,6 +25,7 @@ import { assertSparseImage, type SparseImage } from '../image/sparse-image.js';
 import { saveSparseImage } from '../image/sparse-image.io.js';
 import {
   CardContentSource,
+  PLAN_BUFFERS,
   createPlanReadStream,
   digestOf,
   etcherBlocks,
@@ -389,7 +390,7 @@ async function streamBlocks(
   onBytes: (n: number) => void,
 ): Promise<void> {
   const readStream = createPlanReadStream(source, blocks, request.verify, dest.getAlignment());
-  const writeStream = (await dest.createSparseWriteStream({ highWaterMark: 15 })) as sparseStream.SparseWriteStream;
+  const writeStream = (await dest.createSparseWriteStream({ highWaterMark: PLAN_BUFFERS - 1 })) as sparseStream.SparseWriteStream;
   const timer = setInterval(() => {
     onBytes(writeStream.bytesWritten);
     tick();
