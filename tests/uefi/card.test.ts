@@ -63,6 +63,10 @@ describeShared('bootcard card uefi with UEFI settings', () => {
       const original = new Uint8Array(readFileSync(fixture.path));
       for (const [start, end] of diffRuns(original, fd)) expect(start >= fixture.fvOffset + 0x64 && end <= fixture.fvOffset + 0xe000).toBe(true);
       expect(fvChecksumOk(fd, fixture.fvOffset) && ftwCrcOk(fd, fixture.ftwOffset)).toBe(true);
+      // And `bootcard uefi vars list` reads the same settings straight from the card image.
+      const list = await runBootcard(['uefi', 'vars', 'list', image, '--json']);
+      expect(list.code, list.stderr).toBe(0);
+      expect((JSON.parse(list.stdout) as { settings: unknown }).settings).toEqual({ ramLimit3GB: false, systemTable: 'dt', bootTimeoutSeconds: 1 });
     });
   }
 

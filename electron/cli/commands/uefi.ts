@@ -47,7 +47,8 @@ export function registerUefiCommands(program: Command, ctx: CliContext): void {
       ctx.print(`${where}: ${listing.storeFormat} variable store at 0x${listing.storeOffset.toString(16)} (${listing.releases ?? listing.layout}), ${listing.freeBytes} bytes free`);
       if (listing.ftwPendingWrite) ctx.warn('the firmware has an unfinished fault-tolerant write queued; bootcard will not change this store.');
       if (!listing.freeSpaceErased) ctx.warn('the free space after the last variable is not erased; bootcard will not change this store.');
-      if (shown.length === 0) ctx.print('  (no variables: the firmware has not booted with this file yet, so it uses its defaults)');
+      if (listing.variables.length === 0) ctx.print('  (no variables: the firmware has not booted with this file yet, so it uses its defaults)');
+      else if (shown.length === 0) ctx.print('  (no live variables; --all lists the deleted copies)');
       for (const v of shown) ctx.print(`${variableLine(v)}${v.live ? '' : `  [${v.status}]`}`);
     });
 
