@@ -116,3 +116,12 @@ describeShared('firmware.download', () => {
     }
   });
 });
+
+it('validates and explains a bootloader config through the contract, in the CLI’s words', async () => {
+  const client = clientFor(false);
+  const { diagnostics } = await client.call('eeprom.validate', { board: '2711', config: '[all]\nBOOT_ORDER=0xf142\nTFTP_IP=10.0.0.300\n' });
+  expect(diagnostics).toEqual([expect.objectContaining({ severity: 'error', key: 'TFTP_IP', line: 3, message: 'TFTP_IP=10.0.0.300: expected an IPv4 address such as 192.168.1.10.' })]);
+  expect(await client.call('eeprom.explain', { board: '2711', bootOrder: '0xf142' })).toEqual({ sentence: '1. network (TFTP) 2. USB mass storage 3. SD card 4. restart' });
+  const bad = await client.call('eeprom.explain', { board: '2711', bootOrder: 'f142' }).catch((e: { code: string }) => e.code);
+  expect(bad).toBe('INVALID_REQUEST');
+});

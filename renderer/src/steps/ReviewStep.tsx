@@ -25,8 +25,7 @@ export function ReviewStep({ state, onWrite }: Props) {
     return () => {
       live = false;
     };
-    // The plan depends only on the recipe, which cannot change on this step.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // The plan is made once: the recipe cannot change on this step.
   }, [client]);
   const n = state.targets.length;
   return (
