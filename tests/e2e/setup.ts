@@ -105,4 +105,11 @@ export async function launchChromium(): Promise<Browser> {
   };
 }
 
-export const SCREENSHOTS = path.join(REPO_ROOT, 'docs', 'screenshots');
+/**
+ * Where the e2e run saves a screenshot of every step. README.md shows the ones in
+ * docs/screenshots: refresh them with `BOOTCARD_UPDATE_SCREENSHOTS=1 npm test -- tests/e2e`.
+ * Ordinary runs save to a temporary folder, so tests leave the work tree clean.
+ */
+export const SCREENSHOTS = process.env.BOOTCARD_UPDATE_SCREENSHOTS
+  ? path.join(REPO_ROOT, 'docs', 'screenshots')
+  : path.join(os.tmpdir(), 'bootcard-e2e-screenshots');
