@@ -72,24 +72,63 @@ export const PLAN_CHUNK_SIZE = 4 * 1024 * 1024;
 /** Aligned buffers per card: one being written, one being read, one spare (16 MiB of memory per card at 4 MiB chunks). */
 export const PLAN_BUFFERS = 4;
 
-/** One checksummed group per planned block, so a verify failure says where. */
-export function etcherBlocks(blocks: readonly PlannedBlock[], verify: boolean): sparseStream.BlocksWithChecksum[] {
-  return blocks.map((b) => ({
-    blocks: [{ offset: b.offset, length: b.length }],
-    ...(verify ? { checksumType: 'sha256' as const } : {}),
-  }));
+/** The blocks to stream, without checksums (the checksums are computed once per image, not once per card). */
+export function writeBlocks(blocks: readonly PlannedBlock[]): sparseStream.BlocksWithChecksum[] {
+  return blocks.map((b) => ({ blocks: [{ offset: b.offset, length: b.length }] }));
 }
 
-export function createPlanReadStream(source: CardContentSource, blocks: sparseStream.BlocksWithChecksum[], verify: boolean, alignment: number | undefined): sparseStream.SparseReadStream {
+/** One SHA-256 group per planned block, so a verify failure says where. */
+export function verifyBlocks(blocks: readonly PlannedBlock[], checksumOf: (block: PlannedBlock) => string): sparseStream.BlocksWithChecksum[] {
+  return blocks.map((b) => ({ blocks: [{ offset: b.offset, length: b.length }], checksumType: 'sha256' as const, checksum: checksumOf(b) }));
+}
+
+export function createPlanReadStream(source: CardContentSource, blocks: sparseStream.BlocksWithChecksum[], alignment: number | undefined): sparseStream.SparseReadStream {
   return new sparseStream.SparseReadStream({
     source,
     blocks,
     chunkSize: PLAN_CHUNK_SIZE,
     verify: false,
-    generateChecksums: verify,
+    generateChecksums: false,
     alignment,
     numBuffers: PLAN_BUFFERS,
   });
+}
+
+const zeroDigests = new Map<number, string>();
+
+/** SHA-256 of `length` zero bytes. */
+export function zeroDigest(length: number): string {
+  let digest = zeroDigests.get(length);
+  if (!digest) {
+    const hash = createHash('sha256');
+    const zeros = Buffer.alloc(Math.min(length, PLAN_CHUNK_SIZE));
+    for (let done = 0; done < length; done += zeros.length) hash.update(zeros.subarray(0, Math.min(zeros.length, length - done)));
+    digest = hash.digest('hex');
+    zeroDigests.set(length, digest);
+  }
+  return digest;
+}
+
+/**
+ * One pass over the image's extents (in offset order): the SHA-256 of each
+ * extent and of all of them together.
+ */
+export async function extentDigests(reader: ImageReader, extents: readonly { offset: number; length: number }[]): Promise<{ overall: string; each: Map<number, string> }> {
+  const overall = createHash('sha256');
+  const each = new Map<number, string>();
+  const chunk = Buffer.alloc(PLAN_CHUNK_SIZE);
+  for (const e of extents) {
+    const hash = createHash('sha256');
+    for (let done = 0; done < e.length; ) {
+      const n = Math.min(chunk.length, e.length - done);
+      await reader(chunk, 0, n, e.offset + done);
+      hash.update(chunk.subarray(0, n));
+      overall.update(chunk.subarray(0, n));
+      done += n;
+    }
+    each.set(e.offset, hash.digest('hex'));
+  }
+  return { overall: overall.digest('hex'), each };
 }
 
 /** SHA-256 over `blocks` of the image (in the given order), read through `reader`. */

@@ -20,7 +20,7 @@ import { createBuffer } from 'etcher-sdk/build/aligned-lockable-buffer.js';
 import { describeTarget, deviceNumberOf, type TargetKind } from '../drives/enumerate.io.js';
 import { driveConstraints, fileTargetConstraints, type Constraint } from '../drives/constraints.js';
 import { DriveErrorCode, type Drive } from '../drives/types.js';
-import { BootcardError, toBootcardError } from '../errors.js';
+import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
 import { assertSparseImage, type SparseImage } from '../image/sparse-image.js';
 import { saveSparseImage } from '../image/sparse-image.io.js';
 import {
@@ -28,9 +28,12 @@ import {
   PLAN_BUFFERS,
   createPlanReadStream,
   digestOf,
-  etcherBlocks,
+  extentDigests,
   fileImageReader,
   sparseImageReader,
+  verifyBlocks,
+  writeBlocks,
+  zeroDigest,
 } from './card-source.io.js';
 import { planCardWrite, rawImageRanges, type RangeExtent } from './layout.js';
 import { ProgressMeter, type WriteProgress } from './progress.js';
@@ -98,7 +101,9 @@ interface PreparedImage {
   readonly sourceDeviceNumber?: string;
   /** A fresh reader per target (each has its own file handle). */
   openReader(): Promise<{ read: Parameters<typeof digestOf>[0]; close(): Promise<void> }>;
+  /** With verify: SHA-256 of all extents in offset order (what the result reports), and of each extent by offset. */
   readonly sha256?: string;
+  readonly extentSha256?: ReadonlyMap<number, string>;
 }
 
 async function prepareImage(request: WriteRequest): Promise<PreparedImage> {
@@ -107,11 +112,12 @@ async function prepareImage(request: WriteRequest): Promise<PreparedImage> {
     assertSparseImage(image);
     const extents = image.ranges.map((r) => ({ offset: r.offset, length: r.data.length }));
     const reader = sparseImageReader(image);
+    const digests = request.verify ? await extentDigests(reader, extents) : undefined;
     return {
       size: image.size,
       extents,
       openReader: async () => ({ read: reader, close: async () => undefined }),
-      ...(request.verify ? { sha256: await digestOf(reader, extents) } : {}),
+      ...(digests ? { sha256: digests.overall, extentSha256: digests.each } : {}),
     };
   }
   const sourcePath = path.resolve(image.path);
@@ -126,11 +132,11 @@ async function prepareImage(request: WriteRequest): Promise<PreparedImage> {
     throw new BootcardError(WriteErrorCode.BAD_REQUEST, `${image.path} is ${info.size} bytes; a disk image is a non-empty whole number of 512-byte sectors.`);
   }
   const extents = rawImageRanges(info.size);
-  let sha256: string | undefined;
+  let digests: { overall: string; each: Map<number, string> } | undefined;
   if (request.verify) {
     const reader = await fileImageReader(sourcePath);
     try {
-      sha256 = await digestOf(reader.read, [{ offset: 0, length: info.size }]);
+      digests = await extentDigests(reader.read, extents);
     } finally {
       await reader.close();
     }
@@ -141,7 +147,7 @@ async function prepareImage(request: WriteRequest): Promise<PreparedImage> {
     sourcePath,
     sourceDeviceNumber: deviceNumberOf(info.dev),
     openReader: () => fileImageReader(sourcePath),
-    ...(sha256 ? { sha256 } : {}),
+    ...(digests ? { sha256: digests.overall, extentSha256: digests.each } : {}),
   };
 }
 
@@ -257,9 +263,12 @@ async function writeOneTarget(target: string, image: PreparedImage, request: Wri
       if (problems.length) throw refusal(found.path, problems);
       return await writeImageFile(found.path, image, request, deps, started, progress);
     }
-    const drive = await recheck(target, image, request, deps, true);
-    description = drive.description;
-    cidSerial = drive.sd?.serial;
+    if (found.kind === 'drive') {
+      description = found.drive.description;
+      cidSerial = found.drive.sd?.serial;
+    }
+    // writeDevice checks every constraint again right before it opens the device.
+    const drive = found.kind === 'drive' ? found.drive : await recheck(target, image, request, deps, true);
     const result = await writeDevice(target, drive, image, request, deps, hooks, progress).catch(async (error: unknown) => {
       // An I/O failure on a card that is no longer there is a removed card, and the message should say so.
       if (BootcardError.is(error) && error.code !== WriteErrorCode.CANCELLED && error.code !== WriteErrorCode.VANISHED) {
@@ -309,7 +318,13 @@ async function writeDevice(
   const drive = await recheck(target, image, request, deps, true);
   if (drive.deviceNumbers[0] !== checked.deviceNumbers[0]) await ensureStillThere(target, checked, deps, 'before writing');
   const plan = planCardWrite(image.extents, drive.size);
-  const blocks = etcherBlocks(plan.blocks, request.verify);
+  const blocks = writeBlocks(plan.blocks);
+  const checksumOf = (b: { offset: number; length: number; kind: 'data' | 'zero' }) => {
+    const digest = b.kind === 'zero' ? zeroDigest(b.length) : image.extentSha256?.get(b.offset);
+    if (!digest) throw new BootcardError(CommonErrorCode.INTERNAL, `No checksum for the block at ${b.offset} (please report this).`);
+    return digest;
+  };
+  const checks = request.verify ? verifyBlocks(plan.blocks, checksumOf) : [];
   const reader = await image.openReader();
   const report = (p: WriteProgress) => request.onProgress?.(p);
   try {
@@ -358,7 +373,7 @@ async function writeDevice(
       }
       try {
         report(verifyMeter.sample(0, deps.now()));
-        await runVerifier(target, reading.createVerifier(blocks), request.signal, (bytes) => report(verifyMeter.sample(bytes, deps.now())));
+        await runVerifier(target, reading.createVerifier(checks), request.signal, (bytes) => report(verifyMeter.sample(bytes, deps.now())));
         report(verifyMeter.sample(plan.bytesToVerify, deps.now()));
       } finally {
         await reading.close().catch(() => undefined);
@@ -389,7 +404,7 @@ async function streamBlocks(
   tick: () => void,
   onBytes: (n: number) => void,
 ): Promise<void> {
-  const readStream = createPlanReadStream(source, blocks, request.verify, dest.getAlignment());
+  const readStream = createPlanReadStream(source, blocks, dest.getAlignment());
   const writeStream = (await dest.createSparseWriteStream({ highWaterMark: PLAN_BUFFERS - 1 })) as sparseStream.SparseWriteStream;
   const timer = setInterval(() => {
     onBytes(writeStream.bytesWritten);
