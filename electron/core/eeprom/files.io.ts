@@ -1,12 +1,8 @@
 /**
  * File I/O for the EEPROM commands: reading an image without trusting its
- * size, and writing outputs so that a failure leaves nothing behind (every
- * file goes to a temporary name first; all are renamed into place only once
- * all were written).
+ * size; outputs go through the shared atomic writer.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
 import { EepromErrorCode } from './codes.js';
 import { boardForImageSize, IMAGE_SIZE_BY_BOARD } from './image.js';
@@ -68,30 +64,4 @@ export async function pathExists(file: string): Promise<boolean> {
   }
 }
 
-export interface OutputFile {
-  readonly path: string;
-  readonly data: Uint8Array | string;
-}
-
-/** Writes every file under a temporary name, then renames them all; on any failure removes what it wrote. */
-export async function writeFilesAtomically(files: readonly OutputFile[]): Promise<void> {
-  const temps: { temp: string; final: string }[] = [];
-  try {
-    for (const f of files) {
-      await mkdir(path.dirname(f.path), { recursive: true });
-      const temp = path.join(path.dirname(f.path), `.${path.basename(f.path)}.${randomBytes(4).toString('hex')}.partial`);
-      temps.push({ temp, final: f.path });
-      const handle = await open(temp, 'wx');
-      try {
-        await handle.writeFile(f.data);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    }
-    for (const t of temps) await rename(t.temp, t.final);
-  } catch (error) {
-    await Promise.all(temps.map((t) => rm(t.temp, { force: true })));
-    throw toBootcardError(error, `Could not write ${files.map((f) => f.path).join(', ')}`);
-  }
-}
+export { writeFilesAtomically, type OutputFile } from '../files/atomic-write.io.js';

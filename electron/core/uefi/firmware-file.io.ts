@@ -3,12 +3,13 @@
  * image (.img), or a card (/dev/sdX, /dev/mmcblkN), where it lies in the root of the FAT32 boot
  * partition; and writing an edited firmware file safely (temp file + rename, never a partial file).
  */
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { BootcardError, toBootcardError } from '../errors.js';
+import { BootcardError } from '../errors.js';
 import { openByteReader } from '../fat32/byte-reader.io.js';
 import { readFatImage } from '../fat32/reader.js';
 import { UefiErrorCode } from './errors.js';
+import { writeFileAtomically } from '../files/atomic-write.io.js';
 
 export const RPI_EFI_FD_NAME = 'RPI_EFI.fd';
 /** Largest file read whole as a firmware file (AAVMF VARS files are 64 MiB). */
@@ -55,18 +56,5 @@ export async function writeFirmwareFile(file: string, bytes: Uint8Array): Promis
   if (existing && !existing.isFile()) {
     throw new BootcardError(UefiErrorCode.BAD_VARIABLE, `${file} is not a regular file; bootcard only writes firmware files (to change a card, compose a new one with \`bootcard card uefi\`).`, { path: file });
   }
-  const temp = path.join(path.dirname(target), `.${path.basename(target)}.bootcard-${process.pid}.tmp`);
-  try {
-    const handle = await open(temp, 'w', existing ? existing.mode & 0o777 : 0o644);
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, target);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw toBootcardError(error, `Could not write ${file}`);
-  }
+  await writeFileAtomically(target, bytes, { mode: existing ? existing.mode & 0o777 : 0o644 });
 }

@@ -1,7 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { toBootcardError } from '../../core/errors.js';
+import { writeFileAtomically } from '../../core/files/atomic-write.io.js';
 import { formatManifest } from '../../core/manifest/manifest.js';
 import type { Handler } from '../dispatcher.js';
 
@@ -10,14 +8,7 @@ export function manifestSaveHandler(cwd: string): Handler<'manifest.save'> {
   return async (request) => {
     const target = path.resolve(cwd, request.path);
     const text = formatManifest(request.entries, request.format);
-    const temp = `${target}.${randomBytes(4).toString('hex')}.tmp`;
-    try {
-      await writeFile(temp, text, { flag: 'wx' });
-      await rename(temp, target);
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw toBootcardError(error, `Cannot save the manifest to ${target}`);
-    }
+    await writeFileAtomically(target, text);
     return { path: target, bytes: Buffer.byteLength(text) };
   };
 }

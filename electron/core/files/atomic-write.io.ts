@@ -1,0 +1,43 @@
+/**
+ * Output files that appear whole or not at all: each file is written and
+ * fsynced under a temporary name in its own folder, and only when every file of
+ * the set is written are they renamed into place. On any failure the temporary
+ * files are removed and nothing the user asked for exists half-written.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { toBootcardError } from '../errors.js';
+
+export interface OutputFile {
+  readonly path: string;
+  readonly data: Uint8Array | string;
+  /** Permission bits for a new file (default 0o644). */
+  readonly mode?: number;
+}
+
+export async function writeFilesAtomically(files: readonly OutputFile[]): Promise<void> {
+  const temps: { temp: string; final: string }[] = [];
+  try {
+    for (const f of files) {
+      await mkdir(path.dirname(f.path), { recursive: true });
+      const temp = path.join(path.dirname(f.path), `.${path.basename(f.path)}.${randomBytes(4).toString('hex')}.partial`);
+      temps.push({ temp, final: f.path });
+      const handle = await open(temp, 'wx', f.mode ?? 0o644);
+      try {
+        await handle.writeFile(f.data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+    for (const t of temps) await rename(t.temp, t.final);
+  } catch (error) {
+    await Promise.all(temps.map((t) => rm(t.temp, { force: true })));
+    throw toBootcardError(error, `Could not write ${files.map((f) => f.path).join(', ')}`);
+  }
+}
+
+export async function writeFileAtomically(file: string, data: Uint8Array | string, options: { mode?: number } = {}): Promise<void> {
+  await writeFilesAtomically([{ path: file, data, ...(options.mode !== undefined ? { mode: options.mode } : {}) }]);
+}
