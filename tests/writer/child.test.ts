@@ -12,11 +12,15 @@ import { attachLoop, describeLoop, type LoopDevice } from '../helpers/loop.js';
 import { MiB, readFileRange, rendered, testCardImage } from './card-image.js';
 
 async function talkToChild(lines: string[]): Promise<{ code: number; messages: { type: string; error?: { code: string; message: string } }[] }> {
+  return talkToChildAs(undefined, lines);
+}
+
+async function talkToChildAs(uid: number | undefined, lines: string[]): Promise<{ code: number; messages: { type: string; error?: { code: string; message: string } }[] }> {
   const input = new PassThrough();
   const output = new PassThrough();
   let text = '';
   output.on('data', (c: Buffer) => (text += c.toString()));
-  const running = runWriterChild(input, output);
+  const running = runWriterChild(input, output, uid === undefined ? {} : { onBehalfOfUid: uid });
   for (const l of lines) input.write(l);
   input.end();
   const code = await running;
@@ -38,6 +42,22 @@ describe('the writer child trusts nothing it is sent', () => {
       expect(code).toBe(2);
       expect(messages[0]).toMatchObject({ type: 'ready' });
       expect(messages[1]).toMatchObject({ type: 'fatal', error: { code: expect.stringMatching(/INVALID_REQUEST/) } });
+    }
+  });
+
+  it('started through pkexec, reads only image files the user may read, and writes no files', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bootcard-onbehalf-'));
+    try {
+      const secret = path.join(dir, 'secret.img');
+      writeFileSync(secret, Buffer.alloc(4096, 1), { mode: 0o600 });
+      const { messages } = await talkToChildAs(65534, [encodeMessage({ ...write, image: { kind: 'file', path: secret }, targets: ['/dev/sdz'] } as never)]);
+      expect(messages.at(-1)).toMatchObject({ type: 'fatal', error: { code: 'PERMISSION_DENIED' } });
+      const sparse = { kind: 'sparse', size: 4096, ranges: [{ offset: 0, data: Buffer.alloc(512, 1).toString('base64') }] };
+      const out = path.join(dir, 'out.img');
+      const second = await talkToChildAs(65534, [encodeMessage({ ...write, image: sparse, targets: [out] } as never)]);
+      expect(second.messages.at(-1)).toMatchObject({ type: 'done', results: [{ ok: false, error: { code: 'WRITE_REFUSED' } }] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
@@ -90,11 +110,23 @@ describeLoop('writing through the privileged child process', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('writes two cards and relays progress and results', async () => {
+  it('writes two cards through the child and an image file itself, relaying progress and results in target order', async () => {
     const image = testCardImage();
     loops = [attachLoop(64 * MiB, dir), attachLoop(64 * MiB, dir)];
     const progress: WriteProgress[] = [];
     const finished: string[] = [];
+    const imageFile = path.join(dir, 'card.img');
+    const all = await writeImageToDrives({
+      image,
+      targets: [loops[0]!.device, imageFile, loops[1]!.device],
+      verify: true,
+      includeLoop: true,
+    });
+    expect(all.map((r) => [r.target, r.kind, r.ok])).toEqual([
+      [loops[0]!.device, 'device', true],
+      [imageFile, 'file', true],
+      [loops[1]!.device, 'device', true],
+    ]);
     const results = await writeImageToDrives({
       image,
       targets: loops.map((l) => l.device),

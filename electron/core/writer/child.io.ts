@@ -11,7 +11,8 @@ import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
 import { runWrite } from './engine.io.js';
 import { encodeMessage, imageFromWire, parentMessageSchema, type ChildMessage } from './protocol.js';
 
-export async function runWriterChild(input: Readable, output: Writable): Promise<number> {
+/** `onBehalfOfUid`: the invoking user when started through pkexec ($PKEXEC_UID). */
+export async function runWriterChild(input: Readable, output: Writable, options: { onBehalfOfUid?: number } = {}): Promise<number> {
   const send = (message: ChildMessage) => output.write(encodeMessage(message));
   const controller = new AbortController();
   let started: Promise<number> | undefined;
@@ -58,7 +59,7 @@ export async function runWriterChild(input: Readable, output: Writable): Promise
         signal: controller.signal,
         onProgress: (progress) => send({ type: 'progress', progress }),
         onResult: (result) => send({ type: 'result', result }),
-      }).then(
+      }, options.onBehalfOfUid === undefined ? {} : { onBehalfOfUid: options.onBehalfOfUid }).then(
         (results) => {
           send({ type: 'done', results });
           return 0;

@@ -49,6 +49,17 @@ export interface EngineDeps {
   readonly now: () => number;
 }
 
+export interface RunWriteOptions {
+  readonly deps?: Partial<EngineDeps>;
+  readonly hooks?: EngineHooks;
+  /**
+   * The user who asked, when the engine runs with more rights than they have
+   * (the child started through pkexec: $PKEXEC_UID). It then reads only image
+   * files that user owns or everyone may read, and writes no files at all.
+   */
+  readonly onBehalfOfUid?: number;
+}
+
 export interface EngineHooks {
   /** Runs right after the first 4 MiB of a card were cleared (tests interrupt the write here). */
   readonly afterHeadWipe?: (target: string) => Promise<void> | void;
@@ -106,7 +117,7 @@ interface PreparedImage {
   readonly extentSha256?: ReadonlyMap<number, string>;
 }
 
-async function prepareImage(request: WriteRequest): Promise<PreparedImage> {
+async function prepareImage(request: WriteRequest, onBehalfOfUid: number | undefined): Promise<PreparedImage> {
   const image = request.image;
   if (isSparseSource(image)) {
     assertSparseImage(image);
@@ -128,6 +139,14 @@ async function prepareImage(request: WriteRequest): Promise<PreparedImage> {
     throw toBootcardError(error, `Cannot read the image ${image.path}`);
   }
   if (!info.isFile()) throw new BootcardError(WriteErrorCode.BAD_REQUEST, `${image.path} is not an image file.`);
+  const WORLD_READABLE = 0o004;
+  if (onBehalfOfUid !== undefined && info.uid !== onBehalfOfUid && (info.mode & WORLD_READABLE) === 0) {
+    throw new BootcardError(
+      CommonErrorCode.PERMISSION_DENIED,
+      `${image.path} is neither yours nor readable by everyone, so the privileged writer will not read it for you. Copy it somewhere of yours first.`,
+      { path: image.path },
+    );
+  }
   if (info.size === 0 || info.size % 512 !== 0) {
     throw new BootcardError(WriteErrorCode.BAD_REQUEST, `${image.path} is ${info.size} bytes; a disk image is a non-empty whole number of 512-byte sectors.`);
   }
@@ -152,15 +171,15 @@ async function prepareImage(request: WriteRequest): Promise<PreparedImage> {
 }
 
 /** Writes the image to every target at once; resolves to one result per target, in order. Throws only for a bad request. */
-export async function runWrite(request: WriteRequest, options: { deps?: Partial<EngineDeps>; hooks?: EngineHooks } = {}): Promise<WriteResult[]> {
+export async function runWrite(request: WriteRequest, options: RunWriteOptions = {}): Promise<WriteResult[]> {
   const deps: EngineDeps = { ...defaultEngineDeps, ...options.deps };
   if (request.targets.length === 0) throw new BootcardError(WriteErrorCode.BAD_REQUEST, 'No target given: name at least one card with --to.');
   const unique = new Set(request.targets.map((t) => path.resolve(t)));
   if (unique.size !== request.targets.length) throw new BootcardError(WriteErrorCode.BAD_REQUEST, 'A target is named twice; name each card once.');
-  const image = await prepareImage(request);
+  const image = await prepareImage(request, options.onBehalfOfUid);
   return Promise.all(
     request.targets.map(async (target) => {
-      const result = await writeOneTarget(target, image, request, deps, options.hooks ?? {});
+      const result = await writeOneTarget(target, image, request, deps, options.hooks ?? {}, options.onBehalfOfUid);
       request.onResult?.(result);
       return result;
     }),
@@ -248,7 +267,14 @@ function throwIfCancelled(signal: AbortSignal | undefined, target: string): void
   }
 }
 
-async function writeOneTarget(target: string, image: PreparedImage, request: WriteRequest, deps: EngineDeps, hooks: EngineHooks): Promise<WriteResult> {
+async function writeOneTarget(
+  target: string,
+  image: PreparedImage,
+  request: WriteRequest,
+  deps: EngineDeps,
+  hooks: EngineHooks,
+  onBehalfOfUid: number | undefined,
+): Promise<WriteResult> {
   const started = deps.now();
   const progress = { bytesWritten: 0 };
   let kind: 'device' | 'file' = 'device';
@@ -259,6 +285,9 @@ async function writeOneTarget(target: string, image: PreparedImage, request: Wri
     const found = await deps.describeTarget(target);
     if (found.kind === 'file') {
       kind = 'file';
+      if (onBehalfOfUid !== undefined) {
+        throw new BootcardError(WriteErrorCode.REFUSED, `The privileged writer writes only to devices; ${found.path} is a file, which bootcard writes without privileges.`, { target });
+      }
       const problems = fileTargetConstraints(found.path, found.exists, image.sourcePath);
       if (problems.length) throw refusal(found.path, problems);
       return await writeImageFile(found.path, image, request, deps, started, progress);

@@ -9,7 +9,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describeTarget, enumerationPaths } from '../drives/enumerate.io.js';
 import { BootcardError } from '../errors.js';
+import { runWrite } from './engine.io.js';
 import { childCommand, ioThreadsFor, noPolkitError, pkexecExitError } from './privilege.js';
 import { childMessageSchema, encodeMessage, imageToWire, type ParentMessage } from './protocol.js';
 import { isSparseSource, WriteErrorCode, type WriteRequest, type WriteResult } from './types.js';
@@ -31,7 +33,28 @@ export function writerChildEntry(): { nodePath: string; nodeArgs: string[]; env:
   return { nodePath: process.execPath, nodeArgs, env: process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {} };
 }
 
+/**
+ * Devices go to the privileged child; image files are written here, with the
+ * caller's own rights (after the cards, so a cancelled password prompt leaves
+ * nothing written). Results come back in target order.
+ */
 export async function writeImageToDrives(request: WriteRequest & PrivilegeOptions): Promise<WriteResult[]> {
+  const targets = request.targets.map((t) => path.resolve(t));
+  const paths = enumerationPaths(request.env ?? process.env);
+  const kinds = await Promise.all(targets.map((t) => describeTarget(t, { paths })));
+  const files = targets.filter((_, i) => kinds[i]!.kind === 'file');
+  const devices = targets.filter((_, i) => kinds[i]!.kind !== 'file');
+  const deviceResults = devices.length > 0 ? await writeThroughChild({ ...request, targets: devices }) : [];
+  const fileResults = files.length > 0 ? await runWrite({ ...request, targets: files }) : [];
+  const byTarget = new Map([...deviceResults, ...fileResults].map((r) => [r.target, r]));
+  return targets.map((t) => {
+    const result = byTarget.get(t);
+    if (!result) throw new BootcardError(WriteErrorCode.CHILD_FAILED, `The writer gave no result for ${t}; treat that card as unwritten.`);
+    return result;
+  });
+}
+
+async function writeThroughChild(request: WriteRequest & PrivilegeOptions): Promise<WriteResult[]> {
   const env = request.env ?? process.env;
   const pkexec = request.pkexec ?? env.BOOTCARD_PKEXEC ?? 'pkexec';
   const asRoot = request.privilege === 'direct' || (request.privilege !== 'pkexec' && process.getuid?.() === 0);
