@@ -11,7 +11,7 @@ import { readSparse, type SparseImage } from '../image/sparse-image.js';
 import type { PlannedBlock } from './layout.js';
 
 /** Reads `length` image bytes at `position` into `buffer` at `bufferOffset`, zeros past the image's end. */
-type ImageReader = (buffer: Buffer, bufferOffset: number, length: number, position: number) => Promise<void>;
+export type ImageReader = (buffer: Buffer, bufferOffset: number, length: number, position: number) => Promise<void>;
 
 /** What a card should hold: the image, then zeros up to the card's size. */
 export class CardContentSource extends sourceDestination.SourceDestination {

@@ -11,33 +11,21 @@
  *
  * One target's failure never stops the others: each resolves to its own result.
  */
-import { createHash } from 'node:crypto';
-import { copyFile, open, rename, rm, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { Drive as DrivelistDrive } from 'drivelist';
 import { sourceDestination, errors as etcherErrors, type sparseStream } from 'etcher-sdk';
 import { createBuffer } from 'etcher-sdk/build/aligned-lockable-buffer.js';
-import { describeTarget, deviceNumberOf, type TargetKind } from '../drives/enumerate.io.js';
+import { describeTarget, type TargetKind } from '../drives/enumerate.io.js';
 import { driveConstraints, fileTargetConstraints, type Constraint } from '../drives/constraints.js';
 import { DriveErrorCode, type Drive } from '../drives/types.js';
 import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
-import { assertSparseImage, type SparseImage } from '../image/sparse-image.js';
-import { saveSparseImage } from '../image/sparse-image.io.js';
-import {
-  CardContentSource,
-  PLAN_BUFFERS,
-  createPlanReadStream,
-  digestOf,
-  extentDigests,
-  fileImageReader,
-  sparseImageReader,
-  verifyBlocks,
-  writeBlocks,
-  zeroDigest,
-} from './card-source.io.js';
-import { planCardWrite, rawImageRanges, type RangeExtent } from './layout.js';
+import { CardContentSource, PLAN_BUFFERS, createPlanReadStream, verifyBlocks, writeBlocks, zeroDigest } from './card-source.io.js';
+import { writeImageFile } from './image-file.io.js';
+import { planCardWrite } from './layout.js';
+import { prepareImage, type PreparedImage } from './prepared-image.io.js';
 import { ProgressMeter, type WriteProgress } from './progress.js';
-import { isSparseSource, WriteErrorCode, type LockOutcome, type WriteRequest, type WriteResult } from './types.js';
+import { WriteErrorCode, type LockOutcome, type WriteRequest, type WriteResult } from './types.js';
 
 /** What a destination must do; etcher-sdk's BlockDevice in production, a spy in unit tests. */
 export type Destination = Pick<sourceDestination.BlockDevice, 'open' | 'close' | 'write' | 'getAlignment' | 'createSparseWriteStream' | 'createVerifier'>;
@@ -102,71 +90,6 @@ export function asDrivelistDrive(drive: Drive): DrivelistDrive {
     isUSB: drive.bus === 'usb',
     isUAS: null,
     partitionTableType: null,
-  };
-}
-
-interface PreparedImage {
-  readonly size: number;
-  readonly extents: readonly RangeExtent[];
-  readonly sourcePath?: string;
-  readonly sourceDeviceNumber?: string;
-  /** A fresh reader per target (each has its own file handle). */
-  openReader(): Promise<{ read: Parameters<typeof digestOf>[0]; close(): Promise<void> }>;
-  /** With verify: SHA-256 of all extents in offset order (what the result reports), and of each extent by offset. */
-  readonly sha256?: string;
-  readonly extentSha256?: ReadonlyMap<number, string>;
-}
-
-async function prepareImage(request: WriteRequest, onBehalfOfUid: number | undefined): Promise<PreparedImage> {
-  const image = request.image;
-  if (isSparseSource(image)) {
-    assertSparseImage(image);
-    const extents = image.ranges.map((r) => ({ offset: r.offset, length: r.data.length }));
-    const reader = sparseImageReader(image);
-    const digests = request.verify ? await extentDigests(reader, extents) : undefined;
-    return {
-      size: image.size,
-      extents,
-      openReader: async () => ({ read: reader, close: async () => undefined }),
-      ...(digests ? { sha256: digests.overall, extentSha256: digests.each } : {}),
-    };
-  }
-  const sourcePath = path.resolve(image.path);
-  let info;
-  try {
-    info = await stat(sourcePath);
-  } catch (error) {
-    throw toBootcardError(error, `Cannot read the image ${image.path}`);
-  }
-  if (!info.isFile()) throw new BootcardError(WriteErrorCode.BAD_REQUEST, `${image.path} is not an image file.`);
-  const WORLD_READABLE = 0o004;
-  if (onBehalfOfUid !== undefined && info.uid !== onBehalfOfUid && (info.mode & WORLD_READABLE) === 0) {
-    throw new BootcardError(
-      CommonErrorCode.PERMISSION_DENIED,
-      `${image.path} is neither yours nor readable by everyone, so the privileged writer will not read it for you. Copy it somewhere of yours first.`,
-      { path: image.path },
-    );
-  }
-  if (info.size === 0 || info.size % 512 !== 0) {
-    throw new BootcardError(WriteErrorCode.BAD_REQUEST, `${image.path} is ${info.size} bytes; a disk image is a non-empty whole number of 512-byte sectors.`);
-  }
-  const extents = rawImageRanges(info.size);
-  let digests: { overall: string; each: Map<number, string> } | undefined;
-  if (request.verify) {
-    const reader = await fileImageReader(sourcePath);
-    try {
-      digests = await extentDigests(reader.read, extents);
-    } finally {
-      await reader.close();
-    }
-  }
-  return {
-    size: info.size,
-    extents,
-    sourcePath,
-    sourceDeviceNumber: deviceNumberOf(info.dev),
-    openReader: () => fileImageReader(sourcePath),
-    ...(digests ? { sha256: digests.overall, extentSha256: digests.each } : {}),
   };
 }
 
@@ -290,7 +213,7 @@ async function writeOneTarget(
       }
       const problems = fileTargetConstraints(found.path, found.exists, image.sourcePath);
       if (problems.length) throw refusal(found.path, problems);
-      return await writeImageFile(found.path, image, request, deps, started, progress);
+      return await writeImageFile(found.path, image, request, deps.now, started, progress);
     }
     if (found.kind === 'drive') {
       description = found.drive.description;
@@ -501,64 +424,4 @@ async function syncDevice(device: string): Promise<void> {
   } finally {
     await handle.close();
   }
-}
-
-/** A regular file as the target: the image is saved as a .img file (temp file + rename), then read back. */
-async function writeImageFile(
-  file: string,
-  image: PreparedImage,
-  request: WriteRequest,
-  deps: EngineDeps,
-  started: number,
-  progress: { bytesWritten: number },
-): Promise<WriteResult> {
-  const meter = new ProgressMeter(file, 'write', image.size);
-  request.onProgress?.(meter.sample(0, deps.now()));
-  if (isSparseSource(request.image)) {
-    await saveSparseImage(request.image as SparseImage, file);
-  } else {
-    const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.partial`);
-    try {
-      await copyFile(image.sourcePath!, temp);
-      await rename(temp, file);
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw toBootcardError(error, `Could not write ${file}`);
-    }
-  }
-  progress.bytesWritten = image.extents.reduce((s, e) => s + e.length, 0);
-  request.onProgress?.(meter.sample(image.size, deps.now()));
-  let sha256: string | undefined;
-  if (request.verify) {
-    const reader = await fileImageReader(file);
-    try {
-      sha256 = await digestOf(reader.read, isSparseSource(request.image) ? image.extents : [{ offset: 0, length: reader.size }]);
-    } finally {
-      await reader.close();
-    }
-    if (sha256 !== image.sha256) {
-      throw new BootcardError(WriteErrorCode.VERIFY_FAILED, `${file} reads back different data than was written; check the disk it is on.`, { target: file });
-    }
-  }
-  return {
-    target: file,
-    ok: true,
-    kind: 'file',
-    bytesWritten: progress.bytesWritten,
-    durationMs: deps.now() - started,
-    verified: request.verify,
-    ...(sha256 ? { sha256 } : {}),
-  };
-}
-
-/** SHA-256 of a whole file (as `sha256sum` prints it). */
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  const handle = await open(file, 'r');
-  try {
-    for await (const chunk of handle.createReadStream()) hash.update(chunk as Buffer);
-  } finally {
-    await handle.close();
-  }
-  return hash.digest('hex');
 }
