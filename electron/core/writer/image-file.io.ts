@@ -1,5 +1,6 @@
 /** A regular file as a target: bootcard writes the image as a `.img` file and reads it back. */
-import { copyFile, rename, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { copyFile, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { BootcardError, toBootcardError } from '../errors.js';
 import type { SparseImage } from '../image/sparse-image.js';
@@ -23,9 +24,16 @@ export async function writeImageFile(
   if (isSparseSource(request.image)) {
     await saveSparseImage(request.image as SparseImage, file);
   } else {
-    const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.partial`);
+    const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.partial`);
     try {
+      // Streamed (images can be gigabytes), so not through the in-memory atomic writer; same temp + fsync + rename.
       await copyFile(image.sourcePath!, temp);
+      const handle = await open(temp, 'r+');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
       await rename(temp, file);
     } catch (error) {
       await rm(temp, { force: true });
