@@ -132,7 +132,14 @@ export async function writeToTargets(source: SparseImage | WriteSource, options:
   }
 
   const lastShown = new Map<string, number>();
+  const controller = new AbortController();
+  const onInterrupt = () => {
+    ctx.warn('cancelling: the cards being written will be incomplete');
+    controller.abort();
+  };
+  process.once('SIGINT', onInterrupt);
   const results = await writeImageToDrives({
+    signal: controller.signal,
     image,
     targets: checked.map((c) => c.target),
     verify: options.verify !== false,
@@ -149,7 +156,7 @@ export async function writeToTargets(source: SparseImage | WriteSource, options:
       lastShown.set(key, finished ? Infinity : now);
       ctx.info(progressLine(p));
     },
-  });
+  }).finally(() => process.removeListener('SIGINT', onInterrupt));
 
   if (options.json) ctx.printJson({ results });
   else for (const r of results) ctx.print(resultLine(r));
