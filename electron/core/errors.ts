@@ -99,6 +99,10 @@ export function toBootcardError(error: unknown, context?: string): BootcardError
         );
       case 'EISDIR':
         return new BootcardError(CommonErrorCode.FILE_UNREADABLE, `${prefix}expected a file but found a folder${where}.`, { path: error.path }, { cause: error });
+      case 'ENOTDIR':
+        return new BootcardError(CommonErrorCode.FILE_NOT_FOUND, `${prefix}a part of the path is a file, not a folder${where}.`, { path: error.path }, { cause: error });
+      case 'EROFS':
+        return new BootcardError(CommonErrorCode.FILE_WRITE_FAILED, `${prefix}the file system is read-only${where}.`, { path: error.path }, { cause: error });
       case 'ENOSPC':
         return new BootcardError(CommonErrorCode.FILE_WRITE_FAILED, `${prefix}no space left on the device${where}.`, { path: error.path }, { cause: error });
       default:

@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { cleanup, screen, within } from '@testing-library/react';
 import { userEvent } from '@testing-library/user-event';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -70,8 +70,10 @@ describe('step 6: done', () => {
     renderWizard({ state: { ...initialState, step: 'done', results, manifest }, cwd: dir });
     const file = screen.getByLabelText('Save as') as HTMLInputElement;
     await user.clear(file);
-    await user.type(file, 'no-such-folder/m.csv');
+    // A folder that is really a file: the save must fail and say why.
+    writeFileSync(path.join(dir, 'not-a-folder'), 'x');
+    await user.type(file, 'not-a-folder/m.csv');
     await user.click(screen.getByRole('button', { name: 'Save manifest' }));
-    expect((await screen.findByRole('alert')).textContent).toMatch(/Cannot save the manifest to .*no-such-folder\/m\.csv: no such file/);
+    expect((await screen.findByRole('alert')).textContent).toMatch(/Cannot save the manifest to .*not-a-folder\/m\.csv: a part of the path is a file, not a folder/);
   });
 });

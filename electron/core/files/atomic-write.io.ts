@@ -16,11 +16,15 @@ export interface OutputFile {
   readonly mode?: number;
 }
 
-export async function writeFilesAtomically(files: readonly OutputFile[]): Promise<void> {
+/** `context` starts the error message ("Cannot save the manifest to X"); the default names the files. */
+export async function writeFilesAtomically(files: readonly OutputFile[], context?: string): Promise<void> {
   const temps: { temp: string; final: string }[] = [];
   try {
     for (const f of files) {
-      await mkdir(path.dirname(f.path), { recursive: true });
+      await mkdir(path.dirname(f.path), { recursive: true }).catch((error: { code?: string }) => {
+        // mkdir -p reports a file standing where a folder should be as EEXIST.
+        throw error.code === 'EEXIST' ? Object.assign(new Error('not a folder'), { code: 'ENOTDIR', path: path.dirname(f.path) }) : error;
+      });
       const temp = path.join(path.dirname(f.path), `.${path.basename(f.path)}.${randomBytes(4).toString('hex')}.partial`);
       temps.push({ temp, final: f.path });
       const handle = await open(temp, 'wx', f.mode ?? 0o644);
@@ -34,10 +38,10 @@ export async function writeFilesAtomically(files: readonly OutputFile[]): Promis
     for (const t of temps) await rename(t.temp, t.final);
   } catch (error) {
     await Promise.all(temps.map((t) => rm(t.temp, { force: true })));
-    throw toBootcardError(error, `Could not write ${files.map((f) => f.path).join(', ')}`);
+    throw toBootcardError(error, context ?? `Could not write ${files.map((f) => f.path).join(', ')}`);
   }
 }
 
-export async function writeFileAtomically(file: string, data: Uint8Array | string, options: { mode?: number } = {}): Promise<void> {
-  await writeFilesAtomically([{ path: file, data, ...(options.mode !== undefined ? { mode: options.mode } : {}) }]);
+export async function writeFileAtomically(file: string, data: Uint8Array | string, options: { mode?: number; context?: string } = {}): Promise<void> {
+  await writeFilesAtomically([{ path: file, data, ...(options.mode !== undefined ? { mode: options.mode } : {}) }], options.context);
 }

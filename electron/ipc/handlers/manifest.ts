@@ -8,7 +8,7 @@ export function manifestSaveHandler(cwd: string): Handler<'manifest.save'> {
   return async (request) => {
     const target = path.resolve(cwd, request.path);
     const text = formatManifest(request.entries, request.format);
-    await writeFileAtomically(target, text);
+    await writeFileAtomically(target, text, { context: `Cannot save the manifest to ${target}` });
     return { path: target, bytes: Buffer.byteLength(text) };
   };
 }
