@@ -1,30 +1,14 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createDispatcher, type Handlers } from '../../electron/ipc/dispatcher.js';
 import { createHandlers } from '../../electron/ipc/handlers/index.js';
-import { createClient, type Transport } from '../../electron/ipc/client.js';
-import type { WireFromMain, WireToMain } from '../../electron/ipc/define.js';
+import { createClient } from '../../electron/ipc/client.js';
+import type { WireFromMain } from '../../electron/ipc/define.js';
 import { BootcardError } from '../../electron/core/errors.js';
-
-/** An in-memory transport wiring a client straight to a dispatcher, through JSON as on the wire. */
-function loopbackTransport(handlers: Handlers): Transport {
-  const dispatcher = createDispatcher(handlers);
-  const listeners = new Set<(m: WireFromMain) => void>();
-  return {
-    send(message: WireToMain) {
-      void dispatcher.receive(JSON.parse(JSON.stringify(message)), (reply) => {
-        for (const l of listeners) l(JSON.parse(JSON.stringify(reply)) as WireFromMain);
-      });
-    },
-    onMessage(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-  };
-}
+import { wireTransport } from '../helpers/wire.js';
 
 describe('IPC contract', () => {
   it('answers a valid request through the typed client', async () => {
-    const client = createClient(loopbackTransport(createHandlers({ frontEnd: 'serve' })));
+    const client = createClient(wireTransport(createHandlers({ frontEnd: 'serve' })));
     const info = await client.call('app.info', {});
     expect(info.name).toBe('bootcard');
     expect(info.frontEnd).toBe('serve');
@@ -61,7 +45,7 @@ describe('IPC contract', () => {
         throw new BootcardError('DRIVE_VANISHED', '/dev/sdz is gone: plug the card back in and try again.', { device: '/dev/sdz' });
       },
     };
-    const client = createClient(loopbackTransport(handlers));
+    const client = createClient(wireTransport(handlers));
     const error = await client.call('app.info', {}).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BootcardError);
     expect((error as BootcardError).code).toBe('DRIVE_VANISHED');
@@ -80,7 +64,7 @@ describe('IPC contract', () => {
           });
         }),
     };
-    const client = createClient(loopbackTransport(handlers));
+    const client = createClient(wireTransport(handlers));
     const controller = new AbortController();
     const pending = client.call('app.info', {}, { signal: controller.signal }).catch((e: BootcardError) => e.code);
     await new Promise((r) => setTimeout(r, 10));

@@ -1,25 +1,18 @@
 import { createHash } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createClient, type Transport } from '../../electron/ipc/client.js';
-import type { WireFromMain } from '../../electron/ipc/define.js';
-import { createDispatcher } from '../../electron/ipc/dispatcher.js';
+import { createClient } from '../../electron/ipc/client.js';
 import { createHandlers } from '../../electron/ipc/handlers/index.js';
 import { attachLoop, describeLoop, type LoopDevice } from '../helpers/loop.js';
 import { SHARED_ROOT, describeShared } from '../helpers/shared.js';
+import { wireTransport } from '../helpers/wire.js';
 
-function clientFor(includeLoop: boolean) {
-  const dispatcher = createDispatcher(createHandlers({ frontEnd: 'serve', includeLoop }));
-  const listeners = new Set<(m: WireFromMain) => void>();
-  const transport: Transport = {
-    send: (m) => void dispatcher.receive(JSON.parse(JSON.stringify(m)), (r) => listeners.forEach((l) => l(JSON.parse(JSON.stringify(r)) as WireFromMain))),
-    onMessage: (l) => (listeners.add(l), () => listeners.delete(l)),
-  };
-  return createClient(transport);
+function clientFor(includeLoop: boolean, cwd?: string) {
+  return createClient(wireTransport(createHandlers({ frontEnd: 'serve', includeLoop, ...(cwd ? { cwd } : {}) })));
 }
 
 const recipe = {
@@ -124,4 +117,30 @@ it('validates and explains a bootloader config through the contract, in the CLIâ
   expect(await client.call('eeprom.explain', { board: '2711', bootOrder: '0xf142' })).toEqual({ sentence: '1. network (TFTP) 2. USB mass storage 3. SD card 4. restart' });
   const bad = await client.call('eeprom.explain', { board: '2711', bootOrder: 'f142' }).catch((e: { code: string }) => e.code);
   expect(bad).toBe('INVALID_REQUEST');
+});
+
+it('saves a manifest only as .csv/.json and replaces nothing but an earlier manifest (a browser must not plant files)', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bootcard-manifest-ipc-'));
+  try {
+    const client = clientFor(false, dir);
+    const entries = [{ device: '/dev/sdb', cardSerial: null, recipe: 'uefi', config: '\nssh-ed25519 AAAA attacker\n', sha256: 'b'.repeat(64), time: '2026-11-22T01:00:00.000Z', ok: true, error: null }];
+    const save = (file: string, format: 'csv' | 'json') => client.call('manifest.save', { path: file, format, entries }).catch((e: { code: string; message: string }) => e);
+
+    expect(await save('authorized_keys', 'csv')).toMatchObject({ code: 'MANIFEST_BAD_NAME', message: expect.stringMatching(/end the name with \.csv/) });
+    expect(await save('station.csv', 'json')).toMatchObject({ code: 'MANIFEST_BAD_NAME' });
+    expect(existsSync(path.join(dir, 'authorized_keys'))).toBe(false);
+
+    writeFileSync(path.join(dir, 'prices.csv'), 'item,price\r\n');
+    expect(await save('prices.csv', 'csv')).toMatchObject({ code: 'MANIFEST_FILE_EXISTS', message: expect.stringMatching(/not a bootcard manifest/) });
+    expect(readFileSync(path.join(dir, 'prices.csv'), 'utf8')).toBe('item,price\r\n');
+
+    // Saving again over an earlier manifest is fine, in either format.
+    for (const format of ['csv', 'json'] as const) {
+      await save(`station.${format}`, format);
+      expect(await save(`station.${format}`, format)).toMatchObject({ path: path.join(dir, `station.${format}`) });
+    }
+    expect(JSON.parse(readFileSync(path.join(dir, 'station.json'), 'utf8'))).toMatchObject({ bootcardManifest: 1, cards: entries });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

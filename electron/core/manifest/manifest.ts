@@ -39,3 +39,32 @@ function csvField(value: string): string {
 export function manifestFileName(time: Date, format: ManifestFormat): string {
   return `bootcard-manifest-${time.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}.${format}`;
 }
+
+export const ManifestErrorCode = {
+  /** The file name does not end in the format's extension (.csv / .json). */
+  BAD_NAME: 'MANIFEST_BAD_NAME',
+  /** The file exists and is not an earlier bootcard manifest. */
+  FILE_EXISTS: 'MANIFEST_FILE_EXISTS',
+} as const;
+
+/** Whether a file's first bytes are a manifest bootcard wrote (the CSV header, or the JSON's first key). */
+export function looksLikeManifest(head: string): boolean {
+  return head.startsWith(`${MANIFEST_COLUMNS.join(',')}\r\n`) || /^\{\s*"bootcardManifest"\s*:/.test(head);
+}
+
+/**
+ * Why a manifest may not be saved at `file`, or null. The save can come from a
+ * browser behind `bootcard serve` (often run as root), so it never creates a
+ * file of another kind (~/.ssh/authorized_keys, a cron job) nor replaces
+ * anything but an earlier manifest. `existingHead`: the first bytes of the file
+ * already there, or null when there is none.
+ */
+export function manifestSaveProblem(file: string, format: ManifestFormat, existingHead: string | null): { code: string; message: string } | null {
+  if (!file.toLowerCase().endsWith(`.${format}`)) {
+    return { code: ManifestErrorCode.BAD_NAME, message: `A ${format.toUpperCase()} manifest is saved as a .${format} file; end the name with .${format} (e.g. ${manifestFileName(new Date(0), format)}).` };
+  }
+  if (existingHead !== null && !looksLikeManifest(existingHead)) {
+    return { code: ManifestErrorCode.FILE_EXISTS, message: `${file} exists and is not a bootcard manifest; bootcard does not replace it. Pick a new file name.` };
+  }
+  return null;
+}
