@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BootcardError } from '../../electron/core/errors.js';
-import { dataBytes } from '../../electron/core/image/sparse-image.js';
+import { assertSparseImage, dataBytes } from '../../electron/core/image/sparse-image.js';
 import {
   composeFat32Image,
   DEFAULT_PARTITION_OFFSET,
@@ -185,10 +185,28 @@ describe('FAT32 composer', () => {
     expect(c.fat.volumeId).not.toBe(a.fat.volumeId);
   });
 
-  it('carries only the MBR, the FATs and the used clusters as data ranges', () => {
+  it('carries the MBR, the used FAT sectors and the used clusters as data, the rest of the FATs and the GPT area as zero ranges', () => {
     const image = composeFat32Image({ files: [{ path: 'RPI_EFI.fd', data: bytes(2 * MIB, 1) }], partitionSize: 256 * MIB, partitionType: 0xef });
-    expect(dataBytes(image)).toBeLessThan(8 * MIB);
-    expect(image.ranges.map((r) => r.offset)).toEqual([0, DEFAULT_PARTITION_OFFSET]);
+    const g = image.fat.geometry;
+    const fatAt = DEFAULT_PARTITION_OFFSET + g.reservedSectors * 512;
+    const dataAt = DEFAULT_PARTITION_OFFSET + g.dataStartSector * 512;
+    // 2 MiB of file in 512-byte clusters: 4096 FAT entries (16 KiB) per FAT are used, the rest (about 2 MiB each) is zero.
+    expect(dataBytes(image)).toBeLessThan(2 * MIB + 64 * 1024);
+    expect(image.ranges[0]).toMatchObject({ offset: 0 });
+    expect(image.ranges[0]!.data.length).toBe(512);
+    expect(image.zeroRanges![0]).toEqual({ offset: 512, length: 33 * 512 });
+    // Every byte of both FATs is either in a data range or in a zero range, and the zero ranges really are zero.
+    const covered = (from: number, to: number) =>
+      [...image.ranges.map((r) => ({ offset: r.offset, length: r.data.length })), ...image.zeroRanges!]
+        .map((r) => Math.max(0, Math.min(to, r.offset + r.length) - Math.max(from, r.offset)))
+        .reduce((a, b) => a + b, 0);
+    expect(covered(fatAt, dataAt)).toBe(dataAt - fatAt);
+    for (const z of image.zeroRanges!) expect(z.length).toBeGreaterThanOrEqual(4096);
+    expect(() => assertSparseImage(image)).not.toThrow();
+    // The last range is the data area, up to the end of the last used cluster.
+    const last = image.ranges.at(-1)!;
+    expect(last.offset).toBeLessThanOrEqual(dataAt);
+    expect(last.offset + last.data.length).toBe(dataAt + image.fat.usedClusters * 512);
   });
 
   it('rejects names FAT cannot store and names that clash case-insensitively', () => {
@@ -268,9 +286,11 @@ describe('FAT reader on damaged cards', () => {
     const b = await volume.stat('a/b');
     const a = await volume.stat('a');
     // Point folder b's entry (inside a) at folder a's cluster.
-    const part = image.ranges[1]!.data;
+    // The range that holds the data area, indexed as from the partition start.
     const dataStart = image.fat.geometry.dataStartSector * 512;
-    const aDir = dataStart + (a.firstCluster - 2) * 512;
+    const holder = image.ranges.find((r) => r.offset <= DEFAULT_PARTITION_OFFSET + dataStart && r.offset + r.data.length > DEFAULT_PARTITION_OFFSET + dataStart)!;
+    const part = holder.data;
+    const aDir = dataStart - (holder.offset - DEFAULT_PARTITION_OFFSET) + (a.firstCluster - 2) * 512;
     let found = false;
     for (let at = aDir; at < aDir + 512; at += 32) {
       if ((part[at + 26]! | (part[at + 27]! << 8)) === b.firstCluster && part[at + 11] === 0x10 && part[at] !== 0x2e) {

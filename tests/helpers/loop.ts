@@ -3,7 +3,7 @@
  * is not permitted, `describeLoop` skips with the reason printed.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, ftruncateSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, ftruncateSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe } from 'vitest';
@@ -66,4 +66,13 @@ export function attachLoop(sizeBytes: number, dir: string): LoopDevice {
       }
     },
   };
+}
+
+/**
+ * Sectors (512 bytes) the kernel has written to a block device since it was
+ * set up: field 7 of /sys/block/NAME/stat. Independent of bootcard's own count.
+ */
+export function sectorsWritten(device: string): number {
+  const fields = readFileSync(`/sys/block/${path.basename(device)}/stat`, 'utf8').trim().split(/\s+/);
+  return Number(fields[6]);
 }

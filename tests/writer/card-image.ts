@@ -1,6 +1,6 @@
 /** Test images: a real FAT32 card image (the card composer's) with random file data, and helpers to read loop backing files. */
 import { randomBytes } from 'node:crypto';
-import { openSync, readSync, closeSync } from 'node:fs';
+import { openSync, readSync, closeSync, writeSync } from 'node:fs';
 import { composeFat32Image } from '../../electron/core/fat32/compose.js';
 import { readSparse, type SparseImage } from '../../electron/core/image/sparse-image.js';
 
@@ -41,4 +41,14 @@ export function readFileRange(file: string, offset: number, length: number): Buf
 /** The bytes a freshly written card holds over the image's extent. */
 export function rendered(image: SparseImage): Buffer {
   return Buffer.from(readSparse(image, 0, image.size));
+}
+
+/** Overwrites `length` bytes of `file` at `offset` with random bytes (an old card's leftovers). */
+export function fillRandom(file: string, offset: number, length: number): void {
+  const fd = openSync(file, 'r+');
+  try {
+    writeSync(fd, randomBytes(length), 0, length, offset);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -9,8 +9,11 @@ import { asDrivelistDrive, runWrite } from '../../electron/core/writer/engine.io
 import type { WriteProgress } from '../../electron/core/writer/progress.js';
 import { saveSparseImage } from '../../electron/core/image/sparse-image.io.js';
 import type { SparseImage } from '../../electron/core/image/sparse-image.js';
-import { attachLoop, describeLoop, type LoopDevice } from '../helpers/loop.js';
-import { MiB, readFileRange, rendered, testCardImage } from './card-image.js';
+import { dataBytes } from '../../electron/core/image/sparse-image.js';
+import { TABLE_WIPE_BYTES } from '../../electron/core/writer/layout.js';
+import { fsckFat, mcopyAll } from '../card/fat-tools.js';
+import { attachLoop, describeLoop, sectorsWritten, type LoopDevice } from '../helpers/loop.js';
+import { fillRandom, MiB, readFileRange, rendered, testCardImage } from './card-image.js';
 
 describeLoop('writer on loop devices', () => {
   let dir: string;
@@ -58,17 +61,20 @@ describeLoop('writer on loop devices', () => {
     expect(execFileSync('sfdisk', ['-d', cards[0]!.device], { encoding: 'utf8' })).toMatch(/start=\s*8192, size=\s*81920, type=c/);
   });
 
-  it('writes in the planned order: first 4 MiB cleared, end of card, data, partition table last', async () => {
+  it('writes in the planned order: partition table area first, stale zeros, data, partition table last', async () => {
     const card = loop(64 * MiB);
-    const writes: { offset: number; length: number }[] = [];
+    // A used card: junk in the first 6 MiB (table area, head, FATs) and in the last MiB.
+    fillRandom(card.backingFile, 0, 6 * MiB);
+    fillRandom(card.backingFile, 63 * MiB, MiB);
+    const writes: { offset: number; length: number; zeros: boolean }[] = [];
     class RecordingBlockDevice extends sourceDestination.BlockDevice {
       override async write(buffer: Buffer, bufferOffset: number, length: number, fileOffset: number) {
-        writes.push({ offset: fileOffset, length });
+        writes.push({ offset: fileOffset, length, zeros: buffer.subarray(bufferOffset, bufferOffset + length).every((b) => b === 0) });
         return super.write(buffer, bufferOffset, length, fileOffset);
       }
     }
     const [result] = await runWrite(
-      { image, targets: [card.device], verify: false, includeLoop: true },
+      { image, targets: [card.device], verify: true, includeLoop: true },
       {
         deps: {
           openDevice: (drive, mode) =>
@@ -82,10 +88,32 @@ describeLoop('writer on loop devices', () => {
       },
     );
     expect(result!.ok, result!.error?.message).toBe(true);
-    expect(writes[0]).toEqual({ offset: 0, length: 4 * MiB });
-    expect(writes[1]!.offset).toBe(64 * MiB - MiB);
-    expect(writes.at(-1)!.offset).toBe(0);
-    expect(writes.slice(1, -1).every((w) => w.offset >= 4 * MiB)).toBe(true);
+    expect(writes[0]).toEqual({ offset: 0, length: TABLE_WIPE_BYTES, zeros: true });
+    // Then only zeros (the head, the unused FAT sectors, the tail), then only data.
+    const firstData = writes.findIndex((w) => !w.zeros);
+    expect(firstData).toBeGreaterThan(1);
+    expect(writes.slice(1, firstData).some((w) => w.offset >= 63 * MiB)).toBe(true);
+    expect(writes.slice(1, firstData).some((w) => w.offset > TABLE_WIPE_BYTES && w.offset < 4 * MiB)).toBe(true);
+    expect(writes.slice(1, firstData).some((w) => w.offset > 4 * MiB && w.offset < 6 * MiB)).toBe(true);
+    expect(writes.slice(firstData).every((w) => !w.zeros)).toBe(true);
+    expect(writes.at(-1)).toMatchObject({ offset: 0, length: 512 });
+    expect(writes.slice(firstData, -1).every((w) => w.offset >= 4 * MiB)).toBe(true);
+    expect(readFileRange(card.backingFile, 0, image.size).equals(expected)).toBe(true);
+    expect(readFileRange(card.backingFile, 63 * MiB, MiB).every((b) => b === 0)).toBe(true);
+  });
+
+  it('on an all-zero card writes little more than the data: zero blocks are read, not rewritten', async () => {
+    const card = loop(64 * MiB);
+    const before = sectorsWritten(card.device);
+    const [result] = await runWrite({ image, targets: [card.device], verify: true, includeLoop: true });
+    expect(result!.ok, result!.error?.message).toBe(true);
+    const written = (sectorsWritten(card.device) - before) * 512;
+    // Measured by the kernel, not by bootcard: the data ranges plus the 17 KiB partition table area.
+    expect(written).toBeGreaterThanOrEqual(dataBytes(image));
+    expect(written).toBeLessThanOrEqual(dataBytes(image) + TABLE_WIPE_BYTES);
+    // dd would write the whole 44 MiB image; the 40 MiB FAT32 partition's FATs alone are 0.6 MiB.
+    expect(written).toBeLessThan(image.size / 10);
+    expect(result!.bytesWritten).toBe(written);
   });
 
   it('a target too small fails alone while the others succeed', async () => {
@@ -118,6 +146,26 @@ describeLoop('writer on loop devices', () => {
     expect(results[1]!.error!.message).toContain(`at byte ${victim.offset}`);
   });
 
+  it('catches stale bytes that appear in a zero range between write and verify', async () => {
+    const card = loop(64 * MiB);
+    // The second FAT's unused tail: a must-be-zero range the writer only read.
+    const zero = image.zeroRanges!.at(-1)!;
+    const [result] = await runWrite(
+      { image, targets: [card.device], verify: true, includeLoop: true },
+      {
+        hooks: {
+          afterWrite: () => {
+            const fd = openSync(card.backingFile, 'r+');
+            writeSync(fd, Buffer.from([0xff, 0xff, 0xff, 0x0f]), 0, 4, zero.offset + zero.length - 512);
+            closeSync(fd);
+          },
+        },
+      },
+    );
+    expect(result).toMatchObject({ ok: false, verified: false, error: { code: 'WRITE_VERIFY_FAILED' } });
+    expect(result!.error!.details).toMatchObject({ offset: zero.offset, length: zero.length });
+  });
+
   it('a loop device detached mid-write gives a clear error', async () => {
     const cards = [loop(64 * MiB), loop(64 * MiB)];
     let detached = false;
@@ -139,12 +187,20 @@ describeLoop('writer on loop devices', () => {
     expect(results[1]!.error!.message).toMatch(/went away while it was being written.*write it again/);
   });
 
-  it('a card that held a GPT layout shows only the new MBR afterwards', async () => {
+  it('a used card (junk over the table area and FATs, then a GPT) ends with only the new MBR and a clean file system', async () => {
     const card = loop(64 * MiB);
+    const partitionOffset = 4 * MiB;
+    const fat = (image as SparseImage & { fat: { geometry: { dataStartSector: number } } }).fat;
+    const dataAt = partitionOffset + fat.geometry.dataStartSector * 512;
+    // Random bytes over the head, both FATs and the first MiB of clusters, as an old card's FATs would hold chains.
+    fillRandom(card.backingFile, 0, dataAt + MiB);
     execFileSync('sfdisk', ['--quiet', card.device], { input: 'label: gpt\n,20MiB,L\n,,L\n' });
     expect(execFileSync('blkid', ['-p', '-o', 'export', card.device], { encoding: 'utf8' })).toMatch(/PTTYPE=gpt/);
+    // The backup GPT header sits in the last sector.
+    expect(readFileRange(card.backingFile, 64 * MiB - 512, 8).toString('latin1')).toBe('EFI PART');
     const [result] = await runWrite({ image, targets: [card.device], verify: true, includeLoop: true });
     expect(result!.ok, result!.error?.message).toBe(true);
+    expect(readFileRange(card.backingFile, 0, image.size).equals(expected)).toBe(true);
     const dump = execFileSync('sfdisk', ['-d', card.device], { encoding: 'utf8' });
     expect(dump).toMatch(/label: dos/);
     expect(dump.match(/^\/dev\/\S+ :/gm)).toHaveLength(1);
@@ -154,6 +210,19 @@ describeLoop('writer on loop devices', () => {
     expect(probe).not.toMatch(/gpt/i);
     // The backup GPT header in the last sector is gone.
     expect(readFileRange(card.backingFile, 64 * MiB - MiB, MiB).every((b) => b === 0)).toBe(true);
+    // fsck.fat finds nothing to fix, and mtools reads every file back.
+    const part = execFileSync('losetup', ['-f', '--show', '-o', String(partitionOffset), '--sizelimit', String(40 * MiB), card.backingFile], { encoding: 'utf8' }).trim();
+    try {
+      const fsck = fsckFat(part);
+      expect(fsck.findings, fsck.output).toEqual([]);
+      expect(fsck.code, fsck.output).toBe(0);
+    } finally {
+      execFileSync('losetup', ['-d', part]);
+    }
+    const files = mcopyAll(card.device, partitionOffset, path.join(dir, 'stale-out'));
+    expect([...files.keys()].sort()).toEqual(['config.txt', 'overlays/README', 'start4.elf']);
+    expect(files.get('start4.elf')!.length).toBe(3 * MiB - 1000);
+    expect(files.get('config.txt')!.toString()).toBe('arm_64bit=1\nenable_uart=1\n');
   });
 
   it('refuses a loop device without includeLoop and never touches it', async () => {

@@ -24,17 +24,24 @@
  * (root folder first, in cluster 2), names sorted, so every file is one
  * unfragmented run.
  *
- * The sparse image carries two ranges. The first is the start of the card: the
- * MBR plus the 33 sectors after it, zeroed so that a stale GPT header on a
- * reused card cannot win over the new table. The second runs from the
- * partition start to the end of the last used cluster: boot sectors, both
- * FATs in full, folders and files. The FATs are written in full (their unused
- * entries are zeros) because a writer writes only the ranges, and on a reused
- * card a FAT left to the old contents would point into old files. Free data
- * clusters are left alone: nothing refers to them.
+ * The sparse image carries data ranges and zero ranges (regions that must read
+ * as zero on the card, see image/sparse-image.ts):
+ * - the MBR (sector 0) as data, and the 33 sectors after it as a zero range, so
+ *   that a stale GPT header and table on a reused card cannot win over the new
+ *   table;
+ * - the reserved sectors and both FATs, split by sector: runs of all-zero
+ *   sectors of at least MIN_ZERO_RUN_BYTES become zero ranges, the rest data
+ *   (the boot sectors, FSInfo, and the FAT sectors that hold cluster chains).
+ *   The FATs' unused entries must be zero on the card, because on a reused card
+ *   a FAT left to the old contents would point into old files; but they need
+ *   not be written where the card already reads zero;
+ * - the data area from cluster 2 to the end of the last used cluster (folders
+ *   and files) as data.
+ * Adjacent data runs are coalesced. Free data clusters are left alone: nothing
+ * refers to them.
  */
 import { BootcardError } from '../errors.js';
-import { SECTOR_SIZE, type ImageRange, type SparseImage } from '../image/sparse-image.js';
+import { SECTOR_SIZE, type ImageRange, type SparseImage, type ZeroRange } from '../image/sparse-image.js';
 import { crc32 } from './crc32.js';
 import { toDosTimestamp } from './dos-time.js';
 import { FatErrorCode } from './errors.js';
@@ -65,6 +72,8 @@ const ATTR_ARCHIVE = 0x20;
 /** A folder can hold at most 65,536 32-byte entries (2 MiB). */
 const MAX_DIR_ENTRIES = 65536;
 const OEM_NAME = 'BOOTCARD';
+/** All-zero metadata runs at least this long become zero ranges; shorter ones stay in the data (fewer, larger writes). */
+export const MIN_ZERO_RUN_BYTES = 4096;
 const NO_NAME_LABEL = 'NO NAME';
 
 export interface FatFileInput {
@@ -256,6 +265,36 @@ function deriveVolumeId(options: ComposeFat32Options, label: string, timestamp: 
   return crc;
 }
 
+/**
+ * The partition's bytes as alternating spans: all-zero sector runs of at least
+ * MIN_ZERO_RUN_BYTES inside the metadata (before `metadataEnd`) are zero spans,
+ * everything else (and all of the data area) is data; adjacent spans of one
+ * kind are merged.
+ */
+function splitMetadata(part: Uint8Array, metadataEnd: number): { start: number; end: number; zero: boolean }[] {
+  const words = new Uint32Array(part.buffer, part.byteOffset, metadataEnd / 4);
+  const sectorIsZero = (sector: number) => {
+    for (let i = (sector * SECTOR_SIZE) / 4, end = i + SECTOR_SIZE / 4; i < end; i++) if (words[i] !== 0) return false;
+    return true;
+  };
+  const spans: { start: number; end: number; zero: boolean }[] = [];
+  const push = (start: number, end: number, zero: boolean) => {
+    const last = spans.at(-1);
+    if (last && last.zero === zero && last.end === start) last.end = end;
+    else spans.push({ start, end, zero });
+  };
+  const sectors = metadataEnd / SECTOR_SIZE;
+  for (let s = 0; s < sectors; ) {
+    let e = s;
+    const zero = sectorIsZero(s);
+    while (e < sectors && sectorIsZero(e) === zero) e++;
+    push(s * SECTOR_SIZE, e * SECTOR_SIZE, zero && (e - s) * SECTOR_SIZE >= MIN_ZERO_RUN_BYTES);
+    s = e;
+  }
+  push(metadataEnd, part.length, false);
+  return spans;
+}
+
 export function composeFat32Image(options: ComposeFat32Options): Fat32Image {
   const partitionOffset = options.partitionOffset ?? DEFAULT_PARTITION_OFFSET;
   const imageSize = options.imageSize ?? partitionOffset + options.partitionSize;
@@ -366,15 +405,18 @@ export function composeFat32Image(options: ComposeFat32Options): Fat32Image {
   const fatBytes = geometry.fatSectors * SECTOR_SIZE;
   for (let i = 1; i < geometry.fatCount; i++) part.copyWithin(fatAt + i * fatBytes, fatAt, fatAt + fatBytes);
 
-  const header = new Uint8Array(CARD_HEADER_SECTORS * SECTOR_SIZE);
-  header.set(buildMbr([{ type: options.partitionType, firstLba, sectorCount: options.partitionSize / SECTOR_SIZE }], volumeId), 0);
-  const ranges: ImageRange[] = [
-    { offset: 0, data: header },
-    { offset: partitionOffset, data: part },
-  ];
+  const mbr = new Uint8Array(SECTOR_SIZE);
+  mbr.set(buildMbr([{ type: options.partitionType, firstLba, sectorCount: options.partitionSize / SECTOR_SIZE }], volumeId), 0);
+  const ranges: ImageRange[] = [{ offset: 0, data: mbr }];
+  const zeroRanges: ZeroRange[] = [{ offset: SECTOR_SIZE, length: (CARD_HEADER_SECTORS - 1) * SECTOR_SIZE }];
+  for (const span of splitMetadata(part, geometry.dataStartSector * SECTOR_SIZE)) {
+    if (span.zero) zeroRanges.push({ offset: partitionOffset + span.start, length: span.end - span.start });
+    else ranges.push({ offset: partitionOffset + span.start, data: part.subarray(span.start, span.end) });
+  }
   return {
     size: imageSize,
     ranges,
+    zeroRanges,
     fat: {
       geometry,
       partitionOffset,

@@ -1,4 +1,8 @@
-/** Saves a sparse image as a plain `.img` file whose unwritten ranges are holes. */
+/**
+ * Saves a sparse image as a plain `.img` file whose unwritten ranges are holes.
+ * The file is always new (a temporary file, renamed), so its holes, and with
+ * them the image's zero ranges, read as zeros without writing them.
+ */
 import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { toBootcardError } from '../errors.js';

@@ -5,9 +5,19 @@
  * stale signatures) and verifies them by reading back; `saveSparseImage`
  * writes it as a plain `.img` file with holes.
  *
+ * `zeroRanges` (optional) are regions that MUST read as zero on the card after
+ * writing, e.g. the unused parts of the FATs, where a reused card would
+ * otherwise keep old cluster chains. They carry no bytes: a writer makes them
+ * zero however is cheapest (bootcard's device writer reads them and writes
+ * zeros only where the card is not zero already; a new image file is all holes
+ * anyway) and verifies that they read as zero. Outside both kinds of range the
+ * card's old contents may stay. `readSparse` returns zeros for them like for
+ * any hole, and `dataBytes` counts data ranges only.
+ *
  * Invariants (checked by `assertSparseImage`): ranges are sorted by offset,
  * do not overlap, are non-empty, lie inside `size`, and every offset and length
- * is a multiple of 512 (the sector size the writer's direct I/O needs).
+ * is a multiple of 512 (the sector size the writer's direct I/O needs). The
+ * same holds for zero ranges, which also never overlap a data range.
  *
  * The range that starts at offset 0 holds the partition table. Writers write
  * it last so that an interrupted write never leaves a card that looks valid.
@@ -21,9 +31,17 @@ export interface ImageRange {
   readonly data: Uint8Array;
 }
 
+/** A region that must read as zero after writing (no bytes carried). */
+export interface ZeroRange {
+  readonly offset: number;
+  readonly length: number;
+}
+
 export interface SparseImage {
   readonly size: number;
   readonly ranges: readonly ImageRange[];
+  /** Regions that must read as zero on the card after writing; see the header. */
+  readonly zeroRanges?: readonly ZeroRange[];
 }
 
 export const SparseImageErrorCode = {
@@ -47,6 +65,24 @@ export function assertSparseImage(image: SparseImage): void {
     end = r.offset + r.data.length;
     if (end > image.size) fail(`range at ${r.offset} ends past the image size ${image.size}`);
   }
+  end = 0;
+  let next = 0;
+  for (const z of image.zeroRanges ?? []) {
+    if (!Number.isSafeInteger(z.offset) || !Number.isSafeInteger(z.length) || z.offset < 0 || z.length <= 0) fail(`zero range at ${z.offset} (+${z.length}) is empty or invalid`);
+    if (z.offset % SECTOR_SIZE !== 0 || z.length % SECTOR_SIZE !== 0) fail(`zero range at ${z.offset} (+${z.length}) is not sector aligned`);
+    if (z.offset < end) fail(`zero range at ${z.offset} overlaps or is out of order`);
+    end = z.offset + z.length;
+    if (end > image.size) fail(`zero range at ${z.offset} ends past the image size ${image.size}`);
+    // Both lists are sorted: skip data ranges that end before this zero range, then check the next one.
+    while (next < image.ranges.length && image.ranges[next]!.offset + image.ranges[next]!.data.length <= z.offset) next++;
+    const r = image.ranges[next];
+    if (r && r.offset < end) fail(`zero range at ${z.offset} overlaps the data range at ${r.offset}`);
+  }
+}
+
+/** The image's zero ranges (none for an image without them). */
+export function zeroRangesOf(image: SparseImage): readonly ZeroRange[] {
+  return image.zeroRanges ?? [];
 }
 
 /** Reads `length` bytes at `offset` as the image would read on a card (zeros outside the ranges). */

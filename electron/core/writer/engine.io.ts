@@ -4,10 +4,12 @@
  *
  *   re-check the target (fresh from sysfs and the mount table) -> open it
  *   exclusively (etcher-sdk's BlockDevice: unmount, then O_RDWR|O_DIRECT|O_EXCL,
- *   which the kernel refuses while anything is mounted or holds it) -> clear the
- *   first 4 MiB -> stream the plan's blocks (data, tail zeros, partition table
- *   last) -> close, fsync the device -> check it is still the same device ->
- *   read everything back and compare checksums -> optionally lock the card.
+ *   which the kernel refuses while anything is mounted or holds it) -> zero the
+ *   partition table area -> read the other must-be-zero blocks (head, tail, the
+ *   image's zero ranges) and write zeros only where they are not zero -> stream
+ *   the data ranges (partition table last) -> close, fsync the device -> check
+ *   it is still the same device -> read everything back and compare checksums
+ *   -> optionally lock the card. See layout.ts for the order and why.
  *
  * One target's failure never stops the others: each resolves to its own result.
  */
@@ -22,13 +24,13 @@ import { DriveErrorCode, type Drive } from '../drives/types.js';
 import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
 import { CardContentSource, PLAN_BUFFERS, createPlanReadStream, verifyBlocks, writeBlocks, zeroDigest } from './card-source.io.js';
 import { writeImageFile } from './image-file.io.js';
-import { planCardWrite } from './layout.js';
+import { nonZeroPieces, planCardWrite, ZERO_CHECK_CHUNK, type PlannedBlock } from './layout.js';
 import { prepareImage, type PreparedImage } from './prepared-image.io.js';
 import { ProgressMeter, type WriteProgress } from './progress.js';
 import { WriteErrorCode, type LockOutcome, type WriteRequest, type WriteResult } from './types.js';
 
 /** What a destination must do; etcher-sdk's BlockDevice in production, a spy in unit tests. */
-export type Destination = Pick<sourceDestination.BlockDevice, 'open' | 'close' | 'write' | 'getAlignment' | 'createSparseWriteStream' | 'createVerifier'>;
+export type Destination = Pick<sourceDestination.BlockDevice, 'open' | 'close' | 'read' | 'write' | 'getAlignment' | 'createSparseWriteStream' | 'createVerifier'>;
 
 export interface EngineDeps {
   readonly describeTarget: (target: string) => Promise<TargetKind>;
@@ -49,7 +51,7 @@ export interface RunWriteOptions {
 }
 
 export interface EngineHooks {
-  /** Runs right after the first 4 MiB of a card were cleared (tests interrupt the write here). */
+  /** Runs right after a card's partition table area was zeroed, its first write (tests interrupt the write here). */
   readonly afterHeadWipe?: (target: string) => Promise<void> | void;
   /** Runs after a card is written and closed, before it is read back (tests inject corruption here). */
   readonly afterWrite?: (target: string) => Promise<void> | void;
@@ -269,18 +271,20 @@ async function writeDevice(
   // Check again, then open: BlockDevice unmounts the card and opens it O_EXCL.
   const drive = await recheck(target, image, request, deps, true);
   if (drive.deviceNumbers[0] !== checked.deviceNumbers[0]) await ensureStillThere(target, checked, deps, 'before writing');
-  const plan = planCardWrite(image.extents, drive.size);
-  const blocks = writeBlocks(plan.blocks);
+  const plan = planCardWrite(image.extents, drive.size, image.zeroExtents);
+  const blocks = writeBlocks(plan.dataBlocks);
   const checksumOf = (b: { offset: number; length: number; kind: 'data' | 'zero' }) => {
     const digest = b.kind === 'zero' ? zeroDigest(b.length) : image.extentSha256?.get(b.offset);
     if (!digest) throw new BootcardError(CommonErrorCode.INTERNAL, `No checksum for the block at ${b.offset} (please report this).`);
     return digest;
   };
-  const checks = request.verify ? verifyBlocks(plan.blocks, checksumOf) : [];
+  const checks = request.verify ? verifyBlocks(plan.verifyBlocks, checksumOf) : [];
   const reader = await image.openReader();
   const report = (p: WriteProgress) => request.onProgress?.(p);
   try {
-    const writeMeter = new ProgressMeter(target, 'write', plan.bytesToWrite);
+    const writeMeter = new ProgressMeter(target, 'write', plan.bytesToProcess);
+    // `processed` moves the bar (zero blocks count as they are checked); `progress.bytesWritten` is what reached the card.
+    let processed = 0;
     const dest = deps.openDevice(drive, 'write');
     try {
       await dest.open();
@@ -290,21 +294,38 @@ async function writeDevice(
     try {
       report(writeMeter.sample(0, deps.now()));
       throwIfCancelled(request.signal, target);
+      const alignment = dest.getAlignment() ?? 512;
       // 1. No partition table from here on.
-      const zeros = createBuffer(plan.headWipe.length, dest.getAlignment() ?? 512);
-      zeros.fill(0);
+      const tableZeros = createBuffer(plan.tableWipe.length, alignment);
+      tableZeros.fill(0);
       try {
-        await dest.write(zeros as Buffer, 0, plan.headWipe.length, 0);
+        await dest.write(tableZeros as Buffer, 0, plan.tableWipe.length, 0);
       } catch (error) {
         throw ioError(error, target, 'Clearing the start of');
       }
-      progress.bytesWritten = plan.headWipe.length;
+      progress.bytesWritten = plan.tableWipe.length;
+      processed = plan.tableWipe.length;
       await hooks.afterHeadWipe?.(target);
-      // 2-4. Data, tail zeros, partition table.
+      // 2. Zero blocks: read, and write zeros only where the card is not zero yet.
+      let lastTick = deps.now();
+      await clearZeroBlocks(target, dest, plan.zeroBlocks, alignment, request.signal, (checked, written) => {
+        processed += checked;
+        progress.bytesWritten += written;
+        if (deps.now() - lastTick >= PROGRESS_INTERVAL_MS) {
+          lastTick = deps.now();
+          report(writeMeter.sample(processed, deps.now()));
+        }
+      });
+      report(writeMeter.sample(processed, deps.now()));
+      // 3-4. Data, partition table last.
+      const before = { processed, written: progress.bytesWritten };
       await streamBlocks(target, dest, new CardContentSource(reader.read, drive.size), blocks, request, () => {
-        report(writeMeter.sample(progress.bytesWritten, deps.now()));
-      }, (n) => (progress.bytesWritten = plan.headWipe.length + n));
-      report(writeMeter.sample(progress.bytesWritten, deps.now()));
+        report(writeMeter.sample(processed, deps.now()));
+      }, (n) => {
+        processed = before.processed + n;
+        progress.bytesWritten = before.written + n;
+      });
+      report(writeMeter.sample(processed, deps.now()));
     } finally {
       await dest.close().catch(() => undefined);
     }
@@ -345,6 +366,48 @@ async function writeDevice(
     }
   }
   return {};
+}
+
+/**
+ * Step 2 of the plan: reads every zero block in ZERO_CHECK_CHUNK chunks and
+ * writes zeros over the pieces that are not zero. `onChunk` gets the bytes
+ * checked and the bytes written for each chunk.
+ */
+async function clearZeroBlocks(
+  target: string,
+  dest: Destination,
+  blocks: readonly PlannedBlock[],
+  alignment: number,
+  signal: AbortSignal | undefined,
+  onChunk: (checked: number, written: number) => void,
+): Promise<void> {
+  if (blocks.length === 0) return;
+  const chunk = createBuffer(ZERO_CHECK_CHUNK, alignment) as Buffer;
+  const zeros = createBuffer(ZERO_CHECK_CHUNK, alignment) as Buffer;
+  zeros.fill(0);
+  for (const block of blocks) {
+    for (let done = 0; done < block.length; ) {
+      throwIfCancelled(signal, target);
+      const length = Math.min(ZERO_CHECK_CHUNK, block.length - done);
+      const offset = block.offset + done;
+      try {
+        await dest.read(chunk, 0, length, offset);
+      } catch (error) {
+        throw ioError(error, target, 'Reading');
+      }
+      let written = 0;
+      for (const piece of nonZeroPieces(chunk.subarray(0, length), offset)) {
+        try {
+          await dest.write(zeros, 0, piece.length, piece.offset);
+        } catch (error) {
+          throw ioError(error, target, 'Clearing old data on');
+        }
+        written += piece.length;
+      }
+      done += length;
+      onChunk(length, written);
+    }
+  }
 }
 
 async function streamBlocks(

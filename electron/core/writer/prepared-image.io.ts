@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { deviceNumberOf } from '../drives/enumerate.io.js';
 import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
-import { assertSparseImage } from '../image/sparse-image.js';
+import { assertSparseImage, zeroRangesOf } from '../image/sparse-image.js';
 import { extentDigests, fileImageReader, sparseImageReader, type ImageReader } from './card-source.io.js';
 import { rawImageRanges, type RangeExtent } from './layout.js';
 import { isSparseSource, WriteErrorCode, type WriteRequest } from './types.js';
@@ -15,6 +15,8 @@ import { isSparseSource, WriteErrorCode, type WriteRequest } from './types.js';
 export interface PreparedImage {
   readonly size: number;
   readonly extents: readonly RangeExtent[];
+  /** Regions that must read as zero after writing (a composed image's zero ranges; none for an image file). */
+  readonly zeroExtents: readonly RangeExtent[];
   readonly sourcePath?: string;
   readonly sourceDeviceNumber?: string;
   /** A fresh reader per target (each has its own file handle). */
@@ -34,6 +36,7 @@ export async function prepareImage(request: WriteRequest, onBehalfOfUid: number 
     return {
       size: image.size,
       extents,
+      zeroExtents: zeroRangesOf(image),
       openReader: async () => ({ read: reader, close: async () => undefined }),
       ...(digests ? { sha256: digests.overall, extentSha256: digests.each } : {}),
     };
@@ -70,6 +73,7 @@ export async function prepareImage(request: WriteRequest, onBehalfOfUid: number 
   return {
     size: info.size,
     extents,
+    zeroExtents: [],
     sourcePath,
     sourceDeviceNumber: deviceNumberOf(info.dev),
     openReader: () => fileImageReader(sourcePath),

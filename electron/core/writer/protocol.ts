@@ -8,7 +8,8 @@
  *   child -> parent: ready, progress*, result* (as each card finishes), done | fatal
  *
  * Image data travels as base64 inside the write message (a composed card image
- * carries a few MiB of data ranges); an image file travels as its path.
+ * carries a few MiB of data ranges; its zero ranges travel as offsets and
+ * lengths); an image file travels as its path.
  */
 import { z } from 'zod';
 import type { BootcardErrorJSON } from '../errors.js';
@@ -28,6 +29,10 @@ const wireImage = z.discriminatedUnion('kind', [
       kind: z.literal('sparse'),
       size: z.number().int().positive().max(MAX_IMAGE_SIZE),
       ranges: z.array(z.object({ offset: z.number().int().nonnegative().max(MAX_IMAGE_SIZE), data: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/) }).strict()).max(65536),
+      zeroRanges: z
+        .array(z.object({ offset: z.number().int().nonnegative().max(MAX_IMAGE_SIZE), length: z.number().int().positive().max(MAX_IMAGE_SIZE) }).strict())
+        .max(65536)
+        .optional(),
     })
     .strict(),
   z.object({ kind: z.literal('file'), path: absolutePath }).strict(),
@@ -102,7 +107,14 @@ function toBase64(bytes: Uint8Array): string {
 }
 
 export function imageToWire(image: WriteSource): WireImage {
-  if ('ranges' in image) return { kind: 'sparse', size: image.size, ranges: image.ranges.map((r) => ({ offset: r.offset, data: toBase64(r.data) })) };
+  if ('ranges' in image) {
+    return {
+      kind: 'sparse',
+      size: image.size,
+      ranges: image.ranges.map((r) => ({ offset: r.offset, data: toBase64(r.data) })),
+      ...(image.zeroRanges ? { zeroRanges: image.zeroRanges.map((z) => ({ offset: z.offset, length: z.length })) } : {}),
+    };
+  }
   return { kind: 'file', path: image.path };
 }
 
@@ -112,6 +124,7 @@ export function imageFromWire(wire: WireImage): WriteSource {
   const image: SparseImage = {
     size: wire.size,
     ranges: wire.ranges.map((r) => ({ offset: r.offset, data: new Uint8Array(Buffer.from(r.data, 'base64')) })),
+    ...(wire.zeroRanges ? { zeroRanges: wire.zeroRanges } : {}),
   };
   return image;
 }

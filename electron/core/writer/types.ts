@@ -61,7 +61,12 @@ export interface WriteResult {
   /** What was written: 'device' or an image 'file'. */
   readonly kind: 'device' | 'file';
   readonly description?: string;
-  /** Bytes written to the target (wipes included). */
+  /**
+   * Bytes actually written to the target: the partition table wipe, the data
+   * ranges, and zeros only where a must-be-zero region did not read as zero
+   * already (so rewriting a card with the same image writes little more than
+   * its data). For an image file: the data written.
+   */
   readonly bytesWritten: number;
   readonly durationMs: number;
   /** True when every written byte was read back and matched. */
