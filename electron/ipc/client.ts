@@ -11,6 +11,20 @@ export interface Transport {
   send(message: WireToMain): void;
   /** Subscribes to every message from main; returns the unsubscribe function. */
   onMessage(listener: (message: WireFromMain) => void): () => void;
+  /** For transports that can drop (the WebSocket of `bootcard serve`): called once when no more replies can come. */
+  onDisconnect?(listener: () => void): void;
+}
+
+export const ClientErrorCode = {
+  /** The transport closed: no reply will come for anything still pending. */
+  DISCONNECTED: 'IPC_DISCONNECTED',
+} as const;
+
+function disconnectedError(): BootcardError {
+  return new BootcardError(
+    ClientErrorCode.DISCONNECTED,
+    'The connection to bootcard was lost (bootcard serve stopped, or the network dropped); anything it was doing was cancelled, and cards it was writing are incomplete. Start bootcard serve again, open its URL, and write those cards again.',
+  );
 }
 
 export interface CallOptions<C extends Channel> {
@@ -32,6 +46,14 @@ export function createClient(transport: Transport): BootcardClient {
   const pending = new Map<string, Pending>();
   let counter = 0;
   const prefix = Math.random().toString(36).slice(2, 10);
+  let disconnected = false;
+
+  transport.onDisconnect?.(() => {
+    disconnected = true;
+    const waiting = [...pending.values()];
+    pending.clear();
+    for (const entry of waiting) entry.reject(disconnectedError());
+  });
 
   transport.onMessage((message) => {
     const entry = pending.get(message.id);
@@ -51,6 +73,10 @@ export function createClient(transport: Transport): BootcardClient {
       return new Promise((resolve, reject) => {
         if (options?.signal?.aborted) {
           reject(new BootcardError(CommonErrorCode.CANCELLED, 'Cancelled.'));
+          return;
+        }
+        if (disconnected) {
+          reject(disconnectedError());
           return;
         }
         pending.set(id, {

@@ -23,11 +23,17 @@ export function electronTransport(bridge: PreloadBridge): Transport {
   };
 }
 
-/** A WebSocket transport: queues messages until the socket opens. The token comes from the page URL. */
+/** A WebSocket transport: queues messages until the socket opens; reports when it closes. */
 export function webSocketTransport(url: string): Transport {
   const socket = new WebSocket(url);
   const queue: string[] = [];
   const listeners = new Set<(message: WireFromMain) => void>();
+  const disconnectListeners: (() => void)[] = [];
+  // Refused (no or a stale token), the server stopped, or the network dropped: nothing pending will be answered.
+  socket.addEventListener('close', () => {
+    queue.length = 0;
+    for (const l of disconnectListeners.splice(0)) l();
+  });
   socket.addEventListener('open', () => {
     for (const m of queue.splice(0)) socket.send(m);
   });
@@ -44,18 +50,23 @@ export function webSocketTransport(url: string): Transport {
     send(message) {
       const text = JSON.stringify(message);
       if (socket.readyState === WebSocket.OPEN) socket.send(text);
-      else queue.push(text);
+      else if (socket.readyState === WebSocket.CONNECTING) queue.push(text);
     },
     onMessage(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    onDisconnect(listener) {
+      if (socket.readyState === WebSocket.CLOSED) listener();
+      else disconnectListeners.push(listener);
     },
   };
 }
 
 export function detectTransport(): Transport {
   if (window.bootcardTransport) return electronTransport(window.bootcardTransport);
-  const token = new URLSearchParams(window.location.search).get('token') ?? '';
+  // Without ?token= in the page's URL (opened again without it), the socket is let in by the page's cookie.
+  const token = new URLSearchParams(window.location.search).get('token');
   const protocol = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return webSocketTransport(`${protocol}//${window.location.host}/api?token=${encodeURIComponent(token)}`);
+  return webSocketTransport(`${protocol}//${window.location.host}/api${token ? `?token=${encodeURIComponent(token)}` : ''}`);
 }

@@ -11,7 +11,10 @@ import { createClient, type Transport } from '../../electron/ipc/client.js';
 import type { WireFromMain } from '../../electron/ipc/define.js';
 import { CONTENT_SECURITY_POLICY } from '../../electron/main/security.js';
 import { checkAccess, loopbackHosts, parsePort, tokensEqual } from '../../electron/serve/access.js';
-import type { RunningServer } from '../../electron/serve/server.js';
+import { startServer, type RunningServer } from '../../electron/serve/server.js';
+import type { BootcardError } from '../../electron/core/errors.js';
+import { createHandlers } from '../../electron/ipc/handlers/index.js';
+import { webSocketTransport } from '../../renderer/src/transport.js';
 import { runBootcard } from '../helpers/cli.js';
 
 interface Reply {
@@ -175,5 +178,35 @@ describe('serve access rules', () => {
     expect(parsePort('65536')).toBeNull();
     expect(parsePort('-1')).toBeNull();
     expect(parsePort('80x')).toBeNull();
+  });
+});
+
+describe('the wizard’s WebSocket transport', () => {
+  it('fails what is pending, and every later call, with a clear error when the server goes away (no Write step stuck forever)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bootcard-serve-drop-'));
+    writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>bootcard</title>');
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    const server = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      rendererDir: dir,
+      handlers: { ...createHandlers({ frontEnd: 'serve' }), 'app.info': () => (started(), new Promise<never>(() => undefined)) },
+    });
+    const saved = (globalThis as { WebSocket?: unknown }).WebSocket;
+    (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;
+    try {
+      const client = createClient(webSocketTransport(`ws://127.0.0.1:${server.port}/api?token=${server.token}`));
+      const pending = client.call('app.info', {}).catch((e: BootcardError) => e);
+      await running;
+      await server.close();
+      const error = await pending;
+      expect(error).toMatchObject({ code: 'IPC_DISCONNECTED', message: expect.stringMatching(/connection to bootcard was lost.*write those cards again/) });
+      expect(await client.call('app.info', {}).catch((e: BootcardError) => e.code)).toBe('IPC_DISCONNECTED');
+    } finally {
+      (globalThis as { WebSocket?: unknown }).WebSocket = saved;
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
