@@ -34,25 +34,49 @@ function driveHandlers(initial: Drive[]) {
 const next = () => screen.getByRole('button', { name: 'Next' }) as HTMLButtonElement;
 
 describe('step 3: choose cards', () => {
-  it('lists cards, several at once; a mounted card is disabled with its reason; the system disk hides behind “show all”', async () => {
+  it('lists cards, several at once; an unusable card is disabled with its reason; a mounted one says it will be unmounted; the system disk hides behind “show all”', async () => {
     const user = userEvent.setup();
-    const { handlers } = driveHandlers(laptopDrives);
-    renderWizard({ state: { step: 'cards' }, handlers });
+    const locked: Drive = { ...laptopDrives[1]!, device: '/dev/mmcblk1', name: 'mmcblk1', description: 'Locked SL16G', sd: { type: 'SD', writeProtect: { temporary: true, permanent: false } } };
+    const { handlers } = driveHandlers([...laptopDrives, locked]);
+    const { container } = renderWizard({ state: { step: 'cards' }, handlers });
     const first = await screen.findByRole('checkbox', { name: /SanDisk SC32G/ });
     expect(screen.queryByRole('checkbox', { name: /Samsung SSD/ })).toBeNull();
+    const lockedBox = screen.getByRole('checkbox', { name: /Locked SL16G/ }) as HTMLInputElement;
+    expect(lockedBox.disabled).toBe(true);
+    expect(document.getElementById(lockedBox.getAttribute('aria-describedby')!)?.textContent).toMatch(/write-protected \(locked\)/);
+    // An automounted card is what a desktop usually has: the writer unmounts it, as `bootcard flash` does.
     const mounted = screen.getByRole('checkbox', { name: /MassStorageClass/ }) as HTMLInputElement;
-    expect(mounted.disabled).toBe(true);
-    expect(document.getElementById(mounted.getAttribute('aria-describedby')!)?.textContent).toMatch(/mounted/i);
+    expect(mounted.disabled).toBe(false);
+    expect(document.getElementById(mounted.getAttribute('aria-describedby')!)?.textContent).toBe('Mounted on /media/me/bootfs: unmounted before writing.');
     expect(next().disabled).toBe(true);
     await user.click(first);
-    await user.click(screen.getByRole('checkbox', { name: /Generic STORAGE DEVICE/ }));
+    await user.click(mounted);
     expect(next().disabled).toBe(false);
+    expect(container.querySelectorAll('.drives input:checked')).toHaveLength(2);
     await user.click(screen.getByRole('checkbox', { name: /Show all drives \(1 hidden/ }));
     const system = screen.getByRole('checkbox', { name: /Samsung SSD/ }) as HTMLInputElement;
     expect(system.disabled).toBe(true);
     expect(system.parentElement?.textContent).toMatch(/system drive/);
     await user.click(next());
     expect(screen.getByRole('heading', { name: 'Review' })).toBeTruthy();
+    expect(screen.getByText(/MassStorageClass, 64 GB, mounted on \/media\/me\/bootfs: unmounted before writing/)).toBeTruthy();
+  });
+
+  it('lock / unlock: a locked or mounted card can be picked (to unlock it); the system disk and a disk that is no SD card cannot', async () => {
+    const user = userEvent.setup();
+    const locked: Drive = { ...laptopDrives[1]!, sd: { type: 'SD', writeProtect: { temporary: true, permanent: false } } };
+    const stick: Drive = { ...laptopDrives[2]!, device: '/dev/sdd', name: 'sdd', description: 'SanDisk Cruzer', isCard: false };
+    const { handlers } = driveHandlers([laptopDrives[0]!, locked, stick, laptopDrives[3]!]);
+    renderWizard({ state: { recipe: 'sdlock', step: 'cards' }, handlers });
+    const card = (await screen.findByRole('radio', { name: /SanDisk SC32G/ })) as HTMLInputElement;
+    expect(card.disabled).toBe(false);
+    expect((screen.getByRole('radio', { name: /MassStorageClass/ }) as HTMLInputElement).disabled).toBe(false);
+    expect((screen.getByRole('radio', { name: /SanDisk Cruzer/ }) as HTMLInputElement).disabled).toBe(true);
+    await user.click(screen.getByRole('checkbox', { name: /Show all drives/ }));
+    expect((screen.getByRole('radio', { name: /Samsung SSD/ }) as HTMLInputElement).disabled).toBe(true);
+    await user.click(card);
+    await user.click(next());
+    expect(screen.getByRole('heading', { name: /Lock or unlock/ }).textContent).toBe('Lock or unlock /dev/mmcblk0');
   });
 
   it('follows hot-plug: a new card appears, and a pulled card is unselected', async () => {

@@ -2,6 +2,7 @@ import { useEffect, useState, type Dispatch } from 'react';
 import type { DriveView } from '../../../electron/ipc/channels/drives.js';
 import { messageOf, useClient } from '../client-context.js';
 import { formatSize } from '../format.js';
+import { blockingProblems, driveNote } from '../wizard/drives.js';
 import type { Action, WizardState } from '../wizard/state.js';
 
 type Props = { state: WizardState; dispatch: Dispatch<Action> };
@@ -29,10 +30,10 @@ export function CardsStep({ state, dispatch }: Props) {
   // A card that vanished or became unusable is no longer selected.
   useEffect(() => {
     if (!drives) return;
-    const usable = new Set(drives.filter((d) => d.problems.length === 0).map((d) => d.device));
+    const usable = new Set(drives.filter((d) => blockingProblems(d, state.recipe).length === 0).map((d) => d.device));
     const kept = state.targets.filter((t) => usable.has(t));
     if (kept.length !== state.targets.length) dispatch({ type: 'targets', devices: kept });
-  }, [drives, state.targets, dispatch]);
+  }, [drives, state.targets, state.recipe, dispatch]);
 
   const shown = (drives ?? []).filter((d) => showAll || !d.hiddenByDefault);
   const hiddenCount = (drives ?? []).length - shown.length;
@@ -45,10 +46,12 @@ export function CardsStep({ state, dispatch }: Props) {
       <fieldset className="drives">
         <legend className="visually-hidden">Cards</legend>
         {shown.map((d) => {
-          const disabled = d.problems.length > 0;
+          const problems = blockingProblems(d, state.recipe);
+          const disabled = problems.length > 0;
+          const note = disabled ? null : driveNote(d, state.recipe);
           const checked = state.targets.includes(d.device);
           const reasonId = `reason-${d.device.replace(/\W/g, '-')}`;
-          const label = `${d.description || d.device}, ${formatSize(d.size)}`;
+          const label = `${d.description || d.device}, ${formatSize(d.size)}${note ? `, ${note}` : ''}`;
           return (
             <label key={d.device} className={`drive${disabled ? ' disabled' : ''}${checked ? ' selected' : ''}`}>
               <input
@@ -57,7 +60,7 @@ export function CardsStep({ state, dispatch }: Props) {
                 value={d.device}
                 checked={checked}
                 disabled={disabled}
-                aria-describedby={disabled ? reasonId : undefined}
+                aria-describedby={disabled || note ? reasonId : undefined}
                 onChange={() => (single ? dispatch({ type: 'targets', devices: [d.device] }) : dispatch({ type: 'toggleTarget', device: d.device, label }))}
               />
               <span className="drive-name">{d.description || d.device}</span>
@@ -67,7 +70,11 @@ export function CardsStep({ state, dispatch }: Props) {
               </span>
               {disabled ? (
                 <span className="drive-reason" id={reasonId}>
-                  {d.problems.map((p) => p.message).join(' ')}
+                  {problems.map((p) => p.message).join(' ')}
+                </span>
+              ) : note ? (
+                <span className="drive-note" id={reasonId}>
+                  {note[0]!.toUpperCase() + note.slice(1)}.
                 </span>
               ) : null}
             </label>
