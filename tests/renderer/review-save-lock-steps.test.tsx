@@ -117,5 +117,10 @@ describe('UEFI card: configure', () => {
     await user.type(screen.getByLabelText(/Boot menu timeout/), 'soon');
     expect(screen.getByRole('alert').textContent).toBe('The boot timeout is a whole number of seconds.');
     expect((screen.getByRole('button', { name: 'Next' }) as HTMLButtonElement).disabled).toBe(true);
+    // What the firmware cannot hold is caught here, not by the request schema on the Review step.
+    await user.clear(screen.getByLabelText(/Boot menu timeout/));
+    await user.type(screen.getByLabelText(/Boot menu timeout/), '99999');
+    expect(screen.getByRole('alert').textContent).toBe('The boot timeout is at most 65535 seconds.');
+    expect((screen.getByRole('button', { name: 'Next' }) as HTMLButtonElement).disabled).toBe(true);
   });
 });

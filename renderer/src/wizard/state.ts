@@ -213,6 +213,9 @@ export function bootConfEdits(state: WizardState): Record<string, string | null>
   return { ...edits, ...parseAdvancedLines(state.advanced).edits };
 }
 
+/** The firmware keeps the timeout in a 16-bit variable (uefiSettingsSchema's bound). */
+const MAX_UEFI_TIMEOUT_SECONDS = 65535;
+
 type ProblemField = 'tftpIp' | 'prefixString' | 'advanced' | 'bootOrder' | 'firmware' | 'uefiTimeout' | 'config';
 
 export interface ConfigCheck {
@@ -229,7 +232,8 @@ export function checkConfigure(state: WizardState): ConfigCheck {
   const problems: Partial<Record<ProblemField, string>> = {};
   if (state.recipe === 'uefi-card') {
     if (!state.firmware) problems.firmware = state.firmwareError ?? 'Name the UEFI firmware zip or folder.';
-    if (state.uefiTimeout !== '' && !/^\d{1,5}$/.test(state.uefiTimeout)) problems.uefiTimeout = 'The boot timeout is a whole number of seconds.';
+    if (state.uefiTimeout !== '' && !/^\d+$/.test(state.uefiTimeout)) problems.uefiTimeout = 'The boot timeout is a whole number of seconds.';
+    else if (Number(state.uefiTimeout) > MAX_UEFI_TIMEOUT_SECONDS) problems.uefiTimeout = `The boot timeout is at most ${MAX_UEFI_TIMEOUT_SECONDS} seconds.`;
     const configTxt = parseConfigTxtEdits(state.configTxt).problems;
     if (configTxt.length > 0) problems.config = configTxt.join(' ');
     return { config: '', diagnostics: [], problems };
