@@ -55,14 +55,17 @@ describeShared('the wizard handlers on real loop devices', () => {
       expect(drives.find((d) => d.device === loop.device)).toMatchObject({ problems: [], hiddenByDefault: false });
       const phases = new Set<string>();
       let planned = false;
+      const done: unknown[] = [];
       const result = await client.call('card.write', { recipe, targets: [loop.device], verify: true }, {
         onProgress: (e) => {
           if (e.type === 'planned') planned = true;
           if (e.type === 'progress') phases.add(`${e.device} ${e.phase}`);
+          if (e.type === 'card-done') done.push(e.result);
         },
       });
       expect(planned).toBe(true);
       expect([...phases]).toEqual([`${loop.device} write`, `${loop.device} verify`]);
+      expect(done).toEqual(result.results);
       expect(result.results).toEqual([{ device: loop.device, ok: true, verified: true, locked: false, cardSerial: null }]);
       expect(result.manifest[0]).toMatchObject({ device: loop.device, recipe: 'eeprom-recovery 2711', config: recipe.config, sha256: result.plan.sha256, ok: true, error: null });
     });

@@ -121,12 +121,13 @@ export function cardWriteHandler(options: CardHandlerOptions): Handler<'card.wri
       includeLoop: options.includeLoop,
       signal: ctx.signal,
       onProgress: (p) => ctx.progress({ type: 'progress', device: p.target, phase: p.phase, bytes: p.bytes, total: p.total, speed: p.speed > 0 ? p.speed : null }),
+      // Each card's row turns done or failed as soon as that card is finished, not when the last one is.
+      onResult: (r) => ctx.progress({ type: 'card-done', result: cardResult(r) }),
     });
     if (written.length !== targets.length) {
       throw new BootcardError('WIZARD_WRITE_INCOMPLETE', `The writer reported ${written.length} of ${targets.length} cards; write them again.`);
     }
     const results = written.map(cardResult);
-    for (const result of results) ctx.progress({ type: 'card-done', result });
     const recipeName = recipe.kind === 'eeprom-recovery' ? `eeprom-recovery ${recipe.board}` : 'uefi';
     const time = new Date().toISOString();
     const manifest: ManifestEntry[] = written.map((r, i) => ({
