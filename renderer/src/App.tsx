@@ -94,7 +94,7 @@ export function App({ client, initial = initialState }: { client: BootcardClient
             </button>
           ) : null}
           {state.step === 'done' || state.step === 'save' || state.step === 'lock' ? (
-            <button type="button" onClick={() => dispatch({ type: 'go', step: 'what' })}>Start over</button>
+            <button type="button" onClick={() => dispatch({ type: 'startOver' })}>Start over</button>
           ) : null}
         </footer>
       </div>

@@ -65,6 +65,16 @@ describe('step 6: done', () => {
     expect(screen.getByRole('heading', { name: 'Choose the cards to write' })).toBeTruthy();
   });
 
+  it('“Start over” keeps the settings but unpicks the cards just written', async () => {
+    const user = userEvent.setup();
+    const { container } = renderWizard({ state: { ...initialState, step: 'done', tftpIp: '10.0.0.1', targets: ['/dev/sdb', '/dev/sdc'], results, manifest } });
+    await user.click(screen.getByRole('button', { name: 'Start over' }));
+    expect(screen.getByRole('heading', { name: 'What do you want to make?' })).toBeTruthy();
+    const after = reducer({ ...initialState, step: 'done', tftpIp: '10.0.0.1', targets: ['/dev/sdb'], results, manifest }, { type: 'startOver' });
+    expect(after).toMatchObject({ step: 'what', tftpIp: '10.0.0.1', targets: [], results: [], manifest: [] });
+    expect(container.textContent).not.toContain('/dev/sdb');
+  });
+
   it('reports a manifest that cannot be saved, in words the user can act on', async () => {
     const user = userEvent.setup();
     renderWizard({ state: { ...initialState, step: 'done', results, manifest }, cwd: dir });

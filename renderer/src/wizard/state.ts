@@ -132,7 +132,8 @@ export type Action =
   | { type: 'writeProgress'; event: CardWriteProgress }
   | { type: 'writeFinished'; results: readonly CardResult[]; manifest: readonly ManifestEntry[]; plan: CardPlan }
   | { type: 'writeFailed'; message: string }
-  | { type: 'again' };
+  | { type: 'again' }
+  | { type: 'startOver' };
 
 export function reducer(state: WizardState, action: Action): WizardState {
   switch (action.type) {
@@ -198,6 +199,9 @@ export function reducer(state: WizardState, action: Action): WizardState {
       return { ...state, step: 'done', writeError: action.message };
     case 'again':
       return { ...state, step: 'cards', targets: [], progress: {}, results: [], manifest: [], writeError: null };
+    case 'startOver':
+      // The settings stay (a station makes the same kind of card again); the cards just written are no longer picked.
+      return { ...state, step: 'what', targets: [], targetLabels: {}, progress: {}, results: [], manifest: [], writeError: null, plan: null };
   }
 }
 
