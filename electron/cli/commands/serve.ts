@@ -25,7 +25,7 @@ interface ServeCommandOptions {
 export async function startServeCommand(options: ServeCommandOptions, ctx: CliContext): Promise<RunningServer> {
   const port = parsePort(options.port);
   if (port === null) throw usageError(`--port must be a number from 0 to 65535, not "${options.port}".`);
-  const includeLoop = Boolean(options.includeLoop) || ctx.io.env.BOOTCARD_TEST_INCLUDE_LOOP === '1';
+  const includeLoop = Boolean(options.includeLoop);
   const server = await startServer({
     host: options.host,
     port,
