@@ -189,7 +189,8 @@ export async function run(): Promise<void> {
     const makeUsedCard = () => {
       const dev = attachFresh();
       execFileSync('dd', [`if=${oldFile}`, `of=${dev}`, 'bs=4M', 'oflag=direct', 'conv=fsync', 'status=none']);
-      execFileSync('sfdisk', ['--quiet', '--wipe', 'never', dev], { input: 'label: gpt\n,100MiB,L\n,,L\n' });
+      // (sfdisk's complaint that a loop device cannot re-read its table is noise here.)
+      execFileSync('sfdisk', ['--quiet', '--wipe', 'never', dev], { input: 'label: gpt\n,100MiB,L\n,,L\n', stdio: ['pipe', 'ignore', 'ignore'] });
       execFileSync('sync');
       return dev;
     };

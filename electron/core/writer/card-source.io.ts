@@ -94,21 +94,6 @@ export function createPlanReadStream(source: CardContentSource, blocks: sparseSt
   });
 }
 
-const zeroDigests = new Map<number, string>();
-
-/** SHA-256 of `length` zero bytes. */
-export function zeroDigest(length: number): string {
-  let digest = zeroDigests.get(length);
-  if (!digest) {
-    const hash = createHash('sha256');
-    const zeros = Buffer.alloc(Math.min(length, PLAN_CHUNK_SIZE));
-    for (let done = 0; done < length; done += zeros.length) hash.update(zeros.subarray(0, Math.min(zeros.length, length - done)));
-    digest = hash.digest('hex');
-    zeroDigests.set(length, digest);
-  }
-  return digest;
-}
-
 /**
  * One pass over the image's extents (in offset order): the SHA-256 of each
  * extent and of all of them together.

@@ -22,9 +22,9 @@ import { describeTarget, type TargetKind } from '../drives/enumerate.io.js';
 import { driveConstraints, fileTargetConstraints, type Constraint } from '../drives/constraints.js';
 import { DriveErrorCode, type Drive } from '../drives/types.js';
 import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
-import { CardContentSource, PLAN_BUFFERS, createPlanReadStream, verifyBlocks, writeBlocks, zeroDigest } from './card-source.io.js';
+import { CardContentSource, PLAN_BUFFERS, createPlanReadStream, verifyBlocks, writeBlocks } from './card-source.io.js';
 import { writeImageFile } from './image-file.io.js';
-import { nonZeroPieces, planCardWrite, ZERO_CHECK_CHUNK, type PlannedBlock } from './layout.js';
+import { nonZeroPieces, planCardWrite, ZERO_CHECK_CHUNK, type PlannedBlock, type RangeExtent } from './layout.js';
 import { prepareImage, type PreparedImage } from './prepared-image.io.js';
 import { ProgressMeter, type WriteProgress } from './progress.js';
 import { WriteErrorCode, type LockOutcome, type WriteRequest, type WriteResult } from './types.js';
@@ -273,12 +273,14 @@ async function writeDevice(
   if (drive.deviceNumbers[0] !== checked.deviceNumbers[0]) await ensureStillThere(target, checked, deps, 'before writing');
   const plan = planCardWrite(image.extents, drive.size, image.zeroExtents);
   const blocks = writeBlocks(plan.dataBlocks);
-  const checksumOf = (b: { offset: number; length: number; kind: 'data' | 'zero' }) => {
-    const digest = b.kind === 'zero' ? zeroDigest(b.length) : image.extentSha256?.get(b.offset);
+  const checksumOf = (b: { offset: number }) => {
+    const digest = image.extentSha256?.get(b.offset);
     if (!digest) throw new BootcardError(CommonErrorCode.INTERNAL, `No checksum for the block at ${b.offset} (please report this).`);
     return digest;
   };
-  const checks = request.verify ? verifyBlocks(plan.verifyBlocks, checksumOf) : [];
+  // Data blocks are verified by etcher-sdk against their SHA-256; zero blocks by reading them and looking for anything but zeros (far cheaper than hashing megabytes of zeros).
+  const checks = request.verify ? verifyBlocks(plan.dataBlocks, checksumOf) : [];
+  const zeroChecks = plan.verifyBlocks.filter((b) => b.kind === 'zero');
   const reader = await image.openReader();
   const report = (p: WriteProgress) => request.onProgress?.(p);
   try {
@@ -308,9 +310,18 @@ async function writeDevice(
       await hooks.afterHeadWipe?.(target);
       // 2. Zero blocks: read, and write zeros only where the card is not zero yet.
       let lastTick = deps.now();
-      await clearZeroBlocks(target, dest, plan.zeroBlocks, alignment, request.signal, (checked, written) => {
-        processed += checked;
-        progress.bytesWritten += written;
+      const zeros = createBuffer(ZERO_CHECK_CHUNK, alignment) as Buffer;
+      zeros.fill(0);
+      await scanZeroBlocks(target, dest, plan.zeroBlocks, alignment, request.signal, async (_block, length, pieces) => {
+        for (const piece of pieces) {
+          try {
+            await dest.write(zeros, 0, piece.length, piece.offset);
+          } catch (error) {
+            throw ioError(error, target, 'Clearing old data on');
+          }
+          progress.bytesWritten += piece.length;
+        }
+        processed += length;
         if (deps.now() - lastTick >= PROGRESS_INTERVAL_MS) {
           lastTick = deps.now();
           report(writeMeter.sample(processed, deps.now()));
@@ -346,7 +357,19 @@ async function writeDevice(
       }
       try {
         report(verifyMeter.sample(0, deps.now()));
-        await runVerifier(target, reading.createVerifier(checks), request.signal, (bytes) => report(verifyMeter.sample(bytes, deps.now())));
+        let zeroVerified = 0;
+        await scanZeroBlocks(target, reading, zeroChecks, reading.getAlignment() ?? 512, request.signal, async (block, length, pieces) => {
+          if (pieces.length > 0) {
+            throw new BootcardError(
+              WriteErrorCode.VERIFY_FAILED,
+              `${target} read back old data where it must read as zero (at byte ${pieces[0]!.offset}, in the ${block.length}-byte region at ${block.offset}). The card is faulty or fake; do not use it — try another card.`,
+              { target, offset: block.offset, length: block.length, firstBadByte: pieces[0]!.offset },
+            );
+          }
+          zeroVerified += length;
+          report(verifyMeter.sample(zeroVerified, deps.now()));
+        }, () => new BootcardError(WriteErrorCode.CANCELLED, `Cancelled while verifying ${target}; it was written but not checked.`, { target }));
+        await runVerifier(target, reading.createVerifier(checks), request.signal, (bytes) => report(verifyMeter.sample(zeroVerified + bytes, deps.now())));
         report(verifyMeter.sample(plan.bytesToVerify, deps.now()));
       } finally {
         await reading.close().catch(() => undefined);
@@ -369,43 +392,33 @@ async function writeDevice(
 }
 
 /**
- * Step 2 of the plan: reads every zero block in ZERO_CHECK_CHUNK chunks and
- * writes zeros over the pieces that are not zero. `onChunk` gets the bytes
- * checked and the bytes written for each chunk.
+ * Reads every zero block in ZERO_CHECK_CHUNK chunks and hands each chunk's
+ * pieces that are not zero to `onChunk` (with the chunk's length): step 2 of
+ * the plan writes zeros over them, verification fails on them.
  */
-async function clearZeroBlocks(
+async function scanZeroBlocks(
   target: string,
-  dest: Destination,
+  device: Pick<Destination, 'read'>,
   blocks: readonly PlannedBlock[],
   alignment: number,
   signal: AbortSignal | undefined,
-  onChunk: (checked: number, written: number) => void,
+  onChunk: (block: PlannedBlock, length: number, pieces: RangeExtent[]) => Promise<void>,
+  cancelled: () => BootcardError = () => new BootcardError(WriteErrorCode.CANCELLED, `Cancelled: ${target} is incomplete; write it again before using it.`, { target }),
 ): Promise<void> {
   if (blocks.length === 0) return;
   const chunk = createBuffer(ZERO_CHECK_CHUNK, alignment) as Buffer;
-  const zeros = createBuffer(ZERO_CHECK_CHUNK, alignment) as Buffer;
-  zeros.fill(0);
   for (const block of blocks) {
     for (let done = 0; done < block.length; ) {
-      throwIfCancelled(signal, target);
+      if (signal?.aborted) throw cancelled();
       const length = Math.min(ZERO_CHECK_CHUNK, block.length - done);
       const offset = block.offset + done;
       try {
-        await dest.read(chunk, 0, length, offset);
+        await device.read(chunk, 0, length, offset);
       } catch (error) {
         throw ioError(error, target, 'Reading');
       }
-      let written = 0;
-      for (const piece of nonZeroPieces(chunk.subarray(0, length), offset)) {
-        try {
-          await dest.write(zeros, 0, piece.length, piece.offset);
-        } catch (error) {
-          throw ioError(error, target, 'Clearing old data on');
-        }
-        written += piece.length;
-      }
+      await onChunk(block, length, nonZeroPieces(chunk.subarray(0, length), offset));
       done += length;
-      onChunk(length, written);
     }
   }
 }
