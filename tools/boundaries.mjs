@@ -15,6 +15,7 @@ const IMPORT_RE = /(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\s+from\s+)?['"]([
 
 const IMPURE_MODULES = new Set([
   'fs', 'fs/promises', 'child_process', 'net', 'http', 'https', 'http2', 'dgram', 'dns', 'tls', 'worker_threads', 'cluster', 'readline', 'readline/promises',
+  'os', 'module', 'process',
   'drivelist', 'etcher-sdk', 'unzipper', 'ws', 'electron',
 ]);
 

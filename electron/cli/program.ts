@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { BootcardError, CommonErrorCode, toBootcardError } from '../core/errors.js';
-import { BOOTCARD_VERSION } from '../core/version.js';
+import { BOOTCARD_VERSION } from '../core/version.io.js';
 import { CliContext, type CliIO } from './context.js';
 import { commandRegistrars } from './commands/index.js';
 

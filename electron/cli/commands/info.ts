@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { BOOTCARD_VERSION } from '../../core/version.js';
+import { BOOTCARD_VERSION } from '../../core/version.io.js';
 
 export function registerInfoCommand(program: Command, ctx: CliContext): void {
   program

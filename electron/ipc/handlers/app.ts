@@ -1,5 +1,5 @@
 import type { Handler } from '../dispatcher.js';
-import { BOOTCARD_VERSION } from '../../core/version.js';
+import { BOOTCARD_VERSION } from '../../core/version.io.js';
 
 export function appInfoHandler(frontEnd: 'electron' | 'serve'): Handler<'app.info'> {
   return async () => ({

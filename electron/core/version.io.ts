@@ -1,9 +1,10 @@
+/** bootcard's version, read from its package.json (I/O at import: hence `.io`). */
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 
 function findVersion(): string {
-  // dist/electron/core/version.js and electron/core/version.ts are both two levels below the package root.
+  // electron/core/version.io.ts is two levels below the package root, dist/electron/core/version.io.js three.
   for (const candidate of ['../../package.json', '../../../package.json']) {
     try {
       const pkg = require(candidate) as { name?: string; version?: string };
