@@ -391,6 +391,9 @@ async function writeDevice(
   return {};
 }
 
+/** One chunk of zeros to compare read chunks against (never written to). */
+const ALL_ZEROS = Buffer.alloc(ZERO_CHECK_CHUNK);
+
 /**
  * Reads every zero block in ZERO_CHECK_CHUNK chunks and hands each chunk's
  * pieces that are not zero to `onChunk` (with the chunk's length): step 2 of
@@ -417,7 +420,9 @@ async function scanZeroBlocks(
       } catch (error) {
         throw ioError(error, target, 'Reading');
       }
-      await onChunk(block, length, nonZeroPieces(chunk.subarray(0, length), offset));
+      const read = chunk.subarray(0, length);
+      // The common case, an all-zero chunk, by a native compare; only other chunks are split into pieces.
+      await onChunk(block, length, read.equals(ALL_ZEROS.subarray(0, length)) ? [] : nonZeroPieces(read, offset));
       done += length;
     }
   }
