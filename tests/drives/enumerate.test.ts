@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listDrives, deviceNumberOf } from '../../electron/core/drives/enumerate.io.js';
@@ -71,6 +73,21 @@ describe('drive enumeration on recorded machines', () => {
     const constraints = driveConstraints(locked, IMAGE);
     expect(constraints.map((c) => c.code)).toEqual(['DRIVE_WRITE_PROTECTED']);
     expect(constraints[0]!.message).toMatch(/unlock/);
+  });
+
+  it('btrfs: a mount whose device field is anonymous (0:N) is tied to its disk by its source, so the disk is mounted or the system', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bootcard-btrfs-'));
+    try {
+      // The same machine, with / and a card's partition on btrfs, as the kernel reports them.
+      const mountinfo = path.join(dir, 'mountinfo');
+      writeFileSync(mountinfo, '25 1 0:27 /@ / rw,relatime shared:1 - btrfs /dev/sda2 rw,subvol=/@\n40 25 0:31 / /media/me/data rw,relatime - btrfs /dev/sdb1 rw\n');
+      const drives = new Map((await listDrives({ paths: { ...recorded('usb-multi-reader'), mountinfo, swaps: path.join(dir, 'no-swaps') } })).map((d) => [d.device, d]));
+      expect(drives.get('/dev/sda')).toMatchObject({ isSystem: true, systemReasons: ['sda2 is mounted on /'] });
+      expect(drives.get('/dev/sdb')!.mountpoints).toEqual(['/media/me/data']);
+      expect(codes(drives.get('/dev/sdb'))).toEqual(['DRIVE_MOUNTED']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses to list anything when the mount table cannot be read', async () => {

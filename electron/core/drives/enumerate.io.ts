@@ -144,15 +144,18 @@ async function readDrive(name: string, paths: EnumerationPaths, tables: SystemTa
   partitions.forEach((p, i) => numberToName.set(partitionNumbers[i]!, p));
   for (const [n, h] of holderNumbers) numberToName.set(n, h);
 
+  const ownNames = new Set([name, ...partitions, ...holders]);
+  // btrfs (and other multi-device file systems) show an anonymous 0:N in mountinfo's
+  // device field, so the mount's source (/dev/sdb1) has to tie it to the disk.
+  const sourceName = (source: string) => (source.startsWith('/dev/') && ownNames.has(path.basename(source)) ? path.basename(source) : undefined);
   const mountpoints: string[] = [];
   const systemReasons: string[] = [];
   for (const m of tables.mounts) {
-    const owner = numberToName.get(m.deviceNumber);
+    const owner = numberToName.get(m.deviceNumber) ?? sourceName(m.source);
     if (owner === undefined) continue;
     if (!mountpoints.includes(m.mountpoint)) mountpoints.push(m.mountpoint);
     if (isSystemMountpoint(m.mountpoint)) systemReasons.push(`${owner} is mounted on ${m.mountpoint}`);
   }
-  const ownNames = new Set([name, ...partitions, ...holders]);
   const swaps = tables.swaps.filter((s) => ownNames.has(path.basename(s)) && s.startsWith('/dev/'));
   for (const s of swaps) systemReasons.push(`${path.basename(s)} is active swap`);
 
