@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -121,6 +121,28 @@ describeShared('EEPROM recovery card', () => {
     const noConfig = await runBootcard(['card', 'recovery', '--board', '2711', '--eeprom', 'x', '--recovery', 'y', '--out', out]);
     expect(noConfig.code).toBe(2);
     expect(noConfig.stderr).toMatch(/--preset sd\|usb\|network or --config FILE/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('refuses a config that is not UTF-8 text, and a recovery.bin or pieeprom that is the wrong file, before reading it', async () => {
+    const eeprom = eepromFixture('pieeprom-2711-2026-05-17.bin');
+    const recovery = eepromFixture('recovery-2711.bin');
+    const out = tmp('wrong-file.img');
+    const latin1 = tmp('latin1.conf');
+    writeFileSync(latin1, Buffer.from('[all]\n# caf\xe9\nBOOT_ORDER=0xf21\n', 'latin1'));
+    const notText = await runBootcard(['card', 'recovery', '--board', '2711', '--config', latin1, '--eeprom', eeprom, '--recovery', recovery, '--out', out]);
+    expect(notText.code).toBe(1);
+    expect(notText.stderr).toMatch(/is not UTF-8 text/);
+    // A 3 GiB sparse file (an OS image given by mistake): refused by its size, never read.
+    const osImage = tmp('os.img');
+    writeFileSync(osImage, '');
+    truncateSync(osImage, 3 * 1024 * MIB);
+    const bigRecovery = await runBootcard(['card', 'recovery', '--board', '2711', '--preset', 'sd', '--eeprom', eeprom, '--recovery', osImage, '--out', out]);
+    expect(bigRecovery.code).toBe(1);
+    expect(bigRecovery.stderr).toMatch(/is 3\.0 GiB, not a recovery\.bin .*check the path/);
+    const bigEeprom = await runBootcard(['card', 'recovery', '--board', '2711', '--preset', 'sd', '--eeprom', osImage, '--recovery', recovery, '--out', out]);
+    expect(bigEeprom.code).toBe(1);
+    expect(bigEeprom.stderr).toMatch(/Not a bootloader EEPROM image: it is 3221225472 bytes/);
     expect(existsSync(out)).toBe(false);
   });
 

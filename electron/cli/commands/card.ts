@@ -3,7 +3,6 @@
  * EEPROM recovery card as an image file (written atomically, with holes), and
  * show what is on a card or image.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { composeRecoveryCard, RECOVERY_PRESETS, type RecoveryPreset } from '../../core/card/recovery-card.js';
@@ -21,7 +20,7 @@ import {
   type CardSize,
 } from '../../core/card/size.js';
 import { CONFIG_TXT_PRESETS, configTxtPreset, parseConfigTxtArgument, type ConfigTxtEdit } from '../../core/configtxt/config-txt.js';
-import { toBootcardError } from '../../core/errors.js';
+import { readTextFile } from '../../core/eeprom/files.io.js';
 import { openByteReader } from '../../core/fat32/byte-reader.io.js';
 import type { Fat32Image } from '../../core/fat32/compose.js';
 import { dataBytes } from '../../core/image/sparse-image.js';
@@ -160,13 +159,13 @@ function registerUefi(card: Command, ctx: CliContext): void {
       ...(options.dtoverlay ?? []).map((value): ConfigTxtEdit => ({ kind: 'dtoverlay', value })),
     ];
     const settings = uefiSettingsFromOptions(options);
-    let source = options.firmware;
+    let source = options.firmware ? path.resolve(ctx.io.cwd, options.firmware) : undefined;
     let download: Awaited<ReturnType<typeof fetchPftfFirmware>> | undefined;
     if (!source) {
       download = await fetchPftfFirmware({
         version: firmwareVersion ?? PFTF_DEFAULT_VERSION,
         env: ctx.io.env,
-        ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+        ...(options.cacheDir ? { cacheDir: path.resolve(ctx.io.cwd, options.cacheDir) } : {}),
         onProgress: progressPrinter(ctx, 'Downloading the UEFI firmware'),
       });
       if (!options.json) ctx.info(`${download.cached ? 'Using the cached' : 'Downloaded'} ${download.path} (SHA-256 ${download.sha256})`);
@@ -269,19 +268,14 @@ function registerRecovery(card: Command, ctx: CliContext): void {
         if (!/^\d+$/.test(options.timestamp)) throw usageError(`--timestamp expects whole seconds since 1970, got "${options.timestamp}".`);
         timestamp = Number(options.timestamp);
       } else timestamp = sourceDateEpoch(ctx) ?? Math.floor(Date.now() / 1000);
-      let config: string | undefined;
-      if (options.config) {
-        try {
-          config = await readFile(options.config, 'utf8');
-        } catch (error) {
-          throw toBootcardError(error, `Could not read the config ${options.config}`);
-        }
-      }
+      // UTF-8 or refused, as for `eeprom build --config`: the text goes into the image as is.
+      const config = options.config ? await readTextFile(path.resolve(ctx.io.cwd, options.config), 'config') : undefined;
+      const resolve = (file: string) => path.resolve(ctx.io.cwd, file);
       const paths = await resolveRecoveryFiles(board, {
-        ...(options.firmwareDir ? { firmwareDir: options.firmwareDir } : {}),
-        ...(options.eeprom ? { eeprom: options.eeprom } : {}),
-        ...(options.recovery ? { recovery: options.recovery } : {}),
-        ...(options.vl805 ? { vl805: options.vl805 } : {}),
+        ...(options.firmwareDir ? { firmwareDir: resolve(options.firmwareDir) } : {}),
+        ...(options.eeprom ? { eeprom: resolve(options.eeprom) } : {}),
+        ...(options.recovery ? { recovery: resolve(options.recovery) } : {}),
+        ...(options.vl805 ? { vl805: resolve(options.vl805) } : {}),
       });
       const bytes = await readRecoveryFiles(paths);
       const image = composeRecoveryCard({
@@ -315,7 +309,7 @@ function registerInspect(card: Command, ctx: CliContext): void {
     .argument('<image|device>', 'an image file or a block device such as /dev/mmcblk0 (read only)')
     .option('--json', 'print JSON')
     .action(async (target: string, options: { json?: boolean }) => {
-      const reader = await openByteReader(target);
+      const reader = await openByteReader(path.resolve(ctx.io.cwd, target));
       try {
         const inspection = await inspectCard(reader);
         if (options.json) ctx.printJson(inspection);
