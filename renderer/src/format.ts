@@ -1,15 +1,5 @@
-/** Sizes, speeds and durations as people read them. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
-}
+/** Sizes, speeds and durations as people read them (bytes in the CLI's words). */
+export { formatBytes } from '../../electron/core/units.js';
 
 export function formatSize(bytes: number): string {
   // Card makers count in powers of ten.

@@ -6,9 +6,10 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { enumerationPaths, listDrives, watchDrives, type DriveEvent } from '../../core/drives/enumerate.io.js';
-import { driveConstraints, formatBytes } from '../../core/drives/constraints.js';
+import { driveConstraints } from '../../core/drives/constraints.js';
 import type { Drive } from '../../core/drives/types.js';
 import { toBootcardError } from '../../core/errors.js';
+import { formatBytes } from '../../core/units.js';
 import type { CliContext } from '../context.js';
 import { addWriteTargetOptions, writeToTargets, type WriteTargetOptions } from '../write-targets.js';
 

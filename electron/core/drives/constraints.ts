@@ -3,6 +3,7 @@
  * CLI, the GUI and the privileged writer (which checks again right before it
  * opens each device). An empty list means the drive may be written.
  */
+import { formatBytes } from '../units.js';
 import { DriveErrorCode, type Drive } from './types.js';
 
 export interface Constraint {
@@ -24,17 +25,6 @@ export interface ConstraintOptions {
   readonly includeLoop?: boolean;
   /** Allow disks that are not SD cards (USB sticks, eMMC...). */
   readonly allowNonCard?: boolean;
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
 }
 
 function isInside(file: string, mountpoint: string): boolean {
