@@ -8,6 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { ManifestEntry } from '../../electron/core/manifest/manifest.js';
 import type { CardResult } from '../../electron/ipc/channels/card.js';
 import { reducer, initialState } from '../../renderer/src/wizard/state.js';
+import { formatDuration } from '../../renderer/src/format.js';
 import { renderWizard } from './harness.js';
 
 afterEach(cleanup);
@@ -37,6 +38,10 @@ describe('step 5: write', () => {
     expect(screen.getByTestId('progress--dev-sdb').textContent).toContain('8.0 MiB of 32.0 MiB · 4.0 MiB/s · 6 s left');
     expect(screen.getByRole('button', { name: 'Cancel' })).toBeTruthy();
     expect(screen.queryByRole('button', { name: 'Back' })).toBeNull();
+  });
+
+  it('says time left in whole seconds and minutes (never “1 min 60 s”)', () => {
+    expect([59.2, 119.5, 60.4].map(formatDuration)).toEqual(['1 min 0 s', '2 min 0 s', '1 min 1 s']);
   });
 });
 
