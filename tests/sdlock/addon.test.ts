@@ -177,6 +177,10 @@ describeEmulator('SD write-protect against an emulated card', () => {
     const usb = await sd.sd('lock', '/dev/sda');
     expect(usb.code).toBe(1);
     expect(usb.stderr).toMatch(/USB card readers cannot pass/);
+    // A mistyped name is not in sysfs either: the message says to check it.
+    const typo = await sd.sd('status', '/dev/mmcblk9');
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(/There is no \/dev\/mmcblk9 on this system: check the name/);
   });
 
   it('no permission (EACCES on open, EPERM on the ioctl): says to run as root', async () => {

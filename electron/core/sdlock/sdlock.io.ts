@@ -161,11 +161,14 @@ function mapNativeError(device: string, error: unknown): BootcardError {
     case 'EOPNOTSUPP':
     case 'ENOSYS':
     case 'ENOTBLK':
-    case 'NO_SYSFS_CARD':
+    case 'NO_SYSFS_CARD': {
+      // A mistyped name lands here too (the addon looks the name up in sysfs first): say so.
+      const typo = error.code === 'NO_SYSFS_CARD' && !existsSync(device) ? ` There is no ${device} on this system: check the name (\`bootcard drives\` lists the cards).` : '';
       return make(
         SdLockErrorCode.NOT_MMC,
-        `${device} is not an SD card in a raw MMC/SD slot (${error.step}: ${error.detail}). Write-protecting needs a card in a built-in SD slot (/dev/mmcblkN); USB card readers cannot pass the CMD27 command to the card.`,
+        `${device} is not an SD card in a raw MMC/SD slot (${error.step}: ${error.detail}). Write-protecting needs a card in a built-in SD slot (/dev/mmcblkN); USB card readers cannot pass the CMD27 command to the card.${typo}`,
       );
+    }
     case 'NOT_WHOLE_CARD':
       return make(
         SdLockErrorCode.NOT_WHOLE_CARD,
