@@ -5,14 +5,13 @@
  */
 import { z } from 'zod';
 import { channel } from '../define.js';
+import { devicePathSchema, filePathSchema } from './common.js';
 import { boardSchema, type Board } from './eeprom.js';
 import { uefiSettingsSchema } from './uefi.js';
 import type { ManifestEntry } from '../../core/manifest/manifest.js';
 
 export type { ManifestEntry };
 
-const filePath = z.string().min(1).max(4096);
-const device = z.string().regex(/^\/dev\/[A-Za-z0-9_\-/]+$/, 'a device path such as /dev/sdb');
 
 const configTxtSection = z.string().min(1).max(64).optional();
 /** One config.txt change, as the card core's applyConfigTxtEdits takes it. */
@@ -28,7 +27,7 @@ export const cardRecipeSchema = z.discriminatedUnion('kind', [
       kind: z.literal('eeprom-recovery'),
       board: boardSchema,
       /** pieeprom-*.bin + recovery.bin: a firmware folder, or the pieeprom image beside its recovery.bin. */
-      firmwarePath: filePath,
+      firmwarePath: filePathSchema,
       config: z.string().max(64 * 1024),
     })
     .strict(),
@@ -36,7 +35,7 @@ export const cardRecipeSchema = z.discriminatedUnion('kind', [
     .object({
       kind: z.literal('uefi'),
       /** The pftf RPi4 UEFI firmware zip or folder. */
-      firmwarePath: filePath,
+      firmwarePath: filePathSchema,
       configTxt: z.array(configTxtEditSchema).max(64).default([]),
       uefi: uefiSettingsSchema.optional(),
     })
@@ -93,7 +92,7 @@ export const cardChannels = {
     z
       .object({
         recipe: cardRecipeSchema,
-        targets: z.array(device).min(1).max(64),
+        targets: z.array(devicePathSchema).min(1).max(64),
         verify: z.boolean().default(true),
         lock: z.boolean().default(false),
       })

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { channel } from '../define.js';
+import { filePathSchema } from './common.js';
 
 export const boardSchema = z.enum(['2711', '2712']);
 export type Board = z.infer<typeof boardSchema>;
@@ -39,7 +40,6 @@ export interface EepromBuildResult {
 
 /** A boot.conf is at most a few KiB; the cap keeps a request small. */
 const configText = z.string().max(64 * 1024);
-const filePath = z.string().min(1).max(4096);
 
 export const eepromChannels = {
   'eeprom.validate': channel<EepromValidateResult>()(z.object({ board: boardSchema, config: configText }).strict()),
@@ -51,10 +51,10 @@ export const eepromChannels = {
       .object({
         board: boardSchema,
         /** A pieeprom-*.bin, or a firmware folder holding one for the board. */
-        firmwarePath: filePath,
+        firmwarePath: filePathSchema,
         config: configText,
         /** The folder pieeprom.bin and pieeprom.sig are written to. */
-        outputDir: filePath,
+        outputDir: filePathSchema,
       })
       .strict(),
   ),

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { channel } from '../define.js';
+import { filePathSchema } from './common.js';
 import { boardSchema, type Board } from './eeprom.js';
 
 export type FirmwareLocation =
@@ -37,13 +38,11 @@ export interface FirmwareDownloadResult {
   readonly cached: boolean;
 }
 
-const filePath = z.string().min(1).max(4096);
-
 export const firmwareChannels = {
   'firmware.locate': channel<FirmwareLocation>()(
     z.discriminatedUnion('kind', [
-      z.object({ kind: z.literal('eeprom'), board: boardSchema, path: filePath }).strict(),
-      z.object({ kind: z.literal('uefi'), path: filePath }).strict(),
+      z.object({ kind: z.literal('eeprom'), board: boardSchema, path: filePathSchema }).strict(),
+      z.object({ kind: z.literal('uefi'), path: filePathSchema }).strict(),
     ]),
   ),
   /** Downloads the pftf RPi4 UEFI firmware release zip (cached; checksum-checked on reuse). */

@@ -1,6 +1,7 @@
 /** Saving the Done step's manifest (JSON or CSV) where the operator says. */
 import { z } from 'zod';
 import { channel } from '../define.js';
+import { filePathSchema } from './common.js';
 
 export const manifestEntrySchema = z
   .object({
@@ -24,7 +25,7 @@ export const manifestChannels = {
   'manifest.save': channel<ManifestSaveResult>()(
     z
       .object({
-        path: z.string().min(1).max(4096),
+        path: filePathSchema,
         format: z.enum(['json', 'csv']),
         entries: z.array(manifestEntrySchema).min(1).max(10_000),
       })

@@ -1,6 +1,7 @@
 /** UEFI settings written into RPI_EFI.fd on the card, so no Pi needs a keyboard. */
 import { z } from 'zod';
 import { channel } from '../define.js';
+import { filePathSchema } from './common.js';
 
 export const uefiSettingsSchema = z
   .object({
@@ -19,5 +20,5 @@ export interface UefiSettingsPreview {
 
 export const uefiChannels = {
   /** Applies the settings to the firmware's RPI_EFI.fd in memory and lists the result (nothing is written). */
-  'uefi.preview': channel<UefiSettingsPreview>()(z.object({ firmwarePath: z.string().min(1).max(4096), settings: uefiSettingsSchema }).strict()),
+  'uefi.preview': channel<UefiSettingsPreview>()(z.object({ firmwarePath: filePathSchema, settings: uefiSettingsSchema }).strict()),
 };
