@@ -19,7 +19,8 @@ const preloadPath = path.join(distRoot, 'electron', 'preload', 'preload.cjs');
 if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
-  const dispatcher = createDispatcher(createHandlers({ frontEnd: 'electron' }));
+  // Relative paths the user types (the manifest's default name) land in their home folder, not wherever the launcher started us.
+  const dispatcher = createDispatcher(createHandlers({ frontEnd: 'electron', cwd: app.getPath('home') }));
   let window: BrowserWindow | null = null;
 
   app.on('second-instance', () => {
