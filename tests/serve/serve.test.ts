@@ -85,6 +85,7 @@ describe('bootcard serve', () => {
   afterAll(async () => {
     await server?.close();
     rmSync(dir, { recursive: true, force: true });
+    rmSync(path.join(os.tmpdir(), 'bootcard-serve-secret.txt'), { force: true });
   });
 
   it('binds to loopback and prints a URL carrying a long random token', () => {
