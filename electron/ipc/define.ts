@@ -26,9 +26,6 @@ export function channel<Res, Prog = never>() {
   });
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyChannelSpec = ChannelSpec<z.ZodType, unknown, unknown>;
-
 /** One request on the wire, from a front end to main (or to `bootcard serve`). */
 export interface WireRequest {
   readonly type: 'request';
