@@ -106,8 +106,9 @@ describeShared('UEFI firmware card', () => {
     expect(readdirSync(path.dirname(out)).filter((f) => f.includes('bad-out'))).toEqual([]);
   });
 
-  it('refuses a zip without RPI_EFI.fd, naming what is missing', async () => {
+  it('refuses a zip without RPI_EFI.fd, naming what is missing, before extracting it', async () => {
     const noFd = makeZip(tmp('no-fd.zip'), entries.filter((e) => e.name !== 'RPI_EFI.fd'));
+    await expect(readFirmwareZip(noFd, { partitionSize: 256 * MIB })).rejects.toSatisfy((e: unknown) => BootcardError.is(e, CardErrorCode.NOT_PFTF_FIRMWARE));
     const out = tmp('no-fd.img');
     const run = await runBootcard(['card', 'uefi', '--firmware', noFd, '--out', out]);
     expect(run.code).toBe(1);

@@ -1,17 +1,17 @@
 /**
  * Reads the pftf firmware from a zip (unzipper) or an unpacked folder.
  * Every entry is checked before anything is extracted: no absolute paths, no
- * `..`, no links, and the declared unpacked size must fit the partition; a
- * file's extracted size must then match what the archive declared.
+ * `..`, no links, RPI_EFI.fd, start4.elf and config.txt at the top level, and
+ * the declared unpacked size must fit the partition; a file's extracted size
+ * must then match what the archive declared.
  */
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import unzipper from 'unzipper';
 import { BootcardError, toBootcardError } from '../errors.js';
-import { fat32Geometry } from '../fat32/geometry.js';
 import { CardErrorCode } from './errors.js';
 import { checkArchivePath, type FirmwareFile } from './firmware-files.js';
-import { formatBytes } from './size.js';
+import { checkFirmwareFits, checkPftfFileNames } from './uefi-card.js';
 
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
@@ -21,19 +21,6 @@ const ZIP_HOST_UNIX = 3;
 export interface ReadFirmwareOptions {
   /** The partition the files must fit (bytes); checked against the declared sizes before extracting. */
   readonly partitionSize: number;
-}
-
-function tooLarge(source: string, total: number, partitionSize: number): BootcardError {
-  return new BootcardError(
-    CardErrorCode.FIRMWARE_TOO_LARGE,
-    `${source} unpacks to ${formatBytes(total)}, more than the ${formatBytes(partitionSize)} partition holds: choose a larger --size.`,
-    { unpackedBytes: total, partitionSize },
-  );
-}
-
-function capacity(partitionSize: number): number {
-  const g = fat32Geometry(partitionSize);
-  return g.clusterCount * g.bytesPerCluster;
 }
 
 /** Reads every file of a firmware zip. Directories are implied by the files' paths. */
@@ -65,7 +52,8 @@ export async function readFirmwareZip(zipPath: string, options: ReadFirmwareOpti
     total += entry.uncompressedSize;
     entries.push({ path: entryPath, entry });
   }
-  if (total > capacity(options.partitionSize)) throw tooLarge(source, total, options.partitionSize);
+  checkPftfFileNames(entries.map((e) => e.path), source);
+  checkFirmwareFits(total, options.partitionSize, source);
   const files: FirmwareFile[] = [];
   for (const { path: p, entry } of entries) {
     let data: Buffer;
@@ -103,8 +91,8 @@ export async function readFirmwareFolder(folder: string, options: ReadFirmwareOp
   } catch (error) {
     throw toBootcardError(error, `Could not read the firmware folder ${folder}`);
   }
-  const total = found.reduce((s, f) => s + f.size, 0);
-  if (total > capacity(options.partitionSize)) throw tooLarge(source, total, options.partitionSize);
+  checkPftfFileNames(found.map((f) => f.rel), source);
+  checkFirmwareFits(found.reduce((s, f) => s + f.size, 0), options.partitionSize, source);
   const files: FirmwareFile[] = [];
   for (const f of found) files.push({ path: f.rel, data: new Uint8Array(await readFile(f.full)), mtime: f.mtime });
   return files;

@@ -48,14 +48,10 @@ function findFile(files: readonly FirmwareFile[], name: string): FirmwareFile | 
   return files.find((f) => f.path.toLowerCase() === name.toLowerCase());
 }
 
-/**
- * Throws unless the files are the pftf firmware and fit a partition of
- * `partitionSize` bytes: every required file at the top level, safe paths,
- * total size below the partition's capacity.
- */
-export function validatePftfFirmware(files: readonly FirmwareFile[], partitionSize: number, source = 'The firmware'): void {
-  for (const f of files) checkArchivePath(f.path, source);
-  const missing = PFTF_REQUIRED_FILES.filter((name) => !findFile(files, name));
+/** Throws CARD_NOT_PFTF_FIRMWARE unless every required file is at the top level (names compared as FAT does, ignoring case). */
+export function checkPftfFileNames(paths: readonly string[], source = 'The firmware'): void {
+  const have = new Set(paths.map((p) => p.toLowerCase()));
+  const missing = PFTF_REQUIRED_FILES.filter((name) => !have.has(name.toLowerCase()));
   if (missing.length > 0) {
     throw new BootcardError(
       CardErrorCode.NOT_PFTF_FIRMWARE,
@@ -63,16 +59,29 @@ export function validatePftfFirmware(files: readonly FirmwareFile[], partitionSi
       { missing },
     );
   }
+}
+
+/** Throws CARD_FIRMWARE_TOO_LARGE when `totalBytes` of files cannot fit a FAT32 partition of `partitionSize` bytes. */
+export function checkFirmwareFits(totalBytes: number, partitionSize: number, source = 'The firmware'): void {
   const geometry = fat32Geometry(partitionSize);
-  const capacity = geometry.clusterCount * geometry.bytesPerCluster;
-  const total = files.reduce((sum, f) => sum + f.data.length, 0);
-  if (total > capacity) {
+  if (totalBytes > geometry.clusterCount * geometry.bytesPerCluster) {
     throw new BootcardError(
       CardErrorCode.FIRMWARE_TOO_LARGE,
-      `${source} unpacks to ${formatBytes(total)}, more than the ${formatBytes(partitionSize)} partition holds: choose a larger --size.`,
-      { unpackedBytes: total, partitionSize },
+      `${source} unpacks to ${formatBytes(totalBytes)}, more than the ${formatBytes(partitionSize)} partition holds: choose a larger --size.`,
+      { unpackedBytes: totalBytes, partitionSize },
     );
   }
+}
+
+/**
+ * Throws unless the files are the pftf firmware and fit a partition of
+ * `partitionSize` bytes: every required file at the top level, safe paths,
+ * total size below the partition's capacity.
+ */
+export function validatePftfFirmware(files: readonly FirmwareFile[], partitionSize: number, source = 'The firmware'): void {
+  for (const f of files) checkArchivePath(f.path, source);
+  checkPftfFileNames(files.map((f) => f.path), source);
+  checkFirmwareFits(files.reduce((sum, f) => sum + f.data.length, 0), partitionSize, source);
 }
 
 export function composeUefiCard(options: ComposeUefiCardOptions): UefiCard {
