@@ -20,6 +20,7 @@ import {
   type CardSize,
 } from '../../core/card/size.js';
 import { CONFIG_TXT_PRESETS, configTxtPreset, parseConfigTxtArgument, type ConfigTxtEdit } from '../../core/configtxt/config-txt.js';
+import { parseAssignment } from '../../core/eeprom/config.js';
 import { readTextFile } from '../../core/eeprom/files.io.js';
 import { openByteReader } from '../../core/fat32/byte-reader.io.js';
 import type { Fat32Image } from '../../core/fat32/compose.js';
@@ -221,12 +222,12 @@ interface RecoveryCommandOptions extends OutputOptions {
   readonly strict?: boolean;
 }
 
+/** --set KEY=VALUE, read as `bootcard eeprom build --set` reads it. */
 function parseSet(values: readonly string[]): Record<string, string> {
   const set: Record<string, string> = {};
   for (const v of values) {
-    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/.exec(v);
-    if (!m) throw usageError(`--set expects KEY=VALUE (e.g. BOOT_ORDER=0xf21), got "${v}".`);
-    set[m[1]!] = m[2]!.trim();
+    const { key, value } = parseAssignment(v);
+    set[key] = value;
   }
   return set;
 }
