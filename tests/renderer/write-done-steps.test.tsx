@@ -70,6 +70,13 @@ describe('step 6: done', () => {
     expect(screen.getByRole('heading', { name: 'Choose the cards to write' })).toBeTruthy();
   });
 
+  it('says when a card was written but could not be locked, and why', () => {
+    const unlocked: CardResult = { device: '/dev/sdb', ok: true, verified: true, locked: false, cardSerial: null, error: { code: 'SDLOCK_NOT_MMC', message: '/dev/sdb is not an SD card in a raw MMC/SD slot.' } };
+    renderWizard({ state: { ...initialState, step: 'done', lock: true, targets: ['/dev/sdb'], results: [unlocked], manifest: [manifest[0]!] } });
+    const row = within(screen.getByRole('table', { name: 'Results' })).getAllByRole('row')[1]!;
+    expect(row.textContent).toContain('OK, verified; not locked: /dev/sdb is not an SD card in a raw MMC/SD slot.');
+  });
+
   it('“Start over” keeps the settings but unpicks the cards just written', async () => {
     const user = userEvent.setup();
     const { container } = renderWizard({ state: { ...initialState, step: 'done', tftpIp: '10.0.0.1', targets: ['/dev/sdb', '/dev/sdc'], results, manifest } });

@@ -43,7 +43,7 @@ export function DoneStep({ state, dispatch }: { state: WizardState; dispatch: Di
             <tr key={r.device} className={r.ok ? 'ok' : 'failed'}>
               <td><code>{r.device}</code></td>
               <td>{r.cardSerial ?? '—'}</td>
-              <td>{r.ok ? `OK${r.verified ? ', verified' : ''}${r.locked ? ', locked' : ''}` : r.error?.message ?? 'Failed'}</td>
+              <td>{r.ok ? `OK${r.verified ? ', verified' : ''}${r.locked ? ', locked' : ''}${r.error ? `; not locked: ${r.error.message}` : ''}` : r.error?.message ?? 'Failed'}</td>
             </tr>
           ))}
         </tbody>
