@@ -81,6 +81,18 @@ describeShared('UEFI firmware card', () => {
     expect(list.stdout).toMatch(/RamLimitTo3GB/);
   });
 
+  it('keeps a config.txt that is not UTF-8 byte for byte, and refuses to edit it rather than change its other bytes', async () => {
+    const firmware = await readFirmwareZip(zip, { partitionSize: 256 * MIB });
+    const latin1 = Buffer.from('# r\xe9glages\narm_64bit=1\narmstub=RPI_EFI.fd\n', 'latin1');
+    const custom = firmware.map((f) => (f.path === 'config.txt' ? { ...f, data: new Uint8Array(latin1) } : f));
+    const imageFile = tmp('latin1.img');
+    await saveImage(composeUefiCard({ firmware: custom }), imageFile);
+    expect(Buffer.compare(mcopyAll(imageFile, DEFAULT_PARTITION_OFFSET, tmp('latin1-out')).get('config.txt')!, latin1)).toBe(0);
+    expect(() => composeUefiCard({ firmware: custom, configTxt: configTxtPreset('hdmi-hotplug') })).toThrow(
+      expect.objectContaining({ code: CardErrorCode.CONFIG_TXT_NOT_TEXT, message: expect.stringMatching(/not UTF-8 text/) }),
+    );
+  });
+
   it('reads an unpacked firmware folder the same as the zip', async () => {
     const folder = tmp('unpacked');
     const { execFileSync } = await import('node:child_process');

@@ -30,6 +30,8 @@ export const CardErrorCode = {
   VL805_NOT_FOR_BOARD: 'CARD_VL805_NOT_FOR_BOARD',
   /** An unknown preset name. */
   UNKNOWN_PRESET: 'CARD_UNKNOWN_PRESET',
+  /** config.txt edits asked for, but the firmware's config.txt is not UTF-8 text. */
+  CONFIG_TXT_NOT_TEXT: 'CARD_CONFIG_TXT_NOT_TEXT',
   /** The transformRpiEfiFd hook returned something that is not firmware bytes. */
   BAD_RPI_EFI_FD: 'CARD_BAD_RPI_EFI_FD',
 } as const;

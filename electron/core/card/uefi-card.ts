@@ -84,11 +84,25 @@ export function validatePftfFirmware(files: readonly FirmwareFile[], partitionSi
   checkFirmwareFits(files.reduce((sum, f) => sum + f.data.length, 0), partitionSize, source);
 }
 
+function configTxtText(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new BootcardError(
+      CardErrorCode.CONFIG_TXT_NOT_TEXT,
+      "The firmware's config.txt is not UTF-8 text, so bootcard cannot edit it without changing other bytes: save it as plain ASCII, or drop the config.txt options.",
+    );
+  }
+}
+
 export function composeUefiCard(options: ComposeUefiCardOptions): UefiCard {
   const size = options.size ?? DEFAULT_CARD_PARTITION_SIZE;
   validatePftfFirmware(options.firmware, size);
   const configFile = findFile(options.firmware, PFTF_CONFIG_TXT)!;
-  const configTxt = applyConfigTxtEdits(new TextDecoder().decode(configFile.data), options.configTxt ?? []);
+  const edits = options.configTxt ?? [];
+  // Unedited, config.txt goes on the card byte for byte; an edit needs it to be text.
+  const configTxt = edits.length === 0 ? new TextDecoder().decode(configFile.data) : applyConfigTxtEdits(configTxtText(configFile.data), edits);
+  const configData = edits.length === 0 ? configFile.data : new TextEncoder().encode(configTxt);
   const fdFile = findFile(options.firmware, PFTF_RPI_EFI_FD)!;
   let fd = fdFile.data;
   if (options.transformRpiEfiFd) {
@@ -99,7 +113,7 @@ export function composeUefiCard(options: ComposeUefiCardOptions): UefiCard {
     fd = out;
   }
   const files: FirmwareFile[] = options.firmware.map((f) =>
-    f === configFile ? { ...f, data: new TextEncoder().encode(configTxt) } : f === fdFile ? { ...f, data: fd } : f,
+    f === configFile ? { ...f, data: configData } : f === fdFile ? { ...f, data: fd } : f,
   );
   const image = composeFat32Image({
     files: files.map((f) => ({ path: checkArchivePath(f.path, 'The firmware'), data: f.data, ...(f.mtime !== undefined ? { mtime: f.mtime } : {}) })),
