@@ -153,6 +153,14 @@ describeShared('bootcard eeprom (CLI)', () => {
     expect(again.stderr).toMatch(/--force/);
   });
 
+  it('build --batch refuses --pubkey/--digest (it would build the images without them) and writes nothing', async () => {
+    const csv = file('pis.csv', 'name,CLIENT_IP\npi-a,10.0.0.11\n');
+    const r = await runBootcard(['eeprom', 'build', '--base', eepromFixture(IMAGES.pi4), '--batch', csv, '--out-dir', out('batch'), '--pubkey', file('k.pem', 'x')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--batch does not take --pubkey or --digest: build a base with them first/);
+    expect(existsSync(out('batch'))).toBe(false);
+  });
+
   it('build --batch with one bad row writes nothing', async () => {
     const csv = file('pis.csv', 'name,CLIENT_IP\npi-a,10.0.0.11\npi-b,10.0.0.256\n');
     const r = await runBootcard(['eeprom', 'build', '--base', eepromFixture(IMAGES.pi4), '--batch', csv, '--out-dir', out('batch')]);

@@ -175,6 +175,9 @@ export function registerEepromCommands(program: Command, ctx: CliContext): void 
         if (options.out !== undefined) throw usageError('--batch writes into --out-dir; do not give --out.');
         if (options.outDir === undefined) throw usageError('--batch needs --out-dir DIR.');
         if ((options.set?.length ?? 0) > 0 || (options.unset?.length ?? 0) > 0) throw usageError('--batch takes its keys from the CSV; put common keys in --config.');
+        if (options.pubkey !== undefined || options.digest !== undefined) {
+          throw usageError('--batch does not take --pubkey or --digest: build a base with them first (bootcard eeprom build --base IMAGE --pubkey PEM --out base.bin) and batch from that base.');
+        }
         await buildBatch(ctx, options);
         return;
       }
