@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
+import type { CardPlan } from '../../electron/ipc/channels/card.js';
 import type { BootcardClient } from '../../electron/ipc/client.js';
 import { ClientContext, messageOf } from './client-context.js';
 import { CardsStep } from './steps/CardsStep.js';
@@ -33,13 +34,13 @@ export function App({ client, initial = initialState }: { client: BootcardClient
     main.current?.querySelector<HTMLElement>('h2')?.focus();
   }, [state.step]);
 
-  const write = useCallback(() => {
+  const write = useCallback((plan: CardPlan) => {
     const controller = new AbortController();
     writing.current = controller;
     const targets = [...state.targets];
     dispatch({ type: 'writeStarted', targets });
     client
-      .call('card.write', { recipe: recipeOf(state), targets, verify: state.verify, lock: state.lock }, { signal: controller.signal, onProgress: (event) => dispatch({ type: 'writeProgress', event }) })
+      .call('card.write', { recipe: recipeOf(state), targets, verify: state.verify, lock: state.lock, timestamp: plan.timestamp }, { signal: controller.signal, onProgress: (event) => dispatch({ type: 'writeProgress', event }) })
       .then(
         (r) => dispatch({ type: 'writeFinished', results: r.results, manifest: r.manifest, plan: r.plan }),
         (e: unknown) => dispatch({ type: 'writeFailed', message: messageOf(e) }),

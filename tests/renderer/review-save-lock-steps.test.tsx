@@ -48,7 +48,10 @@ describeShared('step 4: review', () => {
       targets: ['/dev/sdb', '/dev/sdc'],
       verify: true,
       lock: false,
+      // The reviewed plan's timestamp, so the cards get the image (and SHA-256) shown.
+      timestamp: expect.any(Number),
     });
+    expect(Math.abs(requests[0]!.timestamp! - Date.now() / 1000)).toBeLessThan(60);
     // Cancel reaches the handler as an abort and the wizard reports it.
     await user.click(screen.getByRole('button', { name: 'Cancel' }));
     expect((await screen.findByRole('alert')).textContent).toMatch(/cancelled by the test|Cancelled/);

@@ -53,10 +53,13 @@ describeShared('the wizard handlers on real loop devices', () => {
       const client = clientFor(true);
       const { drives } = await client.call('drives.list', {});
       expect(drives.find((d) => d.device === loop.device)).toMatchObject({ problems: [], hiddenByDefault: false });
+      // What the Review step showed is what is written, even a second later (the EEPROM update carries a timestamp).
+      const reviewed = await client.call('card.plan', { recipe });
+      await new Promise((r) => setTimeout(r, 1100));
       const phases = new Set<string>();
       let planned = false;
       const done: unknown[] = [];
-      const result = await client.call('card.write', { recipe, targets: [loop.device], verify: true }, {
+      const result = await client.call('card.write', { recipe, targets: [loop.device], verify: true, timestamp: reviewed.timestamp }, {
         onProgress: (e) => {
           if (e.type === 'planned') planned = true;
           if (e.type === 'progress') phases.add(`${e.device} ${e.phase}`);
@@ -66,6 +69,7 @@ describeShared('the wizard handlers on real loop devices', () => {
       expect(planned).toBe(true);
       expect([...phases]).toEqual([`${loop.device} write`, `${loop.device} verify`]);
       expect(done).toEqual(result.results);
+      expect(result.plan).toEqual(reviewed);
       expect(result.results).toEqual([{ device: loop.device, ok: true, verified: true, locked: false, cardSerial: null }]);
       expect(result.manifest[0]).toMatchObject({ device: loop.device, recipe: 'eeprom-recovery 2711', config: recipe.config, sha256: result.plan.sha256, ok: true, error: null });
     });

@@ -53,6 +53,12 @@ export interface CardPlan {
   /** The bootloader config or config.txt that ends up on the card. */
   readonly config: string;
   readonly warnings: readonly string[];
+  /**
+   * Unix seconds the plan was made at: an EEPROM card's update timestamp (UEFI
+   * cards keep the firmware's file times). card.write takes it back to write
+   * exactly this plan.
+   */
+  readonly timestamp: number;
 }
 
 export type CardWritePhase = 'write' | 'verify' | 'lock';
@@ -95,6 +101,8 @@ export const cardChannels = {
         targets: z.array(devicePathSchema).min(1).max(64),
         verify: z.boolean().default(true),
         lock: z.boolean().default(false),
+        /** The plan's timestamp, so the cards get the image (and SHA-256) the Review step showed; default now. */
+        timestamp: z.number().int().min(0).max(0xffffffff).optional(),
       })
       .strict()
       .refine((r) => new Set(r.targets).size === r.targets.length, { message: 'each card may be picked once', path: ['targets'] }),

@@ -60,6 +60,7 @@ export async function composeRecipe(recipe: Recipe, cwd: string, timestamp: numb
         files: card.files.map((f) => ({ name: f.path, size: f.size })),
         config: card.config,
         warnings: card.diagnostics.filter((d) => d.severity === 'warning').map((d) => d.message),
+        timestamp,
       },
     };
   }
@@ -90,6 +91,7 @@ export async function composeRecipe(recipe: Recipe, cwd: string, timestamp: numb
       files: card.files.map((f) => ({ name: f.path, size: f.size })),
       config: card.configTxt,
       warnings,
+      timestamp,
     },
   };
 }
@@ -110,8 +112,8 @@ function cardResult(r: WriteResult): CardResult {
 }
 
 export function cardWriteHandler(options: CardHandlerOptions): Handler<'card.write'> {
-  return async ({ recipe, targets, verify, lock }, ctx) => {
-    const { image, plan } = await composeRecipe(recipe, options.cwd, Math.floor(Date.now() / 1000));
+  return async ({ recipe, targets, verify, lock, timestamp }, ctx) => {
+    const { image, plan } = await composeRecipe(recipe, options.cwd, timestamp ?? Math.floor(Date.now() / 1000));
     ctx.progress({ type: 'planned', plan });
     const written = await writeImageToDrives({
       image,

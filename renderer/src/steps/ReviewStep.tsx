@@ -7,7 +7,8 @@ import type { WizardState } from '../wizard/state.js';
 
 interface Props {
   readonly state: WizardState;
-  readonly onWrite: () => void;
+  /** Writes the cards with this plan (its timestamp), so they get exactly what is shown here. */
+  readonly onWrite: (plan: CardPlan) => void;
 }
 
 /** What will be written to which card, and the one confirmation before anything is erased. */
@@ -78,7 +79,7 @@ export function ReviewStep({ state, onWrite }: Props) {
         Erase everything on {n === 1 ? 'this card' : `these ${n} cards`} and write it
       </label>
       <div>
-        <button type="button" className="primary" disabled={!confirmed || !plan} onClick={onWrite}>
+        <button type="button" className="primary" disabled={!confirmed || !plan} onClick={() => plan && onWrite(plan)}>
           Write {n === 1 ? '1 card' : `${n} cards`}
         </button>
       </div>
