@@ -61,6 +61,10 @@ describeShared('bootcard eeprom (CLI)', () => {
     const stamped = await runBootcard(['eeprom', 'build', '--base', eepromFixture(IMAGES.pi5), '--timestamp', '1790000000', '--stamp-image', '--out', out('stamped.bin')]);
     expect(stamped.code).toBe(0);
     expect(readUpdateTimestamp(new Uint8Array(readFileSync(out('stamped.bin'))))).toBe(1790000000);
+    const noSig = await runBootcard(['eeprom', 'build', '--base', eepromFixture(IMAGES.pi5), '--target-soc', '--out', out('no-sig.bin')]);
+    expect(noSig.code).toBe(2);
+    expect(noSig.stderr).toMatch(/--target-soc adds a line to the \.sig file: add --sig/);
+    expect(existsSync(out('no-sig.bin'))).toBe(false);
   });
 
   it.each([

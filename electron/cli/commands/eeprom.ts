@@ -183,6 +183,7 @@ export function registerEepromCommands(program: Command, ctx: CliContext): void 
       }
       if (options.out === undefined) throw usageError('build needs --out FILE (or --batch CSV --out-dir DIR).');
       if (options.outDir !== undefined) throw usageError('--out-dir is for --batch.');
+      if (options.targetSoc && !options.sig) throw usageError('--target-soc adds a line to the .sig file: add --sig.');
       const set: Record<string, string> = {};
       for (const a of options.set ?? []) {
         const { key, value } = parseAssignment(a);
