@@ -2,7 +2,7 @@
  * The Electron main process: app lifecycle, the one window, and the IPC wiring
  * to the shared dispatcher. Everything the app does lives in the core.
  */
-import { app, BrowserWindow, ipcMain, session, shell } from 'electron';
+import { app, BrowserWindow, ipcMain, Menu, session, shell } from 'electron';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { createDispatcher } from '../ipc/dispatcher.js';
@@ -54,6 +54,8 @@ if (!app.requestSingleInstanceLock()) {
       callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
     });
     session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+    // No default menu: its Reload and DevTools entries have no place in a tool that writes disks.
+    Menu.setApplicationMenu(null);
     window = new BrowserWindow({
       width: 1100,
       height: 760,
@@ -64,6 +66,8 @@ if (!app.requestSingleInstanceLock()) {
       webPreferences: secureWebPreferences(preloadPath),
     });
     window.once('ready-to-show', () => window?.show());
+    // A page that (re)loads has lost track of what the old one started: cancel it rather than leave writes nobody watches.
+    window.webContents.on('did-start-loading', () => dispatcher.cancelAll());
     window.on('closed', () => {
       dispatcher.cancelAll();
       window = null;
