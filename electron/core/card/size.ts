@@ -34,9 +34,5 @@ export function wholeCardPartitionSize(cardBytes: number, partitionOffset: numbe
   return Math.floor(Math.min(cardBytes - partitionOffset, maxBytes - 1) / MIB) * MIB;
 }
 
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1024 * MIB) return `${(bytes / (1024 * MIB)).toFixed(1)} GiB`;
-  if (bytes >= MIB) return `${(bytes / MIB).toFixed(1)} MiB`;
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${bytes} B`;
-}
+/** The shared byte formatter (the drive list and the wizard use the same words). */
+export { formatBytes } from '../units.js';
