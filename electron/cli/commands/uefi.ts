@@ -3,6 +3,7 @@
  * NVRAM), read from the file, a card image or a card, and changed offline in the file.
  */
 import path from 'node:path';
+import { bytesToHex } from '@noble/hashes/utils';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { usageError } from '../program.js';
@@ -12,14 +13,12 @@ import { editUefiVariables, listUefiVariables, readNvram, type UefiVariableInfo 
 import { applyUefiSettings, readUefiSettings } from '../../core/uefi/settings.js';
 import { readFirmwareSource, writeFirmwareFile } from '../../core/uefi/firmware-file.io.js';
 
-const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-
 function variableJson(v: UefiVariableInfo) {
-  return { ...v, data: hex(v.data) };
+  return { ...v, data: bytesToHex(v.data) };
 }
 
 function variableLine(v: UefiVariableInfo): string {
-  const value = v.value ?? (v.data.length <= 16 ? `0x${hex(v.data)}` : `${v.data.length} bytes`);
+  const value = v.value ?? (v.data.length <= 16 ? `0x${bytesToHex(v.data)}` : `${v.data.length} bytes`);
   const guid = v.guidName ? `${v.guid} (${v.guidName})` : v.guid;
   return `  ${v.name.padEnd(24)} ${value}\n  ${''.padEnd(24)} ${guid}  ${v.attributeNames}`;
 }

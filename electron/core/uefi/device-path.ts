@@ -19,6 +19,7 @@
  * path and expands it (BmExpandUriDevicePath) by offering it to every LoadFile handle, i.e. to
  * HttpBootDxe on whichever network interface exists, which downloads the URI from the node.
  */
+import { bytesToHex } from '@noble/hashes/utils';
 import { BootcardError } from '../errors.js';
 import { UefiErrorCode } from './errors.js';
 import { guidFromBytes } from './guid.js';
@@ -146,12 +147,10 @@ export function parseDevicePath(path: Uint8Array): DevicePathNode[] | undefined 
   return undefined;
 }
 
-const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-
 /** A short text form in the style of edk2's DevicePathToText (the common nodes only). */
 export function devicePathToText(path: Uint8Array): string {
   const nodes = parseDevicePath(path);
-  if (!nodes) return `(malformed device path ${hex(path.subarray(0, 32))})`;
+  if (!nodes) return `(malformed device path ${bytesToHex(path.subarray(0, 32))})`;
   const parts: string[] = [];
   for (const n of nodes) {
     const dv = new DataView(n.data.buffer, n.data.byteOffset, n.data.byteLength);
@@ -160,7 +159,7 @@ export function devicePathToText(path: Uint8Array): string {
       continue;
     }
     if (n.type === DevicePathType.MESSAGING && n.subType === MSG_URI_DP) parts.push(`Uri(${String.fromCharCode(...n.data)})`);
-    else if (n.type === DevicePathType.MESSAGING && n.subType === MSG_MAC_ADDR_DP && n.data.length >= 33) parts.push(`MAC(${hex(n.data.subarray(0, 6))},0x${n.data[32]!.toString(16)})`);
+    else if (n.type === DevicePathType.MESSAGING && n.subType === MSG_MAC_ADDR_DP && n.data.length >= 33) parts.push(`MAC(${bytesToHex(n.data.subarray(0, 6))},0x${n.data[32]!.toString(16)})`);
     else if (n.type === DevicePathType.MESSAGING && n.subType === MSG_IPV4_DP) parts.push('IPv4(...)');
     else if (n.type === DevicePathType.MESSAGING && n.subType === MSG_IPV6_DP) parts.push('IPv6(...)');
     else if (n.type === DevicePathType.HARDWARE && n.subType === 0x04 && n.data.length >= 16) parts.push(`VenHw(${guidFromBytes(n.data)})`);

@@ -9,6 +9,7 @@
  * firmware's own PXE options start with the network controller's path and the Pi's MAC, which bootcard
  * cannot know offline.
  */
+import { bytesToHex } from '@noble/hashes/utils';
 import { BootcardError } from '../errors.js';
 import { uriDevicePath, decodeLoadOption, encodeLoadOption, LOAD_OPTION_ACTIVE, parseDevicePath, DevicePathType, MSG_URI_DP } from './device-path.js';
 import { UefiErrorCode } from './errors.js';
@@ -222,7 +223,7 @@ export function previewUefiSettings(fd: Uint8Array, settings: UefiSettings): Uef
   const { warnings } = applyUefiSettings(fd, settings);
   const variables = edits.map((e) => ({
     name: e.name,
-    value: e.op === 'set' ? (describeVariable(e.name, e.guid, e.data) ?? Array.from(e.data, (b) => b.toString(16).padStart(2, '0')).join('')) : '(deleted)',
+    value: e.op === 'set' ? (describeVariable(e.name, e.guid, e.data) ?? bytesToHex(e.data)) : '(deleted)',
   }));
   return { warnings, variables };
 }
