@@ -44,8 +44,9 @@ describe('bootcard CLI', () => {
 
 describe('program options are positional', () => {
   it('bootcard --version before a command still prints the version', async () => {
-    const run = await runBootcard(['--version']);
+    const run = await runBootcard(['--version', 'info']);
     expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
   it('a --version after a command belongs to that command, not to bootcard', async () => {
