@@ -139,7 +139,7 @@ describeShared('EEPROM recovery card', () => {
     truncateSync(osImage, 3 * 1024 * MIB);
     const bigRecovery = await runBootcard(['card', 'recovery', '--board', '2711', '--preset', 'sd', '--eeprom', eeprom, '--recovery', osImage, '--out', out]);
     expect(bigRecovery.code).toBe(1);
-    expect(bigRecovery.stderr).toMatch(/is 3\.0 GiB, not a recovery\.bin .*check the path/);
+    expect(bigRecovery.stderr).toMatch(/The recovery\.bin .* is 3\.0 GiB, far larger than a recovery\.bin can be: check the path/);
     const bigEeprom = await runBootcard(['card', 'recovery', '--board', '2711', '--preset', 'sd', '--eeprom', osImage, '--recovery', recovery, '--out', out]);
     expect(bigEeprom.code).toBe(1);
     expect(bigEeprom.stderr).toMatch(/Not a bootloader EEPROM image: it is 3221225472 bytes/);

@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeEach, expect, it } from 'vitest';
@@ -83,6 +83,11 @@ describeShared('bootcard eeprom (CLI)', () => {
       return ['--base', eepromFixture(IMAGES.pi4), '--config', out('latin1.txt')];
     }, /not UTF-8 text/],
     ['a bad timestamp', () => ['--base', eepromFixture(IMAGES.pi4), '--timestamp', 'yesterday'], /whole seconds since 1970/],
+    ['a --config that is an OS image (3 GiB, never read)', () => {
+      writeFileSync(out('os.img'), '');
+      truncateSync(out('os.img'), 3 * 1024 ** 3);
+      return ['--base', eepromFixture(IMAGES.pi4), '--config', out('os.img')];
+    }, /The config .*os\.img is 3\.0 GiB, far larger than a config can be: check the path/],
   ])('build refuses %s: exit 1, a clear message, no output file', async (_what, args, message) => {
     const r = await runBootcard(['eeprom', 'build', ...args(), '--sig', '--out', out('never.bin')]);
     expect(r.code).toBe(1);

@@ -24,8 +24,6 @@ export const CardErrorCode = {
   BOARD_MISMATCH: 'CARD_BOARD_MISMATCH',
   /** A bootloader firmware folder without the files a recovery card needs. */
   FIRMWARE_DIR_INCOMPLETE: 'CARD_FIRMWARE_DIR_INCOMPLETE',
-  /** A recovery.bin or vl805.bin far too large to be one (an OS image, a whole card). */
-  WRONG_FIRMWARE_FILE: 'CARD_WRONG_FIRMWARE_FILE',
   /** vl805.bin given for a Pi 5, which has no VL805 USB controller. */
   VL805_NOT_FOR_BOARD: 'CARD_VL805_NOT_FOR_BOARD',
   /** An unknown preset name. */

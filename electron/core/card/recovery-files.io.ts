@@ -5,13 +5,12 @@
  * pieeprom-YYYY-MM-DD.bin, recovery.bin and, for a Pi 4, the newest
  * vl805-*.bin; explicit paths override each.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
-import { readEepromImageFile } from '../eeprom/files.io.js';
+import { BootcardError, toBootcardError } from '../errors.js';
+import { readBinaryFile, readEepromImageFile } from '../eeprom/files.io.js';
 import type { Board } from '../eeprom/image.js';
 import { CardErrorCode } from './errors.js';
-import { formatBytes } from './size.js';
 
 export interface RecoveryFilePaths {
   readonly pieeprom: string;
@@ -65,34 +64,11 @@ export interface RecoveryFileBytes {
   readonly vl805?: Uint8Array;
 }
 
-/**
- * recovery.bin and vl805.bin are about 100 KB; anything this large is the
- * wrong file (an OS image, a whole card) and is refused before it is read.
- */
-export const MAX_RECOVERY_FILE_BYTES = 16 * 1024 * 1024;
-
-async function readSmallFile(file: string, what: string): Promise<Uint8Array> {
-  try {
-    const info = await stat(file);
-    if (!info.isFile()) throw new BootcardError(CommonErrorCode.FILE_UNREADABLE, `${file} is not a file: give the ${what}.`, { path: file });
-    if (info.size > MAX_RECOVERY_FILE_BYTES) {
-      throw new BootcardError(
-        CardErrorCode.WRONG_FIRMWARE_FILE,
-        `${file} is ${formatBytes(info.size)}, not a ${what} (those are about 100 KB): check the path.`,
-        { path: file, size: info.size },
-      );
-    }
-    return new Uint8Array(await readFile(file));
-  } catch (error) {
-    throw toBootcardError(error, `Could not read ${file}`);
-  }
-}
-
-/** Reads the files, refusing a pieeprom of the wrong size and oversized others before reading them. */
+/** Reads the files, refusing a pieeprom of the wrong size and a far too large recovery.bin or vl805 before reading them. */
 export async function readRecoveryFiles(paths: RecoveryFilePaths): Promise<RecoveryFileBytes> {
   return {
     pieeprom: await readEepromImageFile(paths.pieeprom),
-    recovery: await readSmallFile(paths.recovery, 'recovery.bin'),
-    ...(paths.vl805 ? { vl805: await readSmallFile(paths.vl805, 'vl805 firmware (vl805-*.bin)') } : {}),
+    recovery: await readBinaryFile(paths.recovery, 'recovery.bin'),
+    ...(paths.vl805 ? { vl805: await readBinaryFile(paths.vl805, 'VL805 firmware') } : {}),
   };
 }

@@ -6,6 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
 import { EepromErrorCode } from './codes.js';
 import { boardForImageSize, IMAGE_SIZE_BY_BOARD } from './image.js';
+import { formatBytes } from '../units.js';
 
 /** Reads a pieeprom image; refuses (EEPROM_BAD_IMAGE_SIZE) before reading a file of the wrong size. */
 export async function readEepromImageFile(file: string): Promise<Uint8Array> {
@@ -20,8 +21,24 @@ export async function readEepromImageFile(file: string): Promise<Uint8Array> {
   }
 }
 
-export async function readBinaryFile(file: string, what: string): Promise<Uint8Array> {
+/**
+ * Inputs read whole (configs, CSVs, keys, signatures, recovery.bin): none is
+ * near this size, so a larger file is a wrong path (an OS image, a card) and
+ * is refused by its size before a byte is read.
+ */
+export const MAX_INPUT_FILE_BYTES = 16 * 1024 * 1024;
+
+/** Reads a small input file whole; `what` names it in messages ("config", "recovery.bin"). */
+export async function readBinaryFile(file: string, what: string, maxBytes = MAX_INPUT_FILE_BYTES): Promise<Uint8Array> {
   try {
+    const info = await stat(file);
+    if (info.isFile() && info.size > maxBytes) {
+      throw new BootcardError(
+        CommonErrorCode.FILE_UNREADABLE,
+        `The ${what} ${file} is ${formatBytes(info.size)}, far larger than a ${what} can be: check the path.`,
+        { path: file, size: info.size, max: maxBytes },
+      );
+    }
     return new Uint8Array(await readFile(file));
   } catch (error) {
     throw toBootcardError(error, `Could not read the ${what} ${file}`);
@@ -30,12 +47,7 @@ export async function readBinaryFile(file: string, what: string): Promise<Uint8A
 
 /** Reads a UTF-8 text file; refuses other bytes rather than changing them (the config goes into the image as is). */
 export async function readTextFile(file: string, what: string): Promise<string> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(file);
-  } catch (error) {
-    throw toBootcardError(error, `Could not read the ${what} ${file}`);
-  }
+  const bytes = await readBinaryFile(file, what);
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
