@@ -10,7 +10,6 @@ import { composeRecoveryCard, composeUefiCard } from '../../core/card/index.js';
 import { readFirmwareSource } from '../../core/card/firmware-zip.io.js';
 import { readRecoveryFiles } from '../../core/card/recovery-files.io.js';
 import { DEFAULT_CARD_PARTITION_SIZE } from '../../core/card/size.js';
-import { BootcardError } from '../../core/errors.js';
 import type { SparseImage } from '../../core/image/sparse-image.js';
 import type { ManifestEntry } from '../../core/manifest/manifest.js';
 import { applyUefiSettings, hasUefiSettings, type UefiSettings } from '../../core/uefi/index.js';
@@ -126,9 +125,6 @@ export function cardWriteHandler(options: CardHandlerOptions): Handler<'card.wri
       // Each card's row turns done or failed as soon as that card is finished, not when the last one is.
       onResult: (r) => ctx.progress({ type: 'card-done', result: cardResult(r) }),
     });
-    if (written.length !== targets.length) {
-      throw new BootcardError('WIZARD_WRITE_INCOMPLETE', `The writer reported ${written.length} of ${targets.length} cards; write them again.`);
-    }
     const results = written.map(cardResult);
     const recipeName = recipe.kind === 'eeprom-recovery' ? `eeprom-recovery ${recipe.board}` : 'uefi';
     const time = new Date().toISOString();

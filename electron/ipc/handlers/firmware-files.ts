@@ -14,7 +14,6 @@ import { parseEepromImage, readBootConf, type Board } from '../../core/eeprom/in
 export const WizardErrorCode = {
   FIRMWARE_NOT_FOUND: 'WIZARD_FIRMWARE_NOT_FOUND',
   FIRMWARE_WRONG_BOARD: 'WIZARD_FIRMWARE_WRONG_BOARD',
-  OUTPUT_DIR: 'WIZARD_OUTPUT_DIR',
 } as const;
 
 export interface EepromFirmware {
