@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -141,12 +141,18 @@ it('saves a manifest only as .csv/.json and replaces nothing but an earlier mani
     expect(await save('prices.csv', 'csv')).toMatchObject({ code: 'MANIFEST_FILE_EXISTS', message: expect.stringMatching(/not a bootcard manifest/) });
     expect(readFileSync(path.join(dir, 'prices.csv'), 'utf8')).toBe('item,price\r\n');
 
+    // A folder, or a symbolic link (even to a manifest: rename would replace the link, not its target), is not an earlier manifest.
+    mkdirSync(path.join(dir, 'folder.csv'));
+    expect(await save('folder.csv', 'csv')).toMatchObject({ code: 'MANIFEST_FILE_EXISTS' });
+
     // Saving again over an earlier manifest is fine, in either format.
     for (const format of ['csv', 'json'] as const) {
       await save(`station.${format}`, format);
       expect(await save(`station.${format}`, format)).toMatchObject({ path: path.join(dir, `station.${format}`) });
     }
     expect(JSON.parse(readFileSync(path.join(dir, 'station.json'), 'utf8'))).toMatchObject({ bootcardManifest: 1, cards: entries });
+    symlinkSync(path.join(dir, 'station.csv'), path.join(dir, 'link.csv'));
+    expect(await save('link.csv', 'csv')).toMatchObject({ code: 'MANIFEST_FILE_EXISTS' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,16 +1,22 @@
-import { open } from 'node:fs/promises';
+import { lstat, open } from 'node:fs/promises';
 import path from 'node:path';
 import { BootcardError } from '../../core/errors.js';
 import { writeFileAtomically } from '../../core/files/atomic-write.io.js';
 import { formatManifest, manifestSaveProblem } from '../../core/manifest/manifest.js';
 import type { Handler } from '../dispatcher.js';
 
-/** The first bytes of an existing regular file, or null when nothing (or no regular file) is there. */
+/**
+ * The first bytes of what is at `file`: null when nothing is there; '' when
+ * something is there that is no readable regular file (a folder, a FIFO,
+ * which opening would wait on forever, a device), so it counts as "not a manifest".
+ */
 async function headOf(file: string): Promise<string | null> {
+  const info = await lstat(file).catch((error: { code?: string }) => (error.code === 'ENOENT' || error.code === 'ENOTDIR' ? null : undefined));
+  if (info === null) return null;
+  if (!info?.isFile()) return '';
   const handle = await open(file, 'r').catch(() => null);
-  if (!handle) return null;
+  if (!handle) return '';
   try {
-    if (!(await handle.stat()).isFile()) return null;
     const buffer = Buffer.alloc(256);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
     return buffer.subarray(0, bytesRead).toString('utf8');
