@@ -1,20 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyConfigTxtEdits, configTxtPreset, getConfigTxtValue, parseConfigTxtArgument } from '../../electron/core/configtxt/index.js';
-
-/** The config.txt shipped in the pftf RPi4 UEFI firmware v1.34 zip. */
-const PFTF_CONFIG = `arm_64bit=1
-arm_boost=1
-enable_uart=1
-uart_2ndstage=1
-enable_gic=1
-armstub=RPI_EFI.fd
-disable_commandline_tags=1
-disable_overscan=1
-device_tree_address=0x1f0000
-device_tree_end=0x200000
-dtoverlay=miniuart-bt
-dtoverlay=upstream-pi4
-`;
+// config.txt as shipped in the pftf RPi4 UEFI firmware v1.34 zip.
+import { PFTF_CONFIG_TXT as PFTF_CONFIG } from '../card/firmware-zip.js';
 
 describe('config.txt edits', () => {
   it('applies the hdmi-1080p preset to the pftf config, keeping every other line in order', () => {
