@@ -5,7 +5,9 @@
  * hardware the test machine lacks.
  */
 import { render } from '@testing-library/react';
+import type React from 'react';
 import { App } from '../../renderer/src/App.js';
+import { ClientContext } from '../../renderer/src/client-context.js';
 import { createClient } from '../../electron/ipc/client.js';
 import type { Handlers } from '../../electron/ipc/dispatcher.js';
 import { createHandlers } from '../../electron/ipc/handlers/index.js';
@@ -18,4 +20,11 @@ export function renderWizard(options: { handlers?: Partial<Handlers>; state?: Pa
   const client = createClient(transport);
   const view = render(<App client={client} initial={{ ...initialState, ...options.state }} />);
   return { ...view, transport };
+}
+
+/** Renders one component inside the client context, over the same real handler table. */
+export function renderWithClient(ui: React.ReactElement, options: { handlers?: Partial<Handlers>; cwd?: string } = {}) {
+  const handlers = { ...createHandlers({ frontEnd: 'serve', ...(options.cwd ? { cwd: options.cwd } : {}) }), ...options.handlers } as Handlers;
+  const client = createClient(wireTransport(handlers));
+  return render(<ClientContext.Provider value={client}>{ui}</ClientContext.Provider>);
 }

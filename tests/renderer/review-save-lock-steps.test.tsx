@@ -106,7 +106,11 @@ describe('lock / unlock', () => {
   it('shows why a card cannot be read (the real handler on a device that is no SD card)', async () => {
     renderWizard({ state: { recipe: 'sdlock', step: 'lock', targets: ['/dev/null'] } });
     // The sdlock core's own words (or, where the addon is not built, how to build it); Lock and Unlock stay off.
-    expect((await screen.findByRole('alert')).textContent).toMatch(/\/dev\/null is not an SD card in a raw MMC\/SD slot|write-protect addon .* is not built/);
+    await waitFor(() => expect(screen.getAllByRole('alert')).toHaveLength(2));
+    const [lockAlert, inspectAlert] = screen.getAllByRole('alert');
+    expect(lockAlert!.textContent).toMatch(/\/dev\/null is not an SD card in a raw MMC\/SD slot|write-protect addon .* is not built/);
+    // The inspection below refuses it too: it reads only disks the drive layer lists.
+    expect(inspectAlert!.textContent).toBe('/dev/null is a character device, not a disk. Pick a card from the list, or name an image file.');
     expect((screen.getByRole('button', { name: 'Lock' }) as HTMLButtonElement).disabled).toBe(true);
     expect((screen.getByRole('button', { name: 'Unlock' }) as HTMLButtonElement).disabled).toBe(true);
   });

@@ -25,7 +25,7 @@ describe('step 1: what to make', () => {
     await user.click(screen.getByRole('radio', { name: /EEPROM image file only/ }));
     expect(stepNames()).toEqual(['What to make', 'Configure', 'Save image']);
     await user.click(screen.getByRole('radio', { name: /Lock, unlock or inspect/ }));
-    expect(stepNames()).toEqual(['What to make', 'Choose cards', 'Lock / unlock']);
+    expect(stepNames()).toEqual(['What to make', 'Choose cards', 'Lock / inspect']);
     await user.click(screen.getByRole('radio', { name: /UEFI network-boot card/ }));
     expect(screen.queryByRole('group', { name: 'Board' })).toBeNull();
   });

@@ -32,4 +32,6 @@ export const CardErrorCode = {
   CONFIG_TXT_NOT_TEXT: 'CARD_CONFIG_TXT_NOT_TEXT',
   /** The transformRpiEfiFd hook returned something that is not firmware bytes. */
   BAD_RPI_EFI_FD: 'CARD_BAD_RPI_EFI_FD',
+  /** An inspect target that is neither a whole disk the drive layer lists nor a regular image file. */
+  NOT_INSPECTABLE: 'CARD_NOT_INSPECTABLE',
 } as const;

@@ -1,4 +1,5 @@
 /** ByteReaders over an image file or a block device (read-only). */
+import { constants, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { toBootcardError } from '../errors.js';
 import type { ByteReader } from './reader.js';
@@ -7,19 +8,30 @@ export interface FileByteReader extends ByteReader {
   close(): Promise<void>;
 }
 
+export interface OpenByteReaderOptions {
+  /**
+   * Runs on the opened file's own stat before anything is read; throw to
+   * refuse it. Checking the handle (not the path) means what was checked is
+   * what gets read, even if the path is swapped in between.
+   */
+  readonly check?: (stat: Stats) => void | Promise<void>;
+}
+
 /**
  * Opens `path` read-only. For a block device the size comes from seeking to
- * its end (stat reports 0 for devices).
+ * its end (stat reports 0 for devices). O_NONBLOCK so that a FIFO at the path
+ * cannot hang the open (it changes nothing for files and block devices).
  */
-export async function openByteReader(path: string): Promise<FileByteReader> {
+export async function openByteReader(path: string, options: OpenByteReaderOptions = {}): Promise<FileByteReader> {
   let handle: FileHandle;
   try {
-    handle = await open(path, 'r');
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     throw toBootcardError(error, `Could not open ${path}`);
   }
   try {
     const stat = await handle.stat();
+    await options.check?.(stat);
     let size = stat.size;
     if (stat.isBlockDevice()) size = await blockDeviceSize(handle);
     return {

@@ -9,8 +9,9 @@ import { devicePathSchema, filePathSchema } from './common.js';
 import { boardSchema, type Board } from './eeprom.js';
 import { uefiSettingsSchema } from './uefi.js';
 import type { ManifestEntry } from '../../core/manifest/manifest.js';
+import type { CardInspection } from '../../core/card/inspect.js';
 
-export type { ManifestEntry };
+export type { ManifestEntry, CardInspection };
 
 
 const configTxtSection = z.string().min(1).max(64).optional();
@@ -92,6 +93,15 @@ export interface CardWriteResult {
   readonly manifest: readonly ManifestEntry[];
 }
 
+/** What card.inspect read: the card or image it opened, and what is on it (as `bootcard card inspect --json`). */
+export interface CardInspectResult {
+  readonly source: { readonly kind: 'device' | 'image'; readonly path: string };
+  readonly inspection: CardInspection;
+}
+
+/** A whole disk from the drive list, or an image file on the machine running bootcard. */
+export const cardInspectRequestSchema = z.union([z.object({ device: devicePathSchema }).strict(), z.object({ image: filePathSchema }).strict()]);
+
 export const cardChannels = {
   'card.plan': channel<CardPlan>()(z.object({ recipe: cardRecipeSchema }).strict()),
   'card.write': channel<CardWriteResult, CardWriteProgress>()(
@@ -107,4 +117,6 @@ export const cardChannels = {
       .strict()
       .refine((r) => new Set(r.targets).size === r.targets.length, { message: 'each card may be picked once', path: ['targets'] }),
   ),
+  /** Reads a card or card image (never writes): partition table, files, config.txt, bootloader config. */
+  'card.inspect': channel<CardInspectResult>()(cardInspectRequestSchema),
 };

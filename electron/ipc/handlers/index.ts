@@ -6,6 +6,7 @@
 import type { Handlers } from '../dispatcher.js';
 import { appInfoHandler } from './app.js';
 import { cardPlanHandler, cardWriteHandler } from './card.js';
+import { cardInspectHandler } from './card-inspect.js';
 import { driveListHandler, driveWatchHandler } from './drives.js';
 import { eepromBuildHandler, eepromExplainHandler, eepromValidateHandler } from './eeprom.js';
 import { firmwareDownloadHandler, firmwareLocateHandler, uefiPreviewHandler } from './firmware.js';
@@ -32,6 +33,7 @@ export function createHandlers(options: HandlerOptions): Handlers {
     'firmware.download': firmwareDownloadHandler,
     'card.plan': cardPlanHandler({ cwd, includeLoop: drives.includeLoop }),
     'card.write': cardWriteHandler({ cwd, includeLoop: drives.includeLoop }),
+    'card.inspect': cardInspectHandler({ cwd, includeLoop: drives.includeLoop }),
     'drives.list': driveListHandler(drives),
     'drives.watch': driveWatchHandler(drives),
     'sdlock.status': sdlockStatusHandler,

@@ -5,7 +5,7 @@ const RECIPES: readonly { value: Recipe; title: string; detail: string }[] = [
   { value: 'eeprom-card', title: 'EEPROM bootloader card', detail: 'A recovery card that sets the Pi 4 or Pi 5 bootloader: boot order, TFTP server, and more.' },
   { value: 'uefi-card', title: 'UEFI network-boot card (Pi 4)', detail: 'The pftf UEFI firmware card, with its settings written in so no keyboard is needed.' },
   { value: 'eeprom-file', title: 'EEPROM image file only', detail: 'pieeprom.bin + pieeprom.sig to save, for rpi-eeprom-update.' },
-  { value: 'sdlock', title: 'Lock, unlock or inspect a card', detail: 'The SD card’s own write-protect switch (temporary).' },
+  { value: 'sdlock', title: 'Lock, unlock or inspect a card', detail: 'The SD card’s own write-protect switch (temporary), and what is on the card: partitions, files, config.txt, bootloader config.' },
 ];
 
 const PRESETS: readonly { value: BootPreset; title: string }[] = [

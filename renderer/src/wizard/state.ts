@@ -23,7 +23,7 @@ export const STEP_TITLES: Record<StepId, string> = {
   write: 'Write',
   done: 'Done',
   save: 'Save image',
-  lock: 'Lock / unlock',
+  lock: 'Lock / inspect',
 };
 
 export function stepsFor(recipe: Recipe): readonly StepId[] {

@@ -1,0 +1,105 @@
+/**
+ * card.inspect through the real handler table: only a whole disk the drive
+ * layer lists or a regular image file is read; everything else is refused
+ * with what to pick instead.
+ */
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { composeRecoveryCard } from '../../electron/core/card/index.js';
+import { createClient } from '../../electron/ipc/client.js';
+import { createHandlers } from '../../electron/ipc/handlers/index.js';
+import { attachLoop, describeLoop, type LoopDevice } from '../helpers/loop.js';
+import { describeShared, eepromFixture } from '../helpers/shared.js';
+import { wireTransport } from '../helpers/wire.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'bootcard-inspect-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function clientFor(includeLoop: boolean) {
+  return createClient(wireTransport(createHandlers({ frontEnd: 'serve', includeLoop, cwd: dir })));
+}
+
+async function refusal(request: Parameters<ReturnType<typeof clientFor>['call']>[1], includeLoop = false): Promise<{ code: string; message: string }> {
+  const error = await clientFor(includeLoop).call('card.inspect', request as { image: string }).then(
+    () => null,
+    (e: unknown) => e as { code: string; message: string },
+  );
+  expect(error, 'the request should have been refused').not.toBeNull();
+  return { code: error!.code, message: error!.message };
+}
+
+describe('card.inspect refuses what is not a card or an image file', () => {
+  it('a folder, named as an image', async () => {
+    expect(await refusal({ image: dir })).toEqual({ code: 'CARD_NOT_INSPECTABLE', message: `${dir} is a folder, not an image file. Name a card image file (such as card.img).` });
+  });
+
+  it('/dev/null, named as a device or as an image', async () => {
+    expect(await refusal({ device: '/dev/null' })).toEqual({
+      code: 'CARD_NOT_INSPECTABLE',
+      message: '/dev/null is a character device, not a disk. Pick a card from the list, or name an image file.',
+    });
+    expect(await refusal({ image: '/dev/null' })).toEqual({
+      code: 'CARD_NOT_INSPECTABLE',
+      message: '/dev/null is a character device, not an image file. Name a card image file (such as card.img).',
+    });
+  });
+
+  it('a FIFO, without hanging on it', async () => {
+    const fifo = path.join(dir, 'pipe.img');
+    execFileSync('mkfifo', [fifo]);
+    expect(await refusal({ image: 'pipe.img' })).toMatchObject({ code: 'CARD_NOT_INSPECTABLE', message: expect.stringMatching(/pipe.img is a FIFO \(named pipe\), not an image file/) });
+  });
+
+  it('a path that does not exist, and a request with both or neither', async () => {
+    expect(await refusal({ image: 'no-such.img' })).toEqual({ code: 'FILE_NOT_FOUND', message: `${path.join(dir, 'no-such.img')} does not exist. Check the path of the image file.` });
+    expect(await refusal({ device: '/dev/../etc/passwd' })).toMatchObject({ code: 'INVALID_REQUEST' });
+    expect(await refusal({ device: '/dev/sdz', image: 'x.img' } as unknown as { image: string })).toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+
+  it('an image file that is no card says so in the FAT reader’s words', async () => {
+    writeFileSync(path.join(dir, 'notes.img'), 'not a card\n'.repeat(100));
+    const { code } = await refusal({ image: 'notes.img' });
+    expect(code).toMatch(/^FAT_/);
+  });
+});
+
+describeShared('card.inspect reads a real card', () => {
+  describeLoop('on a loop device', () => {
+    let loop: LoopDevice;
+    beforeAll(() => {
+      loop = attachLoop(300 * 1024 * 1024, dir);
+      const card = composeRecoveryCard({
+        board: '2712',
+        pieeprom: readFileSync(eepromFixture('pieeprom-2712-2026-05-26.bin')),
+        recovery: readFileSync(eepromFixture('recovery-2712.bin')),
+        preset: 'usb',
+        timestamp: 1760000000,
+      });
+      const fd = openSync(loop.device, 'r+');
+      try {
+        for (const r of card.ranges) writeSync(fd, r.data, 0, r.data.length, r.offset);
+      } finally {
+        closeSync(fd);
+      }
+    });
+    afterAll(() => loop?.detach());
+
+    it('that the drive layer lists (test mode), and refuses it where loop devices are not listed', async () => {
+      const { source, inspection } = await clientFor(true).call('card.inspect', { device: loop.device });
+      expect(source).toEqual({ kind: 'device', path: loop.device });
+      expect(inspection.kind).toBe('eeprom-recovery');
+      expect(inspection.size).toBe(300 * 1024 * 1024);
+      expect(inspection.tree.map((n) => n.name).sort()).toEqual(['pieeprom.bin', 'pieeprom.sig', 'recovery.bin']);
+      expect(inspection.bootloader?.config).toBe(readFileSync(eepromFixture('imager-2712-boot-conf-usb.txt'), 'utf8'));
+      expect(await refusal({ device: loop.device })).toEqual({
+        code: 'CARD_NOT_INSPECTABLE',
+        message: `${loop.device} is not a disk bootcard lists (a loop device). Pick a card from the list, or name an image file.`,
+      });
+      // A block device is not an image file, whatever the server's mode.
+      expect(await refusal({ image: loop.device }, true)).toMatchObject({ code: 'CARD_NOT_INSPECTABLE', message: expect.stringMatching(/is a block device, not an image file/) });
+    });
+  });
+});
