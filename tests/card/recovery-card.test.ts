@@ -157,3 +157,37 @@ describeShared('EEPROM recovery card', () => {
     expect(run.stderr).toMatch(/BOOT_ORDER/);
   });
 });
+
+describeShared('finding the recovery card files (CLI and wizard share this)', () => {
+  it('picks the newest image, recovery.bin and vl805 for the board from a folder of board-named files', async () => {
+    const { resolveRecoveryFiles } = await import('../../electron/core/card/recovery-files.io.js');
+    const dir = path.dirname(eepromFixture('recovery-2711.bin'));
+    const pi4 = await resolveRecoveryFiles('2711', { firmwareDir: dir });
+    // 2026-05-17 beats 2020-07-16; the "+bootconf-netboot" build is not a release and is never picked.
+    expect(path.basename(pi4.pieeprom)).toBe('pieeprom-2711-2026-05-17.bin');
+    expect(path.basename(pi4.recovery)).toBe('recovery-2711.bin');
+    expect(path.basename(pi4.vl805 ?? '')).toBe('vl805-000138c0.bin');
+    const pi5 = await resolveRecoveryFiles('2712', { firmwareDir: dir });
+    expect(path.basename(pi5.pieeprom)).toBe('pieeprom-2712-2026-05-26.bin');
+    expect(path.basename(pi5.recovery)).toBe('recovery-2712.bin');
+    expect(pi5.vl805).toBeUndefined();
+  });
+
+  it('descends into an rpi-eeprom checkout\'s firmware-<board>/default folder', async () => {
+    const { resolveRecoveryFiles } = await import('../../electron/core/card/recovery-files.io.js');
+    const root = mkdtempSync(path.join(os.tmpdir(), 'bootcard-rpi-eeprom-'));
+    try {
+      const dflt = path.join(root, 'firmware-2711', 'default');
+      mkdirSync(dflt, { recursive: true });
+      copyFileSync(eepromFixture('pieeprom-2711-2026-05-17.bin'), path.join(dflt, 'pieeprom-2026-05-17.bin'));
+      copyFileSync(eepromFixture('pieeprom-2711-2020-07-16.bin'), path.join(dflt, 'pieeprom-2020-07-16.bin'));
+      copyFileSync(eepromFixture('recovery-2711.bin'), path.join(dflt, 'recovery.bin'));
+      const found = await resolveRecoveryFiles('2711', { firmwareDir: root });
+      expect(found.pieeprom).toBe(path.join(dflt, 'pieeprom-2026-05-17.bin'));
+      expect(found.recovery).toBe(path.join(dflt, 'recovery.bin'));
+      await expect(resolveRecoveryFiles('2712', { firmwareDir: root })).rejects.toMatchObject({ code: 'CARD_FIRMWARE_DIR_INCOMPLETE' });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
