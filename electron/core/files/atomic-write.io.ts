@@ -27,12 +27,17 @@ export async function writeFilesAtomically(files: readonly OutputFile[], context
       });
       const temp = path.join(path.dirname(f.path), `.${path.basename(f.path)}.${randomBytes(4).toString('hex')}.partial`);
       temps.push({ temp, final: f.path });
-      const handle = await open(temp, 'wx', f.mode ?? 0o644);
       try {
-        await handle.writeFile(f.data);
-        await handle.sync();
-      } finally {
-        await handle.close();
+        const handle = await open(temp, 'wx', f.mode ?? 0o644);
+        try {
+          await handle.writeFile(f.data);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      } catch (error) {
+        // Name the file the user asked for, not our temporary one.
+        throw Object.assign(error as Error, { path: f.path });
       }
     }
     for (const t of temps) await rename(t.temp, t.final);
