@@ -3,7 +3,8 @@
  * EEPROM network-boot card with a custom BOOT_ORDER and TFTP_IP written onto
  * two loop devices, the cards' bytes checked afterwards with the FAT reader
  * and the EEPROM parser; an invalid TFTP_IP shown inline blocking Next; the
- * token and Origin checks. Saves a screenshot of every step to docs/screenshots.
+ * token and Origin checks; the written card inspected from the lock / unlock
+ * / inspect path. Saves a screenshot of every step to docs/screenshots.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -277,6 +278,19 @@ describeShared('wizard end to end', () => {
         expect(csv[0]).toBe('device,cardSerial,recipe,config,sha256,time,ok,error');
         expect(csv.slice(1).filter((l) => l.includes(',ok,'))).toHaveLength(2);
         expect(csv.some((l) => l.startsWith(`${a.device},`))).toBe(true);
+
+        // Lock / unlock / inspect: what is on the card just written, read back through card.inspect.
+        await page.getByRole('button', { name: 'Start over' }).click();
+        await page.getByRole('radio', { name: /Lock, unlock or inspect a card/ }).check();
+        await page.getByRole('button', { name: 'Next' }).click();
+        await page.getByRole('heading', { name: 'Choose the card' }).waitFor();
+        await page.getByRole('radio', { name: new RegExp(`${a.device} ·`) }).check();
+        await page.getByRole('button', { name: 'Next' }).click();
+        await page.getByTestId('inspect-boot-order').waitFor();
+        expect(await page.getByTestId('inspect-boot-order').textContent()).toBe('BOOT_ORDER=0xf142: 1. network (TFTP) 2. USB mass storage 3. SD card 4. restart');
+        expect(await page.getByRole('region', { name: 'Files' }).locator('code').allTextContents()).toEqual(['pieeprom.bin', 'pieeprom.sig', 'recovery.bin', 'vl805.bin', 'vl805.sig']);
+        expect(await page.getByRole('table', { name: 'Partition table' }).locator('tbody tr').count()).toBe(1);
+        await shot(page, '9-inspect');
       });
     });
   });
