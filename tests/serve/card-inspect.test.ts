@@ -4,15 +4,16 @@
  * with what to pick instead.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeRecoveryCard } from '../../electron/core/card/index.js';
+import { saveSparseImage } from '../../electron/core/image/sparse-image.io.js';
 import { createClient } from '../../electron/ipc/client.js';
 import { createHandlers } from '../../electron/ipc/handlers/index.js';
 import { attachLoop, describeLoop, type LoopDevice } from '../helpers/loop.js';
-import { describeShared, eepromFixture } from '../helpers/shared.js';
+import { REPO_ROOT, describeShared, eepromFixture } from '../helpers/shared.js';
 import { wireTransport } from '../helpers/wire.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bootcard-inspect-'));
@@ -86,6 +87,50 @@ describeShared('card.inspect reads a real card', () => {
       }
     });
     afterAll(() => loop?.detach());
+
+    /** Calls the real card.inspect handler with each request in one process running as the unprivileged user "nobody". */
+    function inspectAsNobody(requests: readonly object[]): { ok: boolean; code?: string; message?: string; kind?: string }[] {
+      const script = `
+        const { createHandlers } = await import(${JSON.stringify(path.join(REPO_ROOT, 'electron/ipc/handlers/index.ts'))});
+        const inspect = createHandlers({ frontEnd: 'serve', includeLoop: true })['card.inspect'];
+        const out = [];
+        for (const request of JSON.parse(process.argv[1])) {
+          try {
+            const r = await inspect(request, { progress() {}, signal: new AbortController().signal });
+            out.push({ ok: true, kind: r.inspection.kind });
+          } catch (e) {
+            out.push({ ok: false, code: e.code, message: e.message });
+          }
+        }
+        console.log(JSON.stringify(out));`;
+      const out = execFileSync('runuser', ['-u', 'nobody', '--', process.execPath, '--import', 'tsx', '--input-type=module', '-e', script, JSON.stringify(requests)], { cwd: REPO_ROOT, encoding: 'utf8' });
+      return JSON.parse(out.trim().split('\n').at(-1)!) as { ok: boolean }[];
+    }
+
+    it.skipIf(!existsSync('/usr/sbin/runuser'))('without root: reads what the user may read, and says how to get read access otherwise', async () => {
+      const shared = mkdtempSync(path.join(os.tmpdir(), 'bootcard-inspect-nobody-'));
+      try {
+        chmodSync(shared, 0o755);
+        const card = composeRecoveryCard({ board: '2711', pieeprom: readFileSync(eepromFixture('pieeprom-2711-2026-05-17.bin')), recovery: readFileSync(eepromFixture('recovery-2711.bin')), preset: 'sd', timestamp: 1760000000 });
+        const readable = path.join(shared, 'readable.img');
+        const private_ = path.join(shared, 'private.img');
+        for (const [file, mode] of [[readable, 0o644], [private_, 0o600]] as const) {
+          await saveSparseImage(card, file);
+          chmodSync(file, mode);
+        }
+        const [a, b, c] = inspectAsNobody([{ image: readable }, { image: private_ }, { device: loop.device }]);
+        expect(a).toEqual({ ok: true, kind: 'eeprom-recovery' });
+        expect(b).toEqual({
+          ok: false,
+          code: 'PERMISSION_DENIED',
+          message: `Cannot read ${private_}: permission denied. Make the image file readable by your user (chmod or chown), or run bootcard as root.`,
+        });
+        // A loop device node is root:disk 0660: a user outside the disk group cannot read it.
+        expect(c).toMatchObject({ ok: false, code: 'PERMISSION_DENIED', message: expect.stringMatching(/^Cannot read \/dev\/loop\d+: permission denied\. Reading a card needs read access to its device node: run bootcard as root, or add your user to the group that owns the node/) });
+      } finally {
+        rmSync(shared, { recursive: true, force: true });
+      }
+    });
 
     it('that the drive layer lists (test mode), and refuses it where loop devices are not listed', async () => {
       const { source, inspection } = await clientFor(true).call('card.inspect', { device: loop.device });
