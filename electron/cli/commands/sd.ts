@@ -6,15 +6,11 @@ import type { CliContext } from '../context.js';
 import { usageError } from '../program.js';
 import {
   PERMANENT_LOCK_CONFIRMATION,
-  getSdLockStatus,
-  lockSdCard,
-  permanentlyLockSdCard,
-  unlockSdCard,
   type SdLockChange,
-  type SdLockOptions,
   type SdLockState,
   type SdLockStatus,
 } from '../../core/sdlock/sdlock.io.js';
+import { runSdLockOperation, type SdLockOperationOptions } from '../../core/writer/sdlock-client.io.js';
 
 const STATE_WORDS: Record<SdLockState, string> = {
   off: 'not write-protected',
@@ -49,9 +45,10 @@ function report(ctx: CliContext, change: SdLockChange, json: boolean | undefined
   ctx.print(describeStatus(change));
 }
 
-function lockOptions(ctx: CliContext, options: { allowMounted?: boolean }): SdLockOptions {
+/** As root the card is reached here; as a user through the privileged child (pkexec asks for the password). */
+function lockOptions(ctx: CliContext, options: { allowMounted?: boolean }): SdLockOperationOptions {
   const sysfsRoot = ctx.io.env.BOOTCARD_SYSFS;
-  return { ...(sysfsRoot ? { sysfsRoot } : {}), allowMounted: Boolean(options.allowMounted) };
+  return { env: ctx.io.env, ...(sysfsRoot ? { sysfsRoot } : {}), allowMounted: Boolean(options.allowMounted) };
 }
 
 export function registerSdCommands(program: Command, ctx: CliContext): void {
@@ -60,7 +57,8 @@ export function registerSdCommands(program: Command, ctx: CliContext): void {
     .description('SD card write protection (the CSD register\'s write-protect bits, set with CMD27)')
     .addHelpText(
       'after',
-      '\nNeeds a card in a built-in SD slot (/dev/mmcblkN) and root. USB card readers cannot pass the command.\n' +
+      '\nNeeds a card in a built-in SD slot (/dev/mmcblkN); USB card readers cannot pass the command.\n' +
+        'Card commands need administrator rights: run as a user, bootcard asks for your password (pkexec), as it does to write cards.\n' +
         'lock/unlock toggle TMP_WRITE_PROTECT; permlock sets PERM_WRITE_PROTECT, which can never be undone.',
     );
 
@@ -69,7 +67,7 @@ export function registerSdCommands(program: Command, ctx: CliContext): void {
     .argument('<device>', 'the whole card, e.g. /dev/mmcblk0')
     .option('--json', 'print JSON')
     .action(async (device: string, options: { json?: boolean }) => {
-      const status = await getSdLockStatus(device, lockOptions(ctx, {}));
+      const status = await runSdLockOperation('status', device, lockOptions(ctx, {}));
       if (options.json) ctx.printJson(status);
       else ctx.print(describeStatus(status));
     });
@@ -80,7 +78,7 @@ export function registerSdCommands(program: Command, ctx: CliContext): void {
     .option('--allow-mounted', 'lock even if a partition of the card is mounted')
     .option('--json', 'print JSON')
     .action(async (device: string, options: { json?: boolean; allowMounted?: boolean }) => {
-      const change = await lockSdCard(device, lockOptions(ctx, options));
+      const change = await runSdLockOperation('lock', device, lockOptions(ctx, options));
       report(ctx, change, options.json, 'write-protected', change.state === 'permanent' ? 'already permanently write-protected' : 'already write-protected');
     });
 
@@ -89,7 +87,7 @@ export function registerSdCommands(program: Command, ctx: CliContext): void {
     .argument('<device>', 'the whole card, e.g. /dev/mmcblk0')
     .option('--json', 'print JSON')
     .action(async (device: string, options: { json?: boolean }) => {
-      const change = await unlockSdCard(device, lockOptions(ctx, {}));
+      const change = await runSdLockOperation('unlock', device, lockOptions(ctx, {}));
       report(ctx, change, options.json, 'write protection removed', 'not write-protected');
     });
 
@@ -105,7 +103,7 @@ export function registerSdCommands(program: Command, ctx: CliContext): void {
           `permlock makes ${device} read-only forever; no command, tool or device can ever undo it. If that is what you want, add --yes-permanently.`,
         );
       }
-      const change = await permanentlyLockSdCard(device, { confirm: PERMANENT_LOCK_CONFIRMATION }, lockOptions(ctx, options));
+      const change = await runSdLockOperation('permlock', device, { ...lockOptions(ctx, options), confirm: PERMANENT_LOCK_CONFIRMATION });
       report(ctx, change, options.json, 'PERMANENTLY write-protected; this can never be undone', 'already permanently write-protected');
     });
 }

@@ -1,6 +1,7 @@
 /**
  * The privileged writer child: reads one `write` message from stdin, writes,
- * streams progress and results to stdout, exits. Runs as root (directly, or
+ * streams progress and results to stdout, exits; or reads one `sdlock`
+ * message, checks its card and changes (or reads) its write protection. Runs as root (directly, or
  * through pkexec). It validates every message and hands the targets to the
  * engine, which re-checks each one itself before opening it. Closing stdin (the
  * parent died) or a `cancel` message cancels the write.
@@ -10,6 +11,7 @@ import type { Readable, Writable } from 'node:stream';
 import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
 import { runWrite } from './engine.io.js';
 import { encodeMessage, imageFromWire, parentMessageSchema, type ChildMessage } from './protocol.js';
+import { performSdLockRequest } from './sdlock-request.io.js';
 
 /** `onBehalfOfUid`: the invoking user when started through pkexec ($PKEXEC_UID). */
 export async function runWriterChild(input: Readable, output: Writable, options: { onBehalfOfUid?: number } = {}): Promise<number> {
@@ -46,7 +48,22 @@ export async function runWriterChild(input: Readable, output: Writable, options:
         return;
       }
       if (started) {
-        resolve(fatal(new BootcardError(CommonErrorCode.INVALID_REQUEST, 'The writer takes one write request per run.')));
+        resolve(fatal(new BootcardError(CommonErrorCode.INVALID_REQUEST, 'The writer takes one request per run.')));
+        return;
+      }
+      if (message.type === 'sdlock') {
+        // One short card command sequence: a cancel cannot stop it, so it runs to the end.
+        started = performSdLockRequest(message).then(
+          (result) => {
+            send({ type: 'sdlock-result', result });
+            return 0;
+          },
+          (error: unknown) => {
+            send({ type: 'fatal', error: toBootcardError(error, 'SD write-protect failed').toJSON() });
+            return 1;
+          },
+        );
+        void started.then(resolve);
         return;
       }
       started = runWrite({

@@ -32,25 +32,38 @@ export function childCommand(options: {
   return { command: options.pkexec, args: ['/usr/bin/env', ...forwarded, options.nodePath, ...options.nodeArgs] };
 }
 
+/** What the child was started for, in the words of its pkexec errors. */
+export interface ChildPurpose {
+  /** What did not happen, e.g. "Nothing was written". */
+  readonly nothingDone: string;
+  /** The action that needs root, e.g. "Writing to cards". */
+  readonly action: string;
+}
+
+export const WRITE_PURPOSE: ChildPurpose = { nothingDone: 'Nothing was written', action: 'Writing to cards' };
+
 /** The error for a child that ended without finishing; undefined when the exit says nothing special. */
-export function pkexecExitError(viaPkexec: boolean, exitCode: number | null, childSpoke: boolean): BootcardError | undefined {
+export function pkexecExitError(viaPkexec: boolean, exitCode: number | null, childSpoke: boolean, purpose: ChildPurpose = WRITE_PURPOSE): BootcardError | undefined {
   if (!viaPkexec || childSpoke) return undefined;
   if (exitCode === PKEXEC_DISMISSED) {
-    return new BootcardError(WriteErrorCode.AUTH_CANCELLED, 'Nothing was written: the password prompt was cancelled. Writing to cards needs administrator rights; run again and enter your password.');
+    return new BootcardError(
+      WriteErrorCode.AUTH_CANCELLED,
+      `${purpose.nothingDone}: the password prompt was cancelled. ${purpose.action} needs administrator rights; run again and enter your password.`,
+    );
   }
   if (exitCode === PKEXEC_NOT_AUTHORIZED) {
     return new BootcardError(
       WriteErrorCode.AUTH_FAILED,
-      'Nothing was written: polkit did not authorise bootcard to write to cards (wrong password, not an administrator, or no polkit authentication agent running). Run bootcard with sudo instead.',
+      `${purpose.nothingDone}: polkit did not authorise bootcard (wrong password, not an administrator, or no polkit authentication agent running). ${purpose.action} needs administrator rights: run bootcard with sudo instead.`,
     );
   }
   return undefined;
 }
 
-export function noPolkitError(pkexec: string): BootcardError {
+export function noPolkitError(pkexec: string, purpose: ChildPurpose = WRITE_PURPOSE): BootcardError {
   return new BootcardError(
     WriteErrorCode.NO_POLKIT,
-    `Nothing was written: writing to cards needs administrator rights, and ${pkexec} (polkit) is not installed. Install polkit (e.g. \`sudo apt install pkexec\`) or run bootcard with sudo.`,
+    `${purpose.nothingDone}: ${purpose.action.charAt(0).toLowerCase()}${purpose.action.slice(1)} needs administrator rights, and ${pkexec} (polkit) is not installed. Install polkit (e.g. \`sudo apt install pkexec\`) or run bootcard with sudo.`,
   );
 }
 

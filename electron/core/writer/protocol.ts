@@ -7,6 +7,10 @@
  *   parent -> child: write (once), then optionally cancel
  *   child -> parent: ready, progress*, result* (as each card finishes), done | fatal
  *
+ *   or, for an SD card's CSD write protection (electron/core/sdlock):
+ *   parent -> child: sdlock (once: one operation on one whole /dev/mmcblkN)
+ *   child -> parent: ready, sdlock-result | fatal
+ *
  * Image data travels as base64 inside the write message (a composed card image
  * carries a few MiB of data ranges; its zero ranges travel as offsets and
  * lengths); an image file travels as its path.
@@ -38,6 +42,14 @@ const wireImage = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('file'), path: absolutePath }).strict(),
 ]);
 
+/** What the privileged child does to an SD card's write protection: read it, set or clear TMP_WRITE_PROTECT, set PERM_WRITE_PROTECT. */
+export const SDLOCK_OPERATIONS = ['status', 'lock', 'unlock', 'permlock'] as const;
+export type SdLockOperation = (typeof SDLOCK_OPERATIONS)[number];
+
+/** A whole SD card in a built-in slot: the only devices whose CSD the child touches (no partitions, no links, no other disks). */
+export const SD_CARD_DEVICE = /^\/dev\/mmcblk\d{1,3}$/;
+const sdCardDevice = z.string().regex(SD_CARD_DEVICE, 'must be a whole SD card in a built-in slot, /dev/mmcblkN');
+
 export const parentMessageSchema = z.discriminatedUnion('type', [
   z
     .object({
@@ -50,8 +62,20 @@ export const parentMessageSchema = z.discriminatedUnion('type', [
       lockAfterVerify: z.boolean(),
     })
     .strict(),
+  z
+    .object({
+      type: z.literal('sdlock'),
+      operation: z.enum(SDLOCK_OPERATIONS),
+      device: sdCardDevice,
+      allowMounted: z.boolean(),
+      /** The permanent lock's confirmation word; the core refuses `permlock` without it. */
+      confirm: z.literal('PERMANENTLY').optional(),
+    })
+    .strict(),
   z.object({ type: z.literal('cancel') }).strict(),
 ]);
+
+export type SdLockRequestMessage = Extract<ParentMessage, { type: 'sdlock' }>;
 
 export type ParentMessage = z.infer<typeof parentMessageSchema>;
 export type WireImage = z.infer<typeof wireImage>;
@@ -87,11 +111,46 @@ const resultSchema = z
   })
   .strict();
 
+const sdLockState = z.enum(['off', 'temporary', 'permanent']);
+
+const sdLockResultSchema = z
+  .object({
+    device: z.string(),
+    state: sdLockState,
+    csd: z
+      .object({
+        structure: z.number().int(),
+        version: z.enum(['1.0', '2.0', '3.0', 'reserved']),
+        cSize: z.number().int().nonnegative(),
+        capacityBytes: z.number().nonnegative(),
+        copy: z.boolean(),
+        permWriteProtect: z.boolean(),
+        tmpWriteProtect: z.boolean(),
+        fileFormatGroup: z.boolean(),
+        fileFormat: z.number().int(),
+        crc7: z.number().int(),
+        crcValid: z.boolean(),
+        hex: z.string().regex(/^[0-9a-f]{32}$/),
+      })
+      .strict(),
+    rca: z.number().int().nonnegative(),
+    mmcDevice: z.string(),
+    cardType: z.string().nullable(),
+    /** Present for lock, unlock and permlock. */
+    changed: z.boolean().optional(),
+    previousState: sdLockState.optional(),
+  })
+  .strict();
+
+/** An SdLockStatus (status) or SdLockChange (lock, unlock, permlock) of electron/core/sdlock/sdlock.io.ts, as JSON. */
+export type SdLockWireResult = z.infer<typeof sdLockResultSchema>;
+
 export const childMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), pid: z.number().int(), uid: z.number().int() }).strict(),
   z.object({ type: z.literal('progress'), progress: progressSchema }).strict(),
   z.object({ type: z.literal('result'), result: resultSchema }).strict(),
   z.object({ type: z.literal('done'), results: z.array(resultSchema) }).strict(),
+  z.object({ type: z.literal('sdlock-result'), result: sdLockResultSchema }).strict(),
   z.object({ type: z.literal('fatal'), error: errorJson }).strict(),
 ]);
 
@@ -100,6 +159,7 @@ export type ChildMessage =
   | { readonly type: 'progress'; readonly progress: WriteProgress }
   | { readonly type: 'result'; readonly result: WriteResult }
   | { readonly type: 'done'; readonly results: readonly WriteResult[] }
+  | { readonly type: 'sdlock-result'; readonly result: SdLockWireResult }
   | { readonly type: 'fatal'; readonly error: BootcardErrorJSON };
 
 function toBase64(bytes: Uint8Array): string {
