@@ -12,10 +12,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, it, vi } from 'vitest';
 import { encodeMessage } from '../../electron/core/writer/protocol.js';
 import { runSdLockOperation } from '../../electron/core/writer/sdlock-client.io.js';
 import { writerChildEntry } from '../../electron/core/writer/spawn-child.io.js';
+import { runBootcard } from '../helpers/cli.js';
 import { EmulatedCard, SYSFS, buildEmulator, describeEmulator, emulatorUnavailableReason } from './emulator.js';
 
 // A 16 GB SDHC card, as read from a card at RCA 0xaaaa, COPY set (as in addon.test.ts).
@@ -179,6 +180,30 @@ describeRootEmulator('SD write-protect through the privileged child', () => {
     expect(unconfirmed.messages.at(-1)).toMatchObject({ type: 'fatal', error: { code: 'SDLOCK_CONFIRMATION_REQUIRED' } });
     expect(card.log()).toEqual([]);
     expect(card.card()).toBeNull();
+  });
+
+  it('`bootcard sd` run as a user asks pkexec and locks the card through the child; a cancelled prompt leaves it untouched', async ({ expect }) => {
+    const card = cardWith();
+    const asked = fakePkexec('pkexec-cli');
+    const cancelled = path.join(emulator.dir, 'pkexec-cancelled');
+    writeFileSync(cancelled, '#!/bin/sh\n# what pkexec does when the user closes the authentication dialog\nexit 126\n');
+    chmodSync(cancelled, 0o755);
+    const asUser = vi.spyOn(process, 'getuid').mockReturnValue(1000);
+    try {
+      const refused = await runBootcard(['sd', 'lock', device], { env: { ...envFor(card), BOOTCARD_PKEXEC: cancelled } });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/The card was not touched: the password prompt was cancelled.*run again and enter your password/);
+      expect(card.card()).toBeNull();
+
+      const lock = await runBootcard(['sd', 'lock', device, '--json'], { env: { ...envFor(card), BOOTCARD_PKEXEC: asked.pkexec } });
+      expect(lock.stderr).toBe('');
+      expect(lock.code).toBe(0);
+      expect(JSON.parse(lock.stdout)).toMatchObject({ device, state: 'temporary', changed: true });
+      expect(flagsByte(card.card()!.csd)).toBe(0x50);
+      expect(readFileSync(asked.pkexecLog, 'utf8').trim().split('\n')).toHaveLength(1);
+    } finally {
+      asUser.mockRestore();
+    }
   });
 
   it('as a user, a device that is not a whole /dev/mmcblkN is refused before the password prompt', async ({ expect }) => {
