@@ -15,6 +15,7 @@ const distRoot = path.resolve(here, '..', '..');
 const rendererIndex = path.join(distRoot, 'renderer', 'index.html');
 const rendererIndexUrl = pathToFileURL(rendererIndex).href;
 const preloadPath = path.join(distRoot, 'electron', 'preload', 'preload.cjs');
+const iconPath = path.join(distRoot, '..', 'resources', 'icon.png');
 
 if (!app.requestSingleInstanceLock()) {
   app.quit();
@@ -62,6 +63,7 @@ if (!app.requestSingleInstanceLock()) {
       minWidth: 1024,
       minHeight: 700,
       title: 'bootcard',
+      icon: iconPath,
       show: false,
       webPreferences: secureWebPreferences(preloadPath),
     });
