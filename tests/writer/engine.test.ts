@@ -177,7 +177,8 @@ describeLoop('writer on loop devices', () => {
       onProgress: (p) => {
         if (!detached && p.target === cards[1]!.device && p.phase === 'write') {
           detached = true;
-          execFileSync('losetup', ['-d', cards[1]!.device]);
+          // Through the helper, so afterEach does not detach the number again once another test file has it.
+          cards[1]!.detach();
         }
       },
     });
