@@ -57,7 +57,10 @@ export function startServeChild(extra: readonly string[] = []): Promise<ServeChi
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bootcard serve did not start: ${stderr}`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`bootcard serve did not start in 60 s: ${stderr}`));
+    }, 60_000);
     child.once('exit', (code) => reject(new Error(`bootcard serve exited with ${code}: ${stderr}`)));
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
@@ -73,8 +76,13 @@ export function startServeChild(extra: readonly string[] = []): Promise<ServeChi
         log: () => stderr,
         stop: () =>
           new Promise<void>((done) => {
-            if (child.exitCode !== null) return done();
-            child.once('exit', () => done());
+            if (child.exitCode !== null || child.signalCode !== null) return done();
+            // SIGTERM lets serve close its server; SIGKILL if it has not exited 10 s later (no orphan, no hung afterAll).
+            const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+            child.once('exit', () => {
+              clearTimeout(kill);
+              done();
+            });
             child.kill('SIGTERM');
           }),
       });

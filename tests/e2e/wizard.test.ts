@@ -26,6 +26,13 @@ const describeChromium: typeof describe = chromiumMissingReason ? (((name: strin
 
 const FIRMWARE_DIR = path.dirname(eepromFixture('recovery-2711.bin'));
 const CARD_BYTES = 300 * 1024 * 1024;
+/**
+ * expect.poll gives up after 1 s by default; a round trip through serve's handlers can take longer on a
+ * loaded CI machine running every test file at once (Playwright's own waits default to 30 s).
+ */
+const POLL = { timeout: 20_000 } as const;
+/** The wizard flows drive Chromium through many steps and write two cards: more than the 60 s default on a slow machine. */
+const E2E_TIMEOUT = 180_000;
 
 /**
  * Passes the API socket's messages through unchanged, except that from the
@@ -163,10 +170,10 @@ describeShared('wizard end to end', () => {
         await page.getByLabel('System table').selectOption({ label: 'ACPI + Devicetree' });
         await page.getByLabel(/config.txt changes/).fill('dtoverlay=disable-bt\narm_boost=');
         const written = page.getByRole('list', { name: 'Written into RPI_EFI.fd' });
-        await expect.poll(async () => ((await written.count()) > 0 ? written.textContent() : '')).toMatch(/^(?=.*Timeout)(?=.*SystemTableMode = 1)/);
+        await expect.poll(async () => ((await written.count()) > 0 ? written.textContent() : ''), POLL).toMatch(/^(?=.*Timeout)(?=.*SystemTableMode = 1)/);
         expect(await page.getByTestId('configtxt-preview').textContent()).toContain('dtoverlay=disable-bt');
         await shot(page, '8-uefi-configure');
-      });
+      }, E2E_TIMEOUT);
 
       it('builds an EEPROM network-boot card with a custom BOOT_ORDER and TFTP_IP onto two loop devices', async () => {
         const [a, b] = loops as [LoopDevice, LoopDevice];
@@ -199,14 +206,14 @@ describeShared('wizard end to end', () => {
         // An invalid TFTP_IP is shown inline and blocks Next.
         const ip = page.getByLabel('TFTP server (TFTP_IP)');
         await ip.fill('10.10.0.300');
-        await expect.poll(() => page.getByRole('alert').textContent()).toBe('TFTP_IP=10.10.0.300: expected an IPv4 address such as 192.168.1.10.');
+        await expect.poll(() => page.getByRole('alert').textContent(), POLL).toBe('TFTP_IP=10.10.0.300: expected an IPv4 address such as 192.168.1.10.');
         expect(await ip.getAttribute('aria-invalid')).toBe('true');
         expect(await page.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true);
         await shot(page, '2-configure-invalid-ip');
 
         await ip.fill('10.10.0.10');
         await page.getByLabel('Folder on the server (TFTP_PREFIX)').selectOption({ label: 'the Pi’s MAC address' });
-        await expect.poll(() => page.getByRole('alert').count()).toBe(0);
+        await expect.poll(() => page.getByRole('alert').count(), POLL).toBe(0);
         expect(await page.getByTestId('bootconf-preview').textContent()).toBe(
           '[all]\nBOOT_UART=0\nWAKE_ON_GPIO=1\nPOWER_OFF_ON_HALT=0\nNET_INSTALL_AT_POWER_ON=1\nBOOT_ORDER=0xf142\nTFTP_IP=10.10.0.10\nTFTP_PREFIX=2\n',
         );
@@ -238,7 +245,7 @@ describeShared('wizard end to end', () => {
         await pause.verifying;
         await page.getByRole('heading', { name: 'Writing' }).waitFor();
         expect(await page.getByRole('progressbar').count()).toBe(2);
-        await expect.poll(() => page.getByText(/— Verifying/).count()).toBeGreaterThan(0);
+        await expect.poll(() => page.getByText(/— Verifying/).count(), POLL).toBeGreaterThan(0);
         await shot(page, '5-write');
         pause.release();
 
@@ -248,7 +255,7 @@ describeShared('wizard end to end', () => {
         const manifestFile = path.join(dir, 'station.csv');
         await page.getByLabel('Save as').fill(manifestFile);
         await page.getByRole('button', { name: 'Save manifest' }).click();
-        await expect.poll(() => page.getByRole('status').textContent()).toBe(`Saved ${manifestFile}`);
+        await expect.poll(() => page.getByRole('status').textContent(), POLL).toBe(`Saved ${manifestFile}`);
         await shot(page, '6-done');
 
         // The cards' bytes: FAT32 holding recovery.bin and a pieeprom.bin whose bootconf has the settings.
@@ -291,7 +298,7 @@ describeShared('wizard end to end', () => {
         expect(await page.getByRole('region', { name: 'Files' }).locator('code').allTextContents()).toEqual(['pieeprom.bin', 'pieeprom.sig', 'recovery.bin', 'vl805.bin', 'vl805.sig']);
         expect(await page.getByRole('table', { name: 'Partition table' }).locator('tbody tr').count()).toBe(1);
         await shot(page, '9-inspect');
-      });
+      }, E2E_TIMEOUT);
     });
   });
 });

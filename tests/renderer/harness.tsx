@@ -4,7 +4,7 @@
  * tests/helpers/wire.ts. Tests may replace a handler where the real one needs
  * hardware the test machine lacks.
  */
-import { render } from '@testing-library/react';
+import { configure, render } from '@testing-library/react';
 import type React from 'react';
 import { App } from '../../renderer/src/App.js';
 import { ClientContext } from '../../renderer/src/client-context.js';
@@ -13,6 +13,11 @@ import type { Handlers } from '../../electron/ipc/dispatcher.js';
 import { createHandlers } from '../../electron/ipc/handlers/index.js';
 import { initialState, type WizardState } from '../../renderer/src/wizard/state.js';
 import { wireTransport } from '../helpers/wire.js';
+
+// The real handlers compose images, read firmware and parse zips: on a loaded 2-core CI machine running
+// every test file at once that can take more than findBy*/waitFor's default 1 s. A pass is still found as
+// soon as it happens; only a failure waits this long.
+configure({ asyncUtilTimeout: 15_000 });
 
 export function renderWizard(options: { handlers?: Partial<Handlers>; state?: Partial<WizardState>; cwd?: string } = {}) {
   const handlers = { ...createHandlers({ frontEnd: 'serve', ...(options.cwd ? { cwd: options.cwd } : {}) }), ...options.handlers } as Handlers;
