@@ -13,7 +13,9 @@ describe('hot-plug watch', () => {
   });
 
   async function until(events: DriveEvent[], predicate: (e: DriveEvent) => boolean): Promise<DriveEvent> {
-    for (let i = 0; i < 100; i++) {
+    // Up to 15 s: the watcher polls every 20 ms, but a CI machine running every test file at once can be slow.
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
       const found = events.find(predicate);
       if (found) return found;
       await new Promise((r) => setTimeout(r, 20));

@@ -241,7 +241,9 @@ describeEmulator('SD write-protect against an emulated card', () => {
     const result = JSON.parse(run.stdout);
     expect(result.state).toBe('off');
     expect(result.ms).toBeGreaterThanOrEqual(300); // one 300 ms batch
-    expect(result.ticks).toBeGreaterThanOrEqual(10); // ~30 if nothing blocks
+    // ~30 if nothing blocks; a blocked loop gets at most a tick or two (an interval does not catch up on
+    // missed ticks). 5 leaves room for a CI machine busy with the other test files' processes.
+    expect(result.ticks).toBeGreaterThanOrEqual(5);
   });
 });
 
