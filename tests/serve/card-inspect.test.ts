@@ -3,7 +3,7 @@
  * layer lists or a regular image file is read; everything else is refused
  * with what to pick instead.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,19 @@ import { createHandlers } from '../../electron/ipc/handlers/index.js';
 import { attachLoop, describeLoop, type LoopDevice } from '../helpers/loop.js';
 import { REPO_ROOT, describeShared, eepromFixture } from '../helpers/shared.js';
 import { wireTransport } from '../helpers/wire.js';
+
+/**
+ * Why the "without root" test cannot run here, or null: it needs runuser, and the user nobody must be able to
+ * run node on the checkout (a clone under /root, mode 0700, is out of nobody's reach).
+ */
+function nobodyUnavailableReason(): string | null {
+  if (!existsSync('/usr/sbin/runuser')) return 'runuser is missing';
+  const probe = spawnSync('runuser', ['-u', 'nobody', '--', 'test', '-r', path.join(REPO_ROOT, 'node_modules', 'tsx', 'package.json'), '-a', '-x', process.execPath]);
+  if (probe.status !== 0) return `the user nobody cannot read ${REPO_ROOT} or run ${process.execPath}`;
+  return null;
+}
+const nobodyUnavailable = nobodyUnavailableReason();
+if (nobodyUnavailable) console.warn(`[skip] card.inspect as the user nobody: ${nobodyUnavailable}`);
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bootcard-inspect-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -107,7 +120,7 @@ describeShared('card.inspect reads a real card', () => {
       return JSON.parse(out.trim().split('\n').at(-1)!) as { ok: boolean }[];
     }
 
-    it.skipIf(!existsSync('/usr/sbin/runuser'))('without root: reads what the user may read, and says how to get read access otherwise', async () => {
+    it.skipIf(nobodyUnavailable !== null)('without root: reads what the user may read, and says how to get read access otherwise', async () => {
       const shared = mkdtempSync(path.join(os.tmpdir(), 'bootcard-inspect-nobody-'));
       try {
         chmodSync(shared, 0o755);
