@@ -1,8 +1,8 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { getEepromFile, parsePieepromSig, readBootConf, readBootConfBytes, readUpdateTimestamp } from '../../electron/core/eeprom/index.js';
 import { runBootcard } from '../helpers/cli.js';
 import { describeShared, eepromFixture } from '../helpers/shared.js';
@@ -12,6 +12,7 @@ let dir = '';
 beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'bootcard-eeprom-'));
 });
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
 const out = (name: string) => path.join(dir, name);
 const file = (name: string, text: string) => {
   writeFileSync(out(name), text);
