@@ -72,8 +72,22 @@ describe('privilege', () => {
   it('runs node directly as root, and through pkexec + env otherwise', () => {
     const base = { nodePath: '/usr/bin/node', nodeArgs: ['/app/child-main.io.js'], pkexec: 'pkexec', env: { BOOTCARD_SYSFS: '/sys', HOME: '/home/a' } };
     expect(childCommand({ ...base, asRoot: true })).toEqual({ command: '/usr/bin/node', args: ['/app/child-main.io.js'] });
-    expect(childCommand({ ...base, asRoot: false })).toEqual({ command: 'pkexec', args: ['/usr/bin/env', 'BOOTCARD_SYSFS=/sys', '/usr/bin/node', '/app/child-main.io.js'] });
+    expect(childCommand({ ...base, asRoot: false, env: { ...base.env, UV_THREADPOOL_SIZE: '6' } })).toEqual({
+      command: 'pkexec',
+      args: ['/usr/bin/env', 'UV_THREADPOOL_SIZE=6', '/usr/bin/node', '/app/child-main.io.js'],
+    });
     expect(pkexecExitError(true, 126, false)?.code).toBe('WRITE_AUTH_CANCELLED');
+  });
+
+  it('never hands the real pkexec recorded sysfs or mount tables (a fake one could make the system disk look free)', () => {
+    const base = { nodePath: '/usr/bin/node', nodeArgs: ['/app/child-main.io.js'], env: { BOOTCARD_SYSFS: '/tmp/fake-sys', BOOTCARD_MOUNTINFO: '/tmp/fake-mounts' } };
+    for (const pkexec of ['pkexec', '/usr/bin/pkexec']) {
+      expect(childCommand({ ...base, pkexec, asRoot: false }).args.join(' ')).not.toMatch(/BOOTCARD_/);
+    }
+    // A stand-in pkexec (tests) runs as the user: it may see them.
+    expect(childCommand({ ...base, pkexec: '/tmp/stand-in/pkexec', asRoot: false }).args).toEqual([
+      '/usr/bin/env', 'BOOTCARD_SYSFS=/tmp/fake-sys', 'BOOTCARD_MOUNTINFO=/tmp/fake-mounts', '/usr/bin/node', '/app/child-main.io.js',
+    ]);
     expect(pkexecExitError(true, 127, false)?.code).toBe('WRITE_AUTH_FAILED');
     expect(pkexecExitError(true, 127, true)).toBeUndefined();
     expect(pkexecExitError(false, 126, false)).toBeUndefined();

@@ -12,8 +12,19 @@ import { WriteErrorCode } from './types.js';
 export const PKEXEC_DISMISSED = 126;
 export const PKEXEC_NOT_AUTHORIZED = 127;
 
-/** Environment variables the child needs to see (paths it reads, the Electron-as-Node switch, its I/O thread count). */
-export const FORWARDED_ENV = ['BOOTCARD_SYSFS', 'BOOTCARD_MOUNTINFO', 'BOOTCARD_SWAPS', 'ELECTRON_RUN_AS_NODE', 'UV_THREADPOOL_SIZE'] as const;
+/** Environment variables the child always needs to see (the Electron-as-Node switch, its I/O thread count). */
+export const FORWARDED_ENV = ['ELECTRON_RUN_AS_NODE', 'UV_THREADPOOL_SIZE'] as const;
+
+/**
+ * Where the child reads sysfs and the mount and swap tables: overrides that let
+ * tests point it at recorded data. The real pkexec never gets them: a user who
+ * just gave the administrator password must not be able to hand root a fake
+ * mount table in which the system disk looks like a free card. A stand-in
+ * pkexec (tests) runs as the user anyway, so it may.
+ */
+export const RECORDED_DATA_ENV = ['BOOTCARD_SYSFS', 'BOOTCARD_MOUNTINFO', 'BOOTCARD_SWAPS'] as const;
+
+const SYSTEM_PKEXEC = new Set(['pkexec', '/usr/bin/pkexec', '/bin/pkexec']);
 
 export interface ChildCommand {
   readonly command: string;
@@ -28,7 +39,8 @@ export function childCommand(options: {
   readonly env: Readonly<Record<string, string | undefined>>;
 }): ChildCommand {
   if (options.asRoot) return { command: options.nodePath, args: [...options.nodeArgs] };
-  const forwarded = FORWARDED_ENV.filter((k) => options.env[k] !== undefined).map((k) => `${k}=${options.env[k]}`);
+  const names = SYSTEM_PKEXEC.has(options.pkexec) ? FORWARDED_ENV : [...RECORDED_DATA_ENV, ...FORWARDED_ENV];
+  const forwarded = names.filter((k) => options.env[k] !== undefined).map((k) => `${k}=${options.env[k]}`);
   return { command: options.pkexec, args: ['/usr/bin/env', ...forwarded, options.nodePath, ...options.nodeArgs] };
 }
 
