@@ -14,10 +14,14 @@ afterEach(cleanup);
 function driveHandlers(initial: Drive[]) {
   let current = initial;
   let watcher: HandlerContext<'drives.watch'> | null = null;
-  const views = () => current.map((d) => driveView(d, 0, { includeLoop: false }));
+  let imageSize = 0;
+  const views = () => current.map((d) => driveView(d, imageSize, { includeLoop: false }));
   return {
     handlers: {
-      'drives.list': async () => ({ drives: views() }),
+      'drives.list': async (req: { imageSize?: number | undefined }) => {
+        imageSize = req.imageSize ?? 0;
+        return { drives: views() };
+      },
       'drives.watch': (_req: unknown, ctx: HandlerContext<'drives.watch'>) =>
         new Promise<{ stopped: true }>((resolve) => {
           watcher = ctx;
@@ -34,6 +38,19 @@ function driveHandlers(initial: Drive[]) {
 const next = () => screen.getByRole('button', { name: 'Next' }) as HTMLButtonElement;
 
 describe('step 3: choose cards', () => {
+  it('disables a card too small for the card image before Review, with the drive layer\'s reason; lock/unlock does not care about size', async () => {
+    const tiny: Drive = { ...laptopDrives[1]!, device: '/dev/mmcblk2', name: 'mmcblk2', description: 'Tiny SD128', size: 128 * 1024 * 1024 };
+    const { handlers } = driveHandlers([laptopDrives[1]!, tiny]);
+    renderWizard({ state: { step: 'cards' }, handlers });
+    const tinyBox = (await screen.findByRole('checkbox', { name: /Tiny SD128/ })) as HTMLInputElement;
+    expect(tinyBox.disabled).toBe(true);
+    expect(document.getElementById(tinyBox.getAttribute('aria-describedby')!)?.textContent).toMatch(/holds 128 MiB but the image needs 260 MiB/);
+    expect((screen.getByRole('checkbox', { name: /SanDisk SC32G/ }) as HTMLInputElement).disabled).toBe(false);
+    cleanup();
+    renderWizard({ state: { recipe: 'sdlock', step: 'cards' }, handlers: driveHandlers([tiny]).handlers });
+    expect(((await screen.findByRole('radio', { name: /Tiny SD128/ })) as HTMLInputElement).disabled).toBe(false);
+  });
+
   it('lists cards, several at once; an unusable card is disabled with its reason; a mounted one says it will be unmounted; the system disk hides behind “show all”', async () => {
     const user = userEvent.setup();
     const locked: Drive = { ...laptopDrives[1]!, device: '/dev/mmcblk1', name: 'mmcblk1', description: 'Locked SL16G', sd: { type: 'SD', writeProtect: { temporary: true, permanent: false } } };

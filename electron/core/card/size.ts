@@ -6,9 +6,12 @@
  */
 import { BootcardError } from '../errors.js';
 import { CardErrorCode } from './errors.js';
+import { DEFAULT_PARTITION_OFFSET } from '../fat32/compose.js';
 
 export const MIB = 1024 * 1024;
 export const DEFAULT_CARD_PARTITION_SIZE = 256 * MIB;
+/** The whole card image at the default partition size: what a card must hold (the wizard's cards list checks it). */
+export const DEFAULT_CARD_IMAGE_SIZE = DEFAULT_PARTITION_OFFSET + DEFAULT_CARD_PARTITION_SIZE;
 /** The EEPROM bootloader reads a recovery card's FAT partition only below 32 GB. */
 export const EEPROM_CARD_MAX_PARTITION_BYTES = 32_000_000_000;
 

@@ -10,7 +10,7 @@ import { composeRecoveryCard, composeUefiCard } from '../../core/card/index.js';
 import { readFirmwareSource } from '../../core/card/firmware-zip.io.js';
 import { readRecoveryFiles } from '../../core/card/recovery-files.io.js';
 import { DEFAULT_CARD_PARTITION_SIZE } from '../../core/card/size.js';
-import type { SparseImage } from '../../core/image/sparse-image.js';
+import { dataBytes, type SparseImage } from '../../core/image/sparse-image.js';
 import type { ManifestEntry } from '../../core/manifest/manifest.js';
 import { applyUefiSettings, hasUefiSettings, type UefiSettings } from '../../core/uefi/index.js';
 import { writeImageToDrives } from '../../core/writer/writer.io.js';
@@ -33,10 +33,6 @@ export function sparseImageSha256(image: SparseImage): string {
   const hash = createHash('sha256');
   for (const r of image.ranges) hash.update(r.data);
   return hash.digest('hex');
-}
-
-function dataBytes(image: SparseImage): number {
-  return image.ranges.reduce((n, r) => n + r.data.length, 0);
 }
 
 export async function composeRecipe(recipe: Recipe, cwd: string, timestamp: number): Promise<{ image: SparseImage; plan: CardPlan }> {

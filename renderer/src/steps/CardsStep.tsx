@@ -4,6 +4,7 @@ import { messageOf, useClient } from '../client-context.js';
 import { formatSize } from '../format.js';
 import { blockingProblems, driveNote } from '../wizard/drives.js';
 import type { Action, WizardState } from '../wizard/state.js';
+import { DEFAULT_CARD_IMAGE_SIZE } from '../../../electron/core/card/size.js';
 
 type Props = { state: WizardState; dispatch: Dispatch<Action> };
 
@@ -17,15 +18,17 @@ export function CardsStep({ state, dispatch }: Props) {
 
   useEffect(() => {
     const controller = new AbortController();
-    client.call('drives.list', {}).then(
+    // Every card the wizard writes is a default-size image, so a card too small for it is refused here, not at Write.
+    const request = single ? {} : { imageSize: DEFAULT_CARD_IMAGE_SIZE };
+    client.call('drives.list', request).then(
       (r) => !controller.signal.aborted && setDrives(r.drives),
       (e: unknown) => !controller.signal.aborted && setError(messageOf(e)),
     );
     client
-      .call('drives.watch', {}, { signal: controller.signal, onProgress: (event) => setDrives(event.drives) })
+      .call('drives.watch', request, { signal: controller.signal, onProgress: (event) => setDrives(event.drives) })
       .catch(() => undefined);
     return () => controller.abort();
-  }, [client]);
+  }, [client, single]);
 
   // A card that vanished or became unusable is no longer selected.
   useEffect(() => {
