@@ -14,6 +14,7 @@ import { composeUefiCard } from '../electron/core/card/uefi-card.js';
 import type { FirmwareFile } from '../electron/core/card/firmware-files.js';
 import { configTxtPreset } from '../electron/core/configtxt/config-txt.js';
 import { dataBytes, type SparseImage } from '../electron/core/image/sparse-image.js';
+import { pseudoRandomBytes } from '../tests/helpers/pseudo-random.js';
 
 export const title = 'Card images: data ranges per card size and compose time (goal: 256 MiB UEFI card <= 16 MiB data, compose << 1 s)';
 
@@ -23,21 +24,10 @@ const DATA_GOAL = 16 * MIB;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const shared = process.env.BOOTCARD_SHARED ?? path.resolve(here, '..', '..', 'shared');
 
-function noise(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed * 2654435761 + 7;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 function pftfFirmware(): FirmwareFile[] {
   const fdFixture = path.join(shared, 'fixtures', 'uefi', 'rpi-efi-v1.34-layout.fd');
-  const fd = existsSync(fdFixture) ? new Uint8Array(readFileSync(fdFixture)) : noise(0x1f0000, 99);
+  const fd = existsSync(fdFixture) ? new Uint8Array(readFileSync(fdFixture)) : pseudoRandomBytes(0x1f0000, 99);
   const sizes: [string, number][] = [
     ['bcm2711-rpi-4-b.dtb', 52_593], ['bcm2711-rpi-400.dtb', 52_604], ['bcm2711-rpi-cm4.dtb', 53_237], ['fixup4.dat', 5_446],
     ['start4.elf', 2_253_088], ['overlays/miniuart-bt.dtbo', 1_404], ['overlays/upstream-pi4.dtbo', 2_791],
@@ -46,7 +36,7 @@ function pftfFirmware(): FirmwareFile[] {
   return [
     { path: 'RPI_EFI.fd', data: fd, mtime: 1671100000 },
     { path: 'config.txt', data: new TextEncoder().encode('arm_64bit=1\nenable_gic=1\narmstub=RPI_EFI.fd\ndtoverlay=miniuart-bt\ndtoverlay=upstream-pi4\n'), mtime: 1671100000 },
-    ...sizes.map(([p, n], i) => ({ path: p, data: noise(n, i + 1), mtime: 1671100000 })),
+    ...sizes.map(([p, n], i) => ({ path: p, data: pseudoRandomBytes(n, i + 1), mtime: 1671100000 })),
   ];
 }
 

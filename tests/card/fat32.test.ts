@@ -19,25 +19,15 @@ import {
 import { lfnChecksum, shortNameBytes } from '../../electron/core/fat32/names.js';
 import { openByteReader } from '../../electron/core/fat32/byte-reader.io.js';
 import { fsckFat, mcopyAll, mdirAll, mtype, saveImage, savePartition, sfdiskDump, TOOL_ENV } from './fat-tools.js';
+import { pseudoRandomBytes } from '../helpers/pseudo-random.js';
 
 const MIB = 1024 * 1024;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bootcard-fat32-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let counter = 0;
 const tmp = (name: string) => path.join(dir, `${counter++}-${name}`);
+const bytes = pseudoRandomBytes;
 
-/** Deterministic pseudo-random bytes, so files differ from each other and from zeros. */
-function bytes(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed * 2654435761 + 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 /** Composes, then checks with fsck.fat, mdir and mcopy that every file reads back identical. */
 async function composeAndCheck(files: FatFileInput[], partitionSize: number, partitionType = 0x0c) {

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { uefiFixture } from '../helpers/shared.js';
+import { pseudoRandomBytes } from '../helpers/pseudo-random.js';
 
 export interface ZipEntrySpec {
   readonly name: string;
@@ -64,15 +65,7 @@ dtoverlay=upstream-pi4
 `;
 
 function pseudoRandomFile(file: string, length: number, seed: number): string {
-  const out = Buffer.alloc(length);
-  let x = seed * 2654435761 + 7;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  writeFileSync(file, out);
+  writeFileSync(file, pseudoRandomBytes(length, seed));
   return file;
 }
 
