@@ -43,7 +43,8 @@ const FTW_SIGNATURE = guidToBytes(KnownGuid.FTW_WORKING_BLOCK);
 
 /** The CRC edk2 expects for the working-block header at `offset`. */
 export function ftwHeaderCrc(bytes: Uint8Array, offset: number): number {
-  const header = bytes.slice(offset, offset + FTW_HEADER_SIZE);
+  // A copy, never a view: Buffer#slice shares memory, and the caller's bytes must stay as they are.
+  const header = new Uint8Array(bytes.subarray(offset, offset + FTW_HEADER_SIZE));
   header.fill(FTW_ERASED_BYTE, FTW_CRC_OFFSET, FTW_STATE_OFFSET + 1);
   return crc32(header);
 }

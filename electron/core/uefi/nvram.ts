@@ -158,7 +158,8 @@ export function editUefiVariables(fd: Uint8Array, edits: readonly VariableEdit[]
       { ftwOffset: ftw.offset },
     );
   }
-  const copy = fd.slice();
+  // new Uint8Array(fd) copies for a Uint8Array and a Node Buffer alike (Buffer#slice is a view).
+  const copy = new Uint8Array(fd);
   const result = applyVariableEdits(copy, store, edits);
   if (result.written.length === 0) return { fd: copy, changed: false, ...result };
   // Self-check: the edited store must read back cleanly and hold exactly what was asked.

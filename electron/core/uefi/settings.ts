@@ -156,7 +156,7 @@ export interface ApplyUefiSettingsResult {
  */
 export function applyUefiSettings(fd: Uint8Array, settings: UefiSettings): ApplyUefiSettingsResult {
   const warnings: string[] = [];
-  if (!hasUefiSettings(settings)) return { fd: fd.slice(), warnings };
+  if (!hasUefiSettings(settings)) return { fd: new Uint8Array(fd), warnings };
   const edits = uefiSettingsEdits(fd, settings);
   const result = editUefiVariables(fd, edits);
   if (settings.httpBootFirstUrl !== undefined) warnings.push(HTTP_BOOT_WARNING);

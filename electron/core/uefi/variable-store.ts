@@ -208,10 +208,10 @@ function readRecord(fd: Uint8Array, dv: DataView, at: number, end: number, forma
     attributes: dv.getUint32(at + 4, true),
     name: decodeVariableName(fd.subarray(nameOffset, nameOffset + nameSize)),
     guid: guidFromBytes(fd, guidOffset),
-    data: fd.slice(nameOffset + nameSize, nameOffset + nameSize + dataSize),
+    data: new Uint8Array(fd.subarray(nameOffset + nameSize, nameOffset + nameSize + dataSize)),
   };
   return auth
-    ? { ...base, monotonicCount: dv.getBigUint64(at + 8, true), timeStamp: fd.slice(at + 0x10, at + 0x20), pubKeyIndex: dv.getUint32(at + 0x20, true) }
+    ? { ...base, monotonicCount: dv.getBigUint64(at + 8, true), timeStamp: new Uint8Array(fd.subarray(at + 0x10, at + 0x20)), pubKeyIndex: dv.getUint32(at + 0x20, true) }
     : base;
 }
 
