@@ -3,7 +3,10 @@
  * config, SHA-256 of the image, time, outcome), as JSON or as CSV (RFC 4180:
  * comma separated, CRLF line ends, fields quoted when they hold a comma, quote
  * or line break, quotes doubled). The CSV guards against spreadsheet formula
- * injection by prefixing a field that starts with = + - @ with a quote.
+ * injection by prefixing with a quote a field that starts with = + - @, their
+ * full-width forms (which some spreadsheets in CJK locales take as the ASCII
+ * ones), a TAB or a CR (OWASP's list), or with any of these after leading
+ * white space (spreadsheets that trim a field on import would start it there).
  */
 
 export interface ManifestEntry {
@@ -30,8 +33,11 @@ export function formatManifest(entries: readonly ManifestEntry[], format: Manife
   return `${rows.join('\r\n')}\r\n`;
 }
 
+/** Leading white space or control characters, then a character a spreadsheet starts a formula with. */
+const FORMULA_START = /^[\s\u0000-\u001f]*[=+\-@\uff1d\uff0b\uff0d\uff20]|^[\t\r]/;
+
 function csvField(value: string): string {
-  const safe = /^[=+\-@]/.test(value) ? `'${value}` : value;
+  const safe = FORMULA_START.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
