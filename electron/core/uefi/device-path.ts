@@ -14,6 +14,8 @@
  *   EFI_DEVICE_PATH FilePathList[]
  *   UINT8  OptionalData[]        the rest (none here)
  *
+ * PXE options ([parent]/MAC/IPv4/End) are built in network-boot.ts.
+ *
  * Why a bare URI node works without knowing the Pi's MAC: edk2's boot manager (UefiBootManagerLib
  * BmBoot.c, BmGetNextLoadOptionDevicePath) treats a path that STARTS with a URI node as a short-form
  * path and expands it (BmExpandUriDevicePath) by offering it to every LoadFile handle, i.e. to
@@ -159,7 +161,7 @@ export function devicePathToText(path: Uint8Array): string {
       continue;
     }
     if (n.type === DevicePathType.MESSAGING && n.subType === MSG_URI_DP) parts.push(`Uri(${String.fromCharCode(...n.data)})`);
-    else if (n.type === DevicePathType.MESSAGING && n.subType === MSG_MAC_ADDR_DP && n.data.length >= 33) parts.push(`MAC(${bytesToHex(n.data.subarray(0, 6))},0x${n.data[32]!.toString(16)})`);
+    else if (n.type === DevicePathType.MESSAGING && n.subType === MSG_MAC_ADDR_DP && n.data.length >= 33) parts.push(`MAC(${bytesToHex(n.data.subarray(0, 6)).toUpperCase()},0x${n.data[32]!.toString(16)})`);
     else if (n.type === DevicePathType.MESSAGING && n.subType === MSG_IPV4_DP) parts.push('IPv4(...)');
     else if (n.type === DevicePathType.MESSAGING && n.subType === MSG_IPV6_DP) parts.push('IPv6(...)');
     else if (n.type === DevicePathType.HARDWARE && n.subType === 0x04 && n.data.length >= 16) parts.push(`VenHw(${guidFromBytes(n.data)})`);

@@ -23,4 +23,6 @@ export const UefiErrorCode = {
   BAD_VARIABLE: 'UEFI_BAD_VARIABLE',
   /** A named setting has a value outside what the firmware accepts. */
   BAD_SETTING: 'UEFI_BAD_SETTING',
+  /** A row or the header of a `card uefi --batch` file is wrong (the message names the line). */
+  BAD_BATCH_FILE: 'UEFI_BAD_BATCH_FILE',
 } as const;

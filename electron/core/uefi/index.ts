@@ -26,7 +26,23 @@ export {
 export { uriDevicePath, encodeLoadOption, decodeLoadOption, devicePathToText, validateBootUri } from './device-path.js';
 export { describeVariable, SYSTEM_TABLE_MODES, FAN_GPIOS, FAN_TEMP_CELSIUS, CUSTOM_CPU_CLOCK_MHZ, ASSET_TAG_MAX_LENGTH, type SystemTableMode } from './known-variables.js';
 export {
+  parseMacAddress,
+  formatMacAddress,
+  isRaspberryPiMac,
+  encodePxeBootOption,
+  encodeHttpBootOption,
+  pxeDevicePath,
+  pxeDescription,
+  networkBootEdits,
+  AUTO_CREATED_BOOT_OPTION_GUID,
+  RASPBERRY_PI_OUIS,
+  MAC_HELP,
+  type NetworkBootRequest,
+} from './network-boot.js';
+export { parseCsv, parseFleetCsv, type CsvRecord, type FleetRow } from './fleet-csv.js';
+export {
   applyUefiSettings,
+  type UefiSettingsContext,
   previewUefiSettings,
   type UefiSettingsPreview,
   readUefiSettings,

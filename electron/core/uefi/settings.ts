@@ -3,15 +3,14 @@
  * (Device Manager > Raspberry Pi Configuration, Boot Maintenance Manager), written into RPI_EFI.fd
  * before the card is written, so the Pi boots configured without a keyboard.
  *
- * `applyUefiSettings(fd, settings)` is the entry point the card recipe calls. HTTP boot first adds a
- * Boot#### load option whose device path is a bare URI node (device-path.ts) and puts it first in
- * BootOrder; it needs no MAC address, so one card works for every Pi. PXE first is not offered: the
- * firmware's own PXE options start with the network controller's path and the Pi's MAC, which bootcard
- * cannot know offline.
+ * `applyUefiSettings(fd, settings)` is the entry point the card recipe calls. PXE first and HTTP first
+ * add Boot#### load options (network-boot.ts) and put them first in BootOrder, PXE before HTTP as the
+ * homelab guides ask; network boot only also deletes every other Boot####. HTTP first needs no MAC
+ * address (its path is a bare URI node), PXE first names the Pi's MAC, so a fleet gets one card per Pi.
  */
 import { bytesToHex } from '@noble/hashes/utils';
 import { BootcardError } from '../errors.js';
-import { uriDevicePath, decodeLoadOption, encodeLoadOption, LOAD_OPTION_ACTIVE, parseDevicePath, DevicePathType, MSG_URI_DP } from './device-path.js';
+import { uriDevicePath } from './device-path.js';
 import { UefiErrorCode } from './errors.js';
 import { KnownGuid } from './guid.js';
 import {
@@ -22,21 +21,20 @@ import {
   CUSTOM_CPU_CLOCK_MHZ,
   decodeBootOrder,
   describeVariable,
-  encodeBootOrder,
   encodeUint16,
   encodeUint32,
   FAN_GPIOS,
   FAN_TEMP_CELSIUS,
   GlobalVariable,
-  isBootOptionName,
   RpiConfigVariable,
   SYSTEM_TABLE_MODES,
   uint16,
   uint32,
   type SystemTableMode,
 } from './known-variables.js';
+import { bareUriOf, formatMacAddress, HTTP_BOOT_DESCRIPTION, macWarning, networkBootEdits, parseMacAddress, pxeMacOf } from './network-boot.js';
 import { editUefiVariables, readNvram } from './nvram.js';
-import { ATTRIBUTES_NV_BS_RT, decodeVariableName, encodeVariableName, liveRecords, type VariableEdit, type VariableRecord } from './variable-store.js';
+import { ATTRIBUTES_NV_BS_RT, decodeVariableName, encodeVariableName, liveRecords, type VariableEdit } from './variable-store.js';
 
 export type CpuClockSetting = 'low' | 'default' | 'max' | number;
 
@@ -47,8 +45,12 @@ export interface UefiSettings {
   readonly systemTable?: SystemTableMode;
   /** Boot countdown in seconds, 0 to 65535 (65535 waits forever). */
   readonly bootTimeoutSeconds?: number;
-  /** Add an HTTP-boot option for this URL and try it first. */
+  /** Add the PXEv4 option of the NIC with this MAC (aa:bb:cc:dd:ee:ff) and try it first. */
+  readonly pxeBootFirstMac?: string;
+  /** Add an HTTP-boot option for this URL and try it first (second, after PXE, when both are set). */
   readonly httpBootFirstUrl?: string;
+  /** BootOrder holds only the network options above; every other Boot#### is deleted. */
+  readonly networkBootOnly?: boolean;
   /** low, default, max, or a custom clock in MHz (100 to 2200). */
   readonly cpuClock?: CpuClockSetting;
   /** GPIO of a fan switched by the ACPI thermal zone (14, 18 or 19), or 0 for none. */
@@ -59,7 +61,7 @@ export interface UefiSettings {
   readonly assetTag?: string;
 }
 
-export const HTTP_BOOT_DESCRIPTION = 'UEFI HTTP boot (bootcard)';
+export { HTTP_BOOT_DESCRIPTION };
 export const HTTP_BOOT_WARNING =
   'pftf/RPi4 UEFI firmware v1.38 to v1.41 cannot HTTP-boot; use v1.42 or later (or v1.37 or earlier) for --http-boot-first.';
 
@@ -89,6 +91,8 @@ export function validateUefiSettings(s: UefiSettings): void {
     badSetting(`The asset tag must be at most ${ASSET_TAG_MAX_LENGTH} printable ASCII characters.`, { assetTag: s.assetTag });
   }
   if (s.httpBootFirstUrl !== undefined) uriDevicePath(s.httpBootFirstUrl);
+  if (s.pxeBootFirstMac !== undefined) parseMacAddress(s.pxeBootFirstMac);
+  if (s.networkBootOnly && s.pxeBootFirstMac === undefined && s.httpBootFirstUrl === undefined) networkBootEdits([], { networkBootOnly: true });
 }
 
 const rpi = (name: string, value: number): VariableEdit => ({ op: 'set', name, guid: KnownGuid.RPI_CONFIG, attributes: ATTRIBUTES_NV_BS_RT, data: encodeUint32(value) });
@@ -100,15 +104,16 @@ function encodeAssetTag(tag: string): Uint8Array {
   return out;
 }
 
-/** True for a Boot#### whose device path is one URI node (what bootcard writes). */
-function bareUriOption(record: VariableRecord): boolean {
-  const option = decodeLoadOption(record.data);
-  const nodes = option && parseDevicePath(option.filePathList);
-  return !!nodes && nodes.length === 2 && nodes[0]!.type === DevicePathType.MESSAGING && nodes[0]!.subType === MSG_URI_DP;
+export interface UefiSettingsContext {
+  /**
+   * Device path nodes in front of the NIC's MAC node. None on a Pi (GENET's path is the MAC node
+   * alone); edk2's AAVMF puts its virtio NIC behind PciRoot/Pci nodes (the qemu test).
+   */
+  readonly pxeParentPath?: Uint8Array;
 }
 
 /** The edits that put `settings` into the store read from `fd`. */
-export function uefiSettingsEdits(fd: Uint8Array, settings: UefiSettings): VariableEdit[] {
+export function uefiSettingsEdits(fd: Uint8Array, settings: UefiSettings, options: UefiSettingsContext = {}): VariableEdit[] {
   validateUefiSettings(settings);
   const edits: VariableEdit[] = [];
   if (settings.ramLimit3GB !== undefined) edits.push(rpi(RpiConfigVariable.RAM_LIMIT_TO_3GB, settings.ramLimit3GB ? 1 : 0));
@@ -126,20 +131,15 @@ export function uefiSettingsEdits(fd: Uint8Array, settings: UefiSettings): Varia
     edits.push({ op: 'set', name: RpiConfigVariable.ASSET_TAG, guid: KnownGuid.RPI_CONFIG, attributes: ATTRIBUTES_NV_BS_RT, data: encodeAssetTag(settings.assetTag) });
   }
   if (settings.bootTimeoutSeconds !== undefined) edits.push(global(GlobalVariable.TIMEOUT, encodeUint16(settings.bootTimeoutSeconds)));
-  if (settings.httpBootFirstUrl !== undefined) {
-    const live = liveRecords(readNvram(fd).store).filter((r) => r.guid === KnownGuid.EFI_GLOBAL_VARIABLE);
-    const orderRecord = live.find((r) => r.name === GlobalVariable.BOOT_ORDER);
-    const order = orderRecord ? decodeBootOrder(orderRecord.data) : [];
-    const options = live.filter((r) => isBootOptionName(r.name));
-    // Reuse an option bootcard wrote before (same description, bare URI path), else the lowest free number.
-    const previous = options.find((r) => bareUriOption(r) && decodeLoadOption(r.data)?.description === HTTP_BOOT_DESCRIPTION);
-    const used = new Set([...order, ...options.map((r) => parseInt(r.name.slice(4), 16))]);
-    let number = previous ? parseInt(previous.name.slice(4), 16) : 0;
-    if (!previous) while (used.has(number)) number++;
-    if (number > 0xffff) badSetting('Every Boot#### number is in use.', {});
-    const option = encodeLoadOption({ attributes: LOAD_OPTION_ACTIVE, description: HTTP_BOOT_DESCRIPTION, filePathList: uriDevicePath(settings.httpBootFirstUrl) });
-    edits.push(global(bootOptionName(number), option));
-    edits.push(global(GlobalVariable.BOOT_ORDER, encodeBootOrder([number, ...order.filter((n) => n !== number)])));
+  if (settings.pxeBootFirstMac !== undefined || settings.httpBootFirstUrl !== undefined || settings.networkBootOnly) {
+    edits.push(
+      ...networkBootEdits(liveRecords(readNvram(fd).store), {
+        ...(settings.pxeBootFirstMac !== undefined ? { pxeMac: parseMacAddress(settings.pxeBootFirstMac) } : {}),
+        ...(options.pxeParentPath ? { pxeParentPath: options.pxeParentPath } : {}),
+        ...(settings.httpBootFirstUrl !== undefined ? { httpUrl: settings.httpBootFirstUrl } : {}),
+        networkBootOnly: settings.networkBootOnly === true,
+      }),
+    );
   }
   return edits;
 }
@@ -154,11 +154,15 @@ export interface ApplyUefiSettingsResult {
  * Writes the settings into the NVRAM of an RPI_EFI.fd. Throws BootcardError (UEFI_*) with nothing
  * changed when the file has no valid store, the store is full, or an FTW write is pending.
  */
-export function applyUefiSettings(fd: Uint8Array, settings: UefiSettings): ApplyUefiSettingsResult {
+export function applyUefiSettings(fd: Uint8Array, settings: UefiSettings, options: UefiSettingsContext = {}): ApplyUefiSettingsResult {
   const warnings: string[] = [];
   if (!hasUefiSettings(settings)) return { fd: new Uint8Array(fd), warnings };
-  const edits = uefiSettingsEdits(fd, settings);
+  const edits = uefiSettingsEdits(fd, settings, options);
   const result = editUefiVariables(fd, edits);
+  if (settings.pxeBootFirstMac !== undefined) {
+    const warning = macWarning(parseMacAddress(settings.pxeBootFirstMac));
+    if (warning) warnings.push(warning);
+  }
   if (settings.httpBootFirstUrl !== undefined) warnings.push(HTTP_BOOT_WARNING);
   if (settings.fanTempCelsius !== undefined && settings.fanGpio === undefined) {
     const gpio = readUefiSettings(result.fd).fanGpio;
@@ -201,10 +205,14 @@ export function readUefiSettings(fd: Uint8Array): UefiSettings & { bootOrder?: s
   if (order) {
     const numbers = decodeBootOrder(order);
     out.bootOrder = numbers.map(bootOptionName);
-    const first = numbers[0] !== undefined ? live.find((r) => r.name === bootOptionName(numbers[0]!) && r.guid === KnownGuid.EFI_GLOBAL_VARIABLE) : undefined;
-    if (first && bareUriOption(first)) {
-      const node = parseDevicePath(decodeLoadOption(first.data)!.filePathList)![0]!;
-      out.httpBootFirstUrl = String.fromCharCode(...node.data);
+    // The network options at the head of BootOrder are what PXE first / HTTP first wrote.
+    for (const n of numbers) {
+      const option = live.find((r) => r.name === bootOptionName(n) && r.guid === KnownGuid.EFI_GLOBAL_VARIABLE);
+      const mac = option && pxeMacOf(option.data);
+      const url = option && bareUriOf(option.data);
+      if (mac && out.pxeBootFirstMac === undefined && out.httpBootFirstUrl === undefined) out.pxeBootFirstMac = formatMacAddress(mac).toLowerCase();
+      else if (url !== undefined && out.httpBootFirstUrl === undefined) out.httpBootFirstUrl = url;
+      else break;
     }
   }
   return out;
