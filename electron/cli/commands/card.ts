@@ -1,8 +1,10 @@
 /**
  * `bootcard card uefi|recovery|inspect`: compose the UEFI firmware card or an
  * EEPROM recovery card as an image file (written atomically, with holes), and
- * show what is on a card or image.
+ * show what is on a card or image. `card uefi --batch pis.csv` makes one card
+ * per Pi (its MAC first in the boot order).
  */
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { composeRecoveryCard, RECOVERY_PRESETS, type RecoveryPreset } from '../../core/card/recovery-card.js';
@@ -28,10 +30,14 @@ import { dataBytes } from '../../core/image/sparse-image.js';
 import { saveSparseImage } from '../../core/image/sparse-image.io.js';
 import { describeTarget, enumerationPaths } from '../../core/drives/enumerate.io.js';
 import { DEFAULT_PARTITION_OFFSET } from '../../core/fat32/compose.js';
-import { applyUefiSettings } from '../../core/uefi/settings.js';
+import type { FirmwareFile } from '../../core/card/firmware-files.js';
+import { BootcardError, toBootcardError } from '../../core/errors.js';
+import { UefiErrorCode } from '../../core/uefi/errors.js';
+import { parseFleetCsv, type FleetRow } from '../../core/uefi/fleet-csv.js';
+import { applyUefiSettings, type UefiSettings } from '../../core/uefi/settings.js';
 import type { CliContext } from '../context.js';
 import { usageError } from '../program.js';
-import { addUefiSettingsOptions, uefiSettingsFromOptions, type UefiSettingsOptions } from '../uefi-options.js';
+import { addUefiSettingsOptions, UEFI_SETTING_COLUMNS, uefiOptionsFromColumns, uefiSettingsFromOptions, type UefiSettingsOptions } from '../uefi-options.js';
 import { addWriteTargetOptions, writeToTargets, type WriteTargetOptions } from '../write-targets.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -130,6 +136,35 @@ interface UefiCommandOptions extends OutputOptions, UefiSettingsOptions {
   readonly configTxt?: string[];
   readonly dtoverlay?: string[];
   readonly cacheDir?: string;
+  readonly batch?: string;
+  readonly outDir?: string;
+}
+
+interface BatchCard {
+  readonly row: FleetRow;
+  readonly settings: UefiSettings;
+}
+
+/**
+ * Reads the batch file and turns every row into its card's settings (the row's cells over the command
+ * line's options, the row's MAC as --pxe-boot-first) and applies them to the firmware in memory, so
+ * that a bad row anywhere stops the batch before the first card is written.
+ */
+async function checkBatch(options: UefiCommandOptions, firmware: readonly FirmwareFile[], ctx: CliContext): Promise<BatchCard[]> {
+  const file = path.resolve(ctx.io.cwd, options.batch!);
+  const text = await readTextFile(file, 'batch file');
+  const rows = parseFleetCsv(text, UEFI_SETTING_COLUMNS, path.basename(file));
+  const fd = firmware.find((f) => f.path.toLowerCase() === 'rpi_efi.fd')?.data;
+  return rows.map((row) => {
+    try {
+      const settings = uefiSettingsFromOptions({ ...options, ...uefiOptionsFromColumns(row.values), pxeBootFirst: row.mac })!;
+      if (fd) applyUefiSettings(fd, settings);
+      return { row, settings };
+    } catch (error) {
+      const e = toBootcardError(error);
+      throw new BootcardError(UefiErrorCode.BAD_BATCH_FILE, `${path.basename(file)} line ${row.line} (${row.name}): ${e.message}`, { line: row.line, name: row.name, code: e.code });
+    }
+  });
 }
 
 function registerUefi(card: Command, ctx: CliContext): void {
@@ -145,6 +180,8 @@ function registerUefi(card: Command, ctx: CliContext): void {
     .option('--config-txt <KEY=VALUE>', 'set a config.txt line ([SECTION]KEY=VALUE for a section, KEY= to remove), repeatable', collect)
     .option('--dtoverlay <name>', 'add a dtoverlay= line to config.txt, repeatable', collect)
     .option('--out <file>', 'write the card image to this file')
+    .option('--batch <csv>', 'one card per Pi: a CSV file with the columns name, mac and any UEFI setting by its option name (asset-tag, boot-timeout, ...)')
+    .option('--out-dir <dir>', 'with --batch: write DIR/<name>.img for each row')
     .option('--size <size>', 'FAT partition size, e.g. 256M (default) or 1G; whole fills the card (with --to)')
     .option('--json', 'print the result as JSON');
   addUefiSettingsOptions(cmd);
@@ -152,14 +189,21 @@ function registerUefi(card: Command, ctx: CliContext): void {
   cmd.action(async (options: UefiCommandOptions) => {
     const firmwareVersion = options.version ?? options.firmwareVersion;
     if (options.firmware && firmwareVersion) throw usageError('Give either --firmware FILE or --version VERSION, not both.');
-    requireDestination(options);
+    if (options.batch) {
+      if (options.out) throw usageError('--batch writes one card per row: give --out-dir DIR (DIR/<name>.img) and/or --to DEV ..., not --out.');
+      if (options.pxeBootFirst) throw usageError("--batch takes each Pi's MAC from its mac column; drop --pxe-boot-first.");
+      if (!options.outDir && !(options.to ?? []).length) throw usageError('Say where the cards go: --out-dir DIR (one image per row) and/or --to DEV ... (the first card gets the first row, and so on).');
+    } else {
+      if (options.outDir) throw usageError('--out-dir is for --batch; for one card give --out FILE.');
+      requireDestination(options);
+    }
     const { size, imageSize } = await layout(options, ctx);
     const edits: ConfigTxtEdit[] = [
       ...(options.configTxtPreset ?? []).flatMap((name) => [...configTxtPreset(name)]),
       ...(options.configTxt ?? []).map(parseConfigTxtArgument),
       ...(options.dtoverlay ?? []).map((value): ConfigTxtEdit => ({ kind: 'dtoverlay', value })),
     ];
-    const settings = uefiSettingsFromOptions(options);
+    const settings = options.batch ? undefined : uefiSettingsFromOptions(options);
     let source = options.firmware ? path.resolve(ctx.io.cwd, options.firmware) : undefined;
     let download: Awaited<ReturnType<typeof fetchPftfFirmware>> | undefined;
     if (!source) {
@@ -174,27 +218,34 @@ function registerUefi(card: Command, ctx: CliContext): void {
     }
     const firmware = await readFirmwareSource(source, { partitionSize: size });
     const timestamp = sourceDateEpoch(ctx);
+    const firmwareInfo = download ? { version: download.version, path: download.path, sha256: download.sha256, cached: download.cached } : { path: source };
+    const compose = (cardSettings: UefiSettings | undefined, warnings: string[]) =>
+      composeUefiCard({
+        firmware,
+        configTxt: edits,
+        size,
+        ...(imageSize !== undefined ? { imageSize } : {}),
+        ...(timestamp !== undefined ? { timestamp } : {}),
+        ...(cardSettings
+          ? {
+              transformRpiEfiFd: (fd: Uint8Array) => {
+                const result = applyUefiSettings(fd, cardSettings);
+                warnings.push(...result.warnings);
+                return result.fd;
+              },
+            }
+          : {}),
+      });
+    if (options.batch) {
+      await runBatch(await checkBatch(options, firmware, ctx), compose, firmwareInfo, options, ctx);
+      return;
+    }
     const warnings: string[] = [];
-    const image = composeUefiCard({
-      firmware,
-      configTxt: edits,
-      size,
-      ...(imageSize !== undefined ? { imageSize } : {}),
-      ...(timestamp !== undefined ? { timestamp } : {}),
-      ...(settings
-        ? {
-            transformRpiEfiFd: (fd: Uint8Array) => {
-              const result = applyUefiSettings(fd, settings);
-              warnings.push(...result.warnings);
-              return result.fd;
-            },
-          }
-        : {}),
-    });
+    const image = compose(settings, warnings);
     for (const w of warnings) ctx.warn(w);
     const result = {
       ...summary(image, options.out ?? null),
-      firmware: download ? { version: download.version, path: download.path, sha256: download.sha256, cached: download.cached } : { path: source },
+      firmware: firmwareInfo,
       files: image.files,
       configTxt: image.configTxt,
       uefiSettings: settings ?? null,
@@ -207,6 +258,46 @@ function registerUefi(card: Command, ctx: CliContext): void {
     ].join('\n');
     await report(image, result, text, options, ctx);
   });
+}
+
+/**
+ * Makes the checked cards: DIR/<name>.img for every row (--out-dir), and with --to the first card gets
+ * the first row, the second the second, one after another.
+ */
+async function runBatch(
+  cards: readonly BatchCard[],
+  compose: (settings: UefiSettings, warnings: string[]) => ReturnType<typeof composeUefiCard>,
+  firmware: object,
+  options: UefiCommandOptions,
+  ctx: CliContext,
+): Promise<void> {
+  const targets = options.to ?? [];
+  if (targets.length > cards.length) throw usageError(`${targets.length} cards (--to) but ${cards.length} Pis in ${options.batch}: each card gets one row, so give at most ${cards.length} --to.`);
+  const outDir = options.outDir ? path.resolve(ctx.io.cwd, options.outDir) : undefined;
+  if (outDir) await mkdir(outDir, { recursive: true });
+  const shown = new Set<string>();
+  const results: object[] = [];
+  for (const [index, card] of cards.entries()) {
+    const warnings: string[] = [];
+    const image = compose(card.settings, warnings);
+    for (const w of warnings.filter((x) => !shown.has(x))) {
+      ctx.warn(w);
+      shown.add(w);
+    }
+    const out = outDir ? path.join(outDir, `${card.row.name}.img`) : null;
+    if (out) await saveSparseImage(image, out);
+    const target = targets[index];
+    if (target !== undefined) {
+      ctx.info(`${card.row.name} (MAC ${card.settings.pxeBootFirstMac}) goes on ${target}:`);
+      await writeToTargets(image, { ...options, to: [target] }, ctx);
+    }
+    results.push({ name: card.row.name, line: card.row.line, mac: card.settings.pxeBootFirstMac, out, to: target ?? null, uefiSettings: card.settings, warnings });
+    if (!options.json) ctx.info(`${card.row.name}: ${[out, target].filter(Boolean).join(' and ')} (PXE first for ${card.settings.pxeBootFirstMac})`);
+  }
+  const left = cards.slice(targets.length).map((c) => c.row.name);
+  if (targets.length && !outDir && left.length) ctx.warn(`not written (more Pis than --to cards): ${left.join(', ')}`);
+  if (options.json) ctx.printJson({ batch: options.batch, firmware, cards: results });
+  else if (outDir) ctx.print(`Wrote ${cards.length} card images to ${outDir}.`);
 }
 
 interface RecoveryCommandOptions extends OutputOptions {
