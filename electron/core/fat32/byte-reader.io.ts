@@ -1,7 +1,8 @@
 /** ByteReaders over an image file or a block device (read-only). */
-import { constants, type Stats } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { toBootcardError } from '../errors.js';
+import { openInputFile } from '../files/input-file.io.js';
 import type { ByteReader } from './reader.js';
 
 export interface FileByteReader extends ByteReader {
@@ -15,43 +16,43 @@ export interface OpenByteReaderOptions {
    * what gets read, even if the path is swapped in between.
    */
   readonly check?: (stat: Stats) => void | Promise<void>;
+  /** Names the input in messages (default "card or card image"). */
+  readonly what?: string;
+  readonly signal?: AbortSignal;
 }
 
 /**
- * Opens `path` read-only. For a block device the size comes from seeking to
- * its end (stat reports 0 for devices). O_NONBLOCK so that a FIFO at the path
- * cannot hang the open (it changes nothing for files and block devices).
+ * Opens `path` read-only through the input opener: a regular file or a block
+ * device only (a FIFO, /dev/zero or a folder is refused on the opened handle,
+ * and the open never waits). For a block device the size comes from seeking
+ * to its end (stat reports 0 for devices).
  */
 export async function openByteReader(path: string, options: OpenByteReaderOptions = {}): Promise<FileByteReader> {
-  let handle: FileHandle;
+  const input = await openInputFile(path, {
+    what: options.what ?? 'card or card image',
+    maxBytes: Number.MAX_SAFE_INTEGER,
+    allowBlockDevice: true,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (error) {
-    throw toBootcardError(error, `Could not open ${path}`);
-  }
-  try {
-    const stat = await handle.stat();
-    await options.check?.(stat);
-    let size = stat.size;
-    if (stat.isBlockDevice()) size = await blockDeviceSize(handle);
+    await options.check?.(input.stat);
+    const size = input.stat.isBlockDevice() ? await blockDeviceSize(input.handle) : input.size;
     return {
       size,
-      async read(offset: number, length: number) {
-        const out = new Uint8Array(length);
-        let done = 0;
-        while (done < length) {
-          const { bytesRead } = await handle.read(out, done, length - done, offset + done);
-          if (bytesRead === 0) break;
-          done += bytesRead;
-        }
-        return out;
-      },
-      close: () => handle.close(),
+      read: (offset: number, length: number) => input.read(offset, length).then((bytes) => (bytes.length === length ? bytes : padded(bytes, length))),
+      close: () => input.close(),
     };
   } catch (error) {
-    await handle.close();
+    await input.close();
     throw toBootcardError(error, `Could not read ${path}`);
   }
+}
+
+/** Past the end a ByteReader reads zeros, as before (the FAT reader checks sizes itself). */
+function padded(bytes: Uint8Array, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  out.set(bytes);
+  return out;
 }
 
 /** Finds a block device's size by bisecting for the last readable byte (no ioctl in Node). */
