@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -27,5 +27,27 @@ describe('atomic output files', () => {
     expect((error as Error).message).toContain('not a folder');
     expect(existsSync(good)).toBe(false);
     expect(readdirSync(path.join(dir, 'set')).sort()).toEqual(['blocker', 'keep.txt']);
+  });
+
+  it('replaces a file the CLI was told to write, keeping its mode, as cp does (a private 0600 file stays private)', async () => {
+    const file = path.join(dir, 'private.bin');
+    writeFileSync(file, 'old');
+    chmodSync(file, 0o600);
+    await writeFilesAtomically([{ path: file, data: 'new' }]);
+    expect(readFileSync(file, 'utf8')).toBe('new');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    chmodSync(file, 0o640);
+    await writeFilesAtomically([{ path: file, data: 'newer', mode: 0o644 }]);
+    expect(statSync(file).mode & 0o777).toBe(0o640);
+  });
+
+  (process.getuid?.() === 0 ? it : it.skip)('as root, also keeps the replaced file’s owner (a user’s file stays theirs)', async () => {
+    const file = path.join(dir, 'users.sig');
+    writeFileSync(file, 'old');
+    chownSync(file, 65534, 65534);
+    await writeFilesAtomically([{ path: file, data: 'new' }]);
+    expect(readFileSync(file, 'utf8')).toBe('new');
+    expect(statSync(file)).toMatchObject({ uid: 65534, gid: 65534 });
+    expect(statSync(file).mode & 0o777).toBe(0o644);
   });
 });
