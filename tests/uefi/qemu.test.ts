@@ -3,17 +3,24 @@
  * variable store bootcard patched, and checks what the firmware itself reads back:
  *  1. the UEFI shell's dmpstore shows RamLimitTo3GB, SystemTableMode, Timeout and BootOrder as written;
  *  2. with a network card, the boot manager tries bootcard's bare-URI Boot#### first and HttpBootDxe
- *     fetches exactly that URL from a local HTTP server (no MAC address anywhere in the option).
- * Skipped where qemu-system-aarch64 or the AAVMF files are missing.
+ *     fetches exactly that URL from a local HTTP server (no MAC address anywhere in the option);
+ *  3. PXE first (issue 13): the option bootcard's encoder builds for the virtio NIC (its PciRoot/Pci
+ *     nodes as the parent path, the Pi's option has none) makes AAVMF download the boot file from
+ *     qemu's built-in TFTP server before anything else, and the firmware's own refresh of boot options
+ *     keeps it instead of adding a second PXEv4 option; built for another MAC, the boot manager falls
+ *     through to the next option (HTTP boot).
+ * qemu's user-mode network (DHCP, TFTP) stays inside qemu. Skipped where qemu-system-aarch64 or the
+ * AAVMF files are missing.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyUefiSettings, editUefiVariables } from '../../electron/core/uefi/index.js';
+import { deviceNode } from '../../electron/core/uefi/device-path.js';
+import { applyUefiSettings, editUefiVariables, listUefiVariables, type UefiSettings } from '../../electron/core/uefi/index.js';
 
 const QEMU = 'qemu-system-aarch64';
 const AAVMF_CODE = '/usr/share/AAVMF/AAVMF_CODE.fd';
@@ -31,10 +38,20 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function patchedVars(url: string): string {
+/**
+ * PciRoot(0x0)/Pci(0x1,0x0): where AAVMF's first PCI device (the virtio-net-pci NIC) sits on qemu's
+ * virt machine. ACPI node 02/01 with _HID EISA_PNP_ID(0x0A03), _UID 0; PCI node 01/01 function 0, device 1.
+ */
+function virtioNicParentPath(): Uint8Array {
+  const acpi = new Uint8Array(8);
+  new DataView(acpi.buffer).setUint32(0, 0x0a0341d0, true);
+  return Uint8Array.from([...deviceNode(0x02, 0x01, acpi), ...deviceNode(0x01, 0x01, Uint8Array.of(0x00, 0x01))]);
+}
+
+function patchedVars(url: string, extra: UefiSettings = {}): string {
   let fd: Uint8Array = new Uint8Array(readFileSync(AAVMF_VARS_MS));
   fd = editUefiVariables(fd, [{ op: 'set', name: 'SecureBootEnable', guid: SECURE_BOOT_ENABLE_GUID, attributes: 3, data: Uint8Array.of(0) }]).fd;
-  fd = applyUefiSettings(fd, { ramLimit3GB: false, systemTable: 'dt', bootTimeoutSeconds: 1, httpBootFirstUrl: url }).fd;
+  fd = applyUefiSettings(fd, { ramLimit3GB: false, systemTable: 'dt', bootTimeoutSeconds: 1, httpBootFirstUrl: url, ...extra }, { pxeParentPath: virtioNicParentPath() }).fd;
   const file = path.join(dir, `vars-${Math.random().toString(36).slice(2)}.fd`);
   writeFileSync(file, fd);
   return file;
@@ -120,5 +137,52 @@ describe.skipIf(!hasQemu)('edk2 (AAVMF under qemu) reads the variables bootcard 
       expect(out).toContain('Start HTTP Boot over IPv4');
       expect(requests.find((r) => r.startsWith('GET '))).toBe('GET /bootcard/bootaa64.efi UefiHttpBoot/1.0');
     }, 180_000);
+
+    describe('PXE first', () => {
+      const NIC_MAC = '52:54:00:ab:cd:ef';
+      let tftp: string;
+      beforeAll(() => {
+        tftp = path.join(dir, 'tftp');
+        mkdirSync(tftp);
+        // Not a real EFI image: the firmware downloads it (what this test is about), fails to start it
+        // and goes on to the next option.
+        writeFileSync(path.join(tftp, 'bootcard-pxe.efi'), Buffer.alloc(4321, 0x5a));
+      });
+
+      /** Boots with the NIC at NIC_MAC until the HTTP server sees a request (the option after PXE). */
+      async function bootWithPxeFirst(pxeMac: string): Promise<{ out: string; vars: string }> {
+        requests.length = 0;
+        const port = (server.address() as AddressInfo).port;
+        const vars = patchedVars(`http://10.0.2.2:${port}/after-pxe.efi`, { pxeBootFirstMac: pxeMac });
+        const out = await bootUntil(
+          ['-drive', `if=pflash,format=raw,file=${vars}`, '-netdev', `user,id=n0,tftp=${tftp},bootfile=bootcard-pxe.efi`, '-device', `virtio-net-pci,netdev=n0,mac=${NIC_MAC}`],
+          () => requests.some((r) => r.startsWith('GET ')),
+          150_000,
+        );
+        return { out, vars };
+      }
+
+      it("bootcard's PXEv4 option for the NIC's MAC is tried first: the boot file comes from TFTP, then HTTP; the firmware keeps the option", async () => {
+        const { out, vars } = await bootWithPxeFirst(NIC_MAC);
+        const starts = out.split(/\r?\n/).filter((l) => l.startsWith('>>Start'));
+        expect(starts[0]).toBe('>>Start PXE over IPv4.');
+        expect(out).toMatch(/NBP filename is bootcard-pxe\.efi\s+NBP filesize is 4321 Bytes\s+Downloading NBP file\.\.\.\s+NBP file downloaded successfully\./);
+        expect(out).toMatch(/failed to load Boot0003 "UEFI PXEv4 \(MAC:525400ABCDEF\)" from PciRoot\(0x0\)\/Pci\(0x1,0x0\)\/MAC\(525400ABCDEF,0x1\)\/IPv4\(0\.0\.0\.0/);
+        expect(out.indexOf('NBP file downloaded successfully')).toBeLessThan(out.indexOf('Start HTTP Boot over IPv4'));
+        expect(requests.find((r) => r.startsWith('GET '))).toBe('GET /after-pxe.efi UefiHttpBoot/1.0');
+        // edk2 refreshed its boot options at this boot: bootcard's option is its own, so there is one PXEv4 option, still first.
+        const live = listUefiVariables(new Uint8Array(readFileSync(vars))).variables.filter((v) => v.live);
+        expect(live.filter((v) => v.value?.startsWith('"UEFI PXEv4 (MAC:525400ABCDEF)"')).map((v) => v.name)).toEqual(['Boot0003']);
+        expect(live.find((v) => v.name === 'BootOrder')?.value).toMatch(/^0003,0004,/);
+      }, 180_000);
+
+      it('built for another MAC, the PXE option matches no NIC and the boot manager goes on to the next option', async () => {
+        const { out } = await bootWithPxeFirst('52:54:00:00:00:01');
+        const starts = out.split(/\r?\n/).filter((l) => l.startsWith('>>Start'));
+        expect(starts[0]).toMatch(/^>>Start HTTP Boot over IPv4/);
+        expect(out).not.toContain('NBP file downloaded');
+        expect(requests.find((r) => r.startsWith('GET '))).toBe('GET /after-pxe.efi UefiHttpBoot/1.0');
+      }, 180_000);
+    });
   });
 });

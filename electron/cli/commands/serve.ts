@@ -6,7 +6,8 @@
 import { Option, type Command } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { createHandlers } from '../../ipc/handlers/index.js';
-import { defaultRendererDir, startServer, type RunningServer } from '../../serve/server.js';
+import { DEFAULT_CLOSE_GRACE_MS, defaultRendererDir, startServer, type RunningServer } from '../../serve/server.js';
+import { keepServingThroughErrors, stopOnFirstSignal } from '../../serve/lifecycle.js';
 import { isLoopbackHost, parsePort } from '../../serve/access.js';
 import type { CliContext } from '../context.js';
 import { usageError } from '../program.js';
@@ -55,11 +56,10 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     .addOption(new Option('--renderer-dir <dir>', 'serve this built renderer instead of dist/renderer').hideHelp())
     .action(async (options: ServeCommandOptions) => {
       const server = await startServeCommand(options, ctx);
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-      await server.close();
+      const restoreErrors = keepServingThroughErrors(ctx);
+      await stopOnFirstSignal(server, ctx, DEFAULT_CLOSE_GRACE_MS);
+      restoreErrors();
+      // Whatever a cancelled request left running (a timer, a child that would not end) does not keep serve alive.
+      setTimeout(() => process.exit(), 1000).unref();
     });
 }

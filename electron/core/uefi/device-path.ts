@@ -44,6 +44,8 @@ export const END_ENTIRE_DEVICE_PATH_SUBTYPE = 0xff;
 export const END_INSTANCE_DEVICE_PATH_SUBTYPE = 0x01;
 export const DEVICE_PATH_NODE_HEADER_SIZE = 4;
 export const LOAD_OPTION_ACTIVE = 0x1;
+/** EISA_PNP_ID(0x0A03): the _HID of a PCI root bridge (ACPI_DEVICE_PATH, ACPI_DP). */
+export const PCI_ROOT_HID = 0x0a0341d0;
 export const LOAD_OPTION_HIDDEN = 0x8;
 /** Longest URL bootcard writes (keeps Boot#### far below edk2's PcdMaxVariableSize). */
 export const MAX_BOOT_URI_LENGTH = 512;
@@ -164,6 +166,8 @@ export function devicePathToText(path: Uint8Array): string {
     else if (n.type === DevicePathType.MESSAGING && n.subType === MSG_MAC_ADDR_DP && n.data.length >= 33) parts.push(`MAC(${bytesToHex(n.data.subarray(0, 6)).toUpperCase()},0x${n.data[32]!.toString(16)})`);
     else if (n.type === DevicePathType.MESSAGING && n.subType === MSG_IPV4_DP) parts.push('IPv4(...)');
     else if (n.type === DevicePathType.MESSAGING && n.subType === MSG_IPV6_DP) parts.push('IPv6(...)');
+    else if (n.type === DevicePathType.ACPI && n.subType === 0x01 && n.data.length === 8 && dv.getUint32(0, true) === PCI_ROOT_HID) parts.push(`PciRoot(0x${dv.getUint32(4, true).toString(16)})`);
+    else if (n.type === DevicePathType.HARDWARE && n.subType === 0x01 && n.data.length === 2) parts.push(`Pci(0x${n.data[1]!.toString(16)},0x${n.data[0]!.toString(16)})`);
     else if (n.type === DevicePathType.HARDWARE && n.subType === 0x04 && n.data.length >= 16) parts.push(`VenHw(${guidFromBytes(n.data)})`);
     else if (n.type === DevicePathType.MEDIA && n.subType === 0x01 && n.data.length >= 38) parts.push(`HD(${dv.getUint32(0, true)},...)`);
     else if (n.type === DevicePathType.MEDIA && n.subType === 0x04) parts.push(decodeVariableName(n.data));

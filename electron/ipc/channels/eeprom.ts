@@ -44,7 +44,7 @@ const configText = z.string().max(64 * 1024);
 export const eepromChannels = {
   'eeprom.validate': channel<EepromValidateResult>()(z.object({ board: boardSchema, config: configText }).strict()),
   'eeprom.explain': channel<EepromExplainResult>()(
-    z.object({ board: boardSchema, bootOrder: z.string().regex(/^0x[0-9a-fA-F]{1,8}$/, 'a hex value such as 0xf241') }).strict(),
+    z.object({ board: boardSchema, bootOrder: z.string().max(10).regex(/^0x[0-9a-fA-F]{1,8}$/, 'a hex value such as 0xf241') }).strict(),
   ),
   'eeprom.build': channel<EepromBuildResult>()(
     z

@@ -1,7 +1,10 @@
 /** Saving the Done step's manifest (JSON or CSV) where the operator says. */
 import { z } from 'zod';
 import { channel } from '../define.js';
-import { filePathSchema } from './common.js';
+import { filePathSchema, withJsonByteCap } from './common.js';
+
+/** The manifest rows of one save, as JSON: well below serve's 1 MiB message cap with the path and envelope around them. */
+export const MANIFEST_ENTRIES_MAX_BYTES = 768 * 1024;
 
 export const manifestEntrySchema = z
   .object({
@@ -27,7 +30,8 @@ export const manifestChannels = {
       .object({
         path: filePathSchema,
         format: z.enum(['json', 'csv']),
-        entries: z.array(manifestEntrySchema).min(1).max(10_000),
+        /** One write's rows (card.write takes at most 64 cards); 10,000 rows of 64 KiB configs could never cross a 1 MiB message. */
+        entries: withJsonByteCap(z.array(manifestEntrySchema).min(1).max(1_000), MANIFEST_ENTRIES_MAX_BYTES, 'The manifest'),
       })
       .strict(),
   ),
