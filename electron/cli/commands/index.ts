@@ -10,6 +10,7 @@ import { registerEepromCommands } from './eeprom.js';
 import { registerUefiCommands } from './uefi.js';
 import { registerCardCommands } from './card.js';
 import { registerDrivesCommands } from './drives.js';
+import { registerNetbootCommands } from './netboot.js';
 
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
 
@@ -21,4 +22,5 @@ export const commandRegistrars: readonly CommandRegistrar[] = [
   registerUefiCommands,
   registerCardCommands,
   registerDrivesCommands,
+  registerNetbootCommands,
 ];

@@ -18,6 +18,8 @@ export const NetbootErrorCode = {
   EXTRACT_FAILED: 'NETBOOT_EXTRACT_FAILED',
   /** The server configuration disagrees with the EEPROM configuration. */
   CONFIG_MISMATCH: 'NETBOOT_CONFIG_MISMATCH',
+  /** `netboot check`: the Pi would not boot from what the server sends. */
+  WOULD_NOT_BOOT: 'NETBOOT_WOULD_NOT_BOOT',
   /** A TFTP exchange that failed for a reason other than "file not found" (no answer, an error packet). */
   TFTP_FAILED: 'NETBOOT_TFTP_FAILED',
 } as const;

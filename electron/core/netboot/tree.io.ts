@@ -432,3 +432,23 @@ async function isInStore(store: string, ino: number): Promise<boolean> {
   }
   return false;
 }
+
+/** The Pi folders bootcard made under a TFTP root (from their marker files), sorted by name. */
+export async function readTreePis(tftpRoot: string): Promise<NetbootMarker[]> {
+  let names: string[];
+  try {
+    names = await readdir(tftpRoot);
+  } catch (error) {
+    throw toBootcardError(error, `Could not read the TFTP root ${tftpRoot}`);
+  }
+  const out: NetbootMarker[] = [];
+  for (const name of names.sort()) {
+    if (name.startsWith('.')) continue;
+    const folder = path.join(tftpRoot, name);
+    const info = await lstat(folder).catch(() => null);
+    if (!info?.isDirectory()) continue;
+    const marker = await readMarker(folder);
+    if (marker && marker.kind === 'tftp' && marker.pi.folder === name) out.push(marker);
+  }
+  return out;
+}
