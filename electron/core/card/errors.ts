@@ -10,6 +10,12 @@ export const CardErrorCode = {
   FIRMWARE_TOO_LARGE: 'CARD_FIRMWARE_TOO_LARGE',
   /** The zip could not be read (damaged, truncated, not a zip). */
   BAD_ARCHIVE: 'CARD_BAD_ARCHIVE',
+  /** An entry that unpacks to more than it declares (a zip bomb, or damage). */
+  ENTRY_SIZE_MISMATCH: 'CARD_ENTRY_SIZE_MISMATCH',
+  /** An archive or folder with far more entries than a firmware has. */
+  TOO_MANY_ENTRIES: 'CARD_TOO_MANY_ENTRIES',
+  /** An entry name that is not valid UTF-8 (flagged UTF-8), or not ASCII (not flagged): it would change on the card. */
+  BAD_ENTRY_NAME: 'CARD_BAD_ENTRY_NAME',
   /** A version that is not like v1.34. */
   BAD_VERSION: 'CARD_BAD_VERSION',
   /** The download failed (network, HTTP status, connection dropped). */

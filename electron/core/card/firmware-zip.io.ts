@@ -1,110 +1,208 @@
 /**
- * Reads the pftf firmware from a zip (unzipper) or an unpacked folder.
- * Every entry is checked before anything is extracted: no absolute paths, no
- * `..`, no links, RPI_EFI.fd, start4.elf and config.txt at the top level, and
- * the declared unpacked size must fit the partition; a file's extracted size
- * must then match what the archive declared.
+ * Reads the pftf firmware from a zip or an unpacked folder, as hostile input.
+ * The zip's central directory is read first (zip-directory.ts) and every entry
+ * checked before anything is extracted: at most MAX_FIRMWARE_ENTRIES entries,
+ * names that are what they say (UTF-8 or ASCII), no absolute paths, no `..`,
+ * no links, RPI_EFI.fd, start4.elf and config.txt at the top level, and the
+ * declared unpacked size must fit the partition. Each entry is then inflated
+ * with zlib's output capped at its declared size (a zip bomb stops there, it
+ * is never inflated whole) and its CRC-32 checked. The work runs on zlib's
+ * threads in chunks, so the event loop is never held for long.
  */
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import unzipper from 'unzipper';
 import { BootcardError, toBootcardError } from '../errors.js';
+import { inputKind, openInputFile, readInputFile, throwIfCancelled, type InputFile } from '../files/input-file.io.js';
 import { CardErrorCode } from './errors.js';
 import { checkArchivePath, type FirmwareFile } from './firmware-files.js';
 import { checkFirmwareFits, checkPftfFileNames } from './uefi-card.js';
+import {
+  EOCD_SEARCH_BYTES,
+  LOCAL_HEADER_SIZE,
+  METHOD_DEFLATED,
+  METHOD_STORED,
+  ZIP64_EOCD_MIN_SIZE,
+  ZIP64_LOCATOR_SIZE,
+  locateCentralDirectory,
+  localDataOffset,
+  maxCompressedSize,
+  parseCentralDirectory,
+  readZip64Record,
+  zip64RecordOffset,
+  type ZipEntry,
+  type ZipLocation,
+} from './zip-directory.js';
+
+const inflateRaw = promisify(zlib.inflateRaw);
 
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
 /** Unix "made by" host in a zip's version-made-by high byte: external attributes carry a Unix mode. */
 const ZIP_HOST_UNIX = 3;
+/** The pftf release has about twenty files; a few hundred would still be a firmware, 4096 is not. */
+export const MAX_FIRMWARE_ENTRIES = 4096;
+/** Folders nested deeper than this are not a firmware (and a loop of bind mounts ends here). */
+const MAX_FOLDER_DEPTH = 16;
+/** A central directory of MAX_FIRMWARE_ENTRIES entries with long names fits easily. */
+const MAX_CENTRAL_DIRECTORY_BYTES = 16 * 1024 * 1024;
+/** zlib's output chunk: each chunk is one short callback on the event loop. */
+const INFLATE_CHUNK_BYTES = 256 * 1024;
 
 export interface ReadFirmwareOptions {
   /** The partition the files must fit (bytes); checked against the declared sizes before extracting. */
   readonly partitionSize: number;
+  /** Stops reading between entries and chunks (the request was cancelled, the client left). */
+  readonly signal?: AbortSignal;
+}
+
+/** A zip can be no larger than its files stored uncompressed plus its headers. */
+const maxZipBytes = (partitionSize: number) => partitionSize * 2 + MAX_CENTRAL_DIRECTORY_BYTES;
+
+async function readAt(zip: InputFile, offset: number, length: number, source: string): Promise<Uint8Array> {
+  const bytes = await zip.read(offset, length);
+  if (bytes.length !== length) throw new BootcardError(CardErrorCode.BAD_ARCHIVE, `${source} is not a readable zip file (it is cut short). Download it again.`);
+  return bytes;
+}
+
+async function readLocation(zip: InputFile, source: string): Promise<ZipLocation> {
+  const tailLength = Math.min(zip.size, EOCD_SEARCH_BYTES);
+  const tail = await readAt(zip, zip.size - tailLength, tailLength, source);
+  const limits = { maxEntries: MAX_FIRMWARE_ENTRIES, maxDirectoryBytes: MAX_CENTRAL_DIRECTORY_BYTES };
+  const found = locateCentralDirectory(tail, zip.size, source, limits);
+  if (found.zip64LocatorAt === undefined) return found;
+  if (found.zip64LocatorAt < 0) throw new BootcardError(CardErrorCode.BAD_ARCHIVE, `${source} is not a readable zip file (a ZIP64 archive without its ZIP64 locator). Download it again.`);
+  const recordOffset = zip64RecordOffset(await readAt(zip, found.zip64LocatorAt, ZIP64_LOCATOR_SIZE, source), source);
+  if (recordOffset + ZIP64_EOCD_MIN_SIZE > found.zip64LocatorAt) throw new BootcardError(CardErrorCode.BAD_ARCHIVE, `${source} is not a readable zip file (its ZIP64 end record lies outside the file). Download it again.`);
+  return readZip64Record(await readAt(zip, recordOffset, ZIP64_EOCD_MIN_SIZE, source), recordOffset, source, limits);
+}
+
+function sizeMismatch(source: string, entry: string, declared: number, why: string): BootcardError {
+  return new BootcardError(
+    CardErrorCode.ENTRY_SIZE_MISMATCH,
+    `${source} was not used: "${entry}" ${why} than the ${declared} bytes it declares (a damaged zip, or one made to fill memory). Download it again.`,
+    { entry, declared },
+  );
+}
+
+/** Inflates one entry, never producing more than it declared. */
+async function extractEntry(zip: InputFile, entry: ZipEntry, entryPath: string, source: string, dataEnd: number, signal?: AbortSignal): Promise<Uint8Array> {
+  const damaged = (why: string) => new BootcardError(CardErrorCode.BAD_ARCHIVE, `${source} is damaged: "${entryPath}" ${why}. Download it again.`, { entry: entryPath });
+  if (entry.method !== METHOD_STORED && entry.method !== METHOD_DEFLATED) throw damaged(`uses compression method ${entry.method}, which a firmware zip does not (only stored and deflated)`);
+  if (entry.compressedSize > maxCompressedSize(entry.uncompressedSize)) {
+    throw sizeMismatch(source, entryPath, entry.uncompressedSize, `takes far more compressed bytes (${entry.compressedSize})`);
+  }
+  const header = await readAt(zip, entry.localHeaderOffset, Math.min(LOCAL_HEADER_SIZE + entry.nameBytes.length, zip.size - entry.localHeaderOffset), source);
+  const start = localDataOffset(header, entry, source);
+  // The data must end before the central directory (a lying offset or size is refused, not read).
+  if (start + entry.compressedSize > dataEnd) throw damaged('runs past the end of the archive data');
+  throwIfCancelled(signal, 'firmware zip');
+  const compressed = await readAt(zip, start, entry.compressedSize, source);
+  let data: Uint8Array;
+  if (entry.method === METHOD_STORED) {
+    if (entry.compressedSize !== entry.uncompressedSize) throw sizeMismatch(source, entryPath, entry.uncompressedSize, `is stored with ${entry.compressedSize} bytes, other`);
+    data = compressed;
+  } else {
+    try {
+      // maxOutputLength makes zlib stop (and fail) as soon as the output passes the declared size.
+      const out = await inflateRaw(compressed, { maxOutputLength: Math.max(1, entry.uncompressedSize), chunkSize: INFLATE_CHUNK_BYTES });
+      data = new Uint8Array(out.buffer, out.byteOffset, out.length);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw sizeMismatch(source, entryPath, entry.uncompressedSize, 'unpacks to more');
+      throw damaged(`cannot be extracted (${(error as Error).message})`);
+    }
+  }
+  if (data.length !== entry.uncompressedSize) throw sizeMismatch(source, entryPath, entry.uncompressedSize, `unpacks to ${data.length} bytes, other`);
+  if (zlib.crc32(data) >>> 0 !== entry.crc32 >>> 0) throw damaged('does not match its CRC-32');
+  return data;
 }
 
 /** Reads every file of a firmware zip. Directories are implied by the files' paths. */
 export async function readFirmwareZip(zipPath: string, options: ReadFirmwareOptions): Promise<FirmwareFile[]> {
   const source = path.basename(zipPath);
-  let directory: unzipper.CentralDirectory;
+  const zip = await openInputFile(zipPath, { what: 'firmware zip', maxBytes: maxZipBytes(options.partitionSize), ...(options.signal ? { signal: options.signal } : {}) });
   try {
-    directory = await unzipper.Open.file(zipPath);
+    const location = await readLocation(zip, source);
+    const directory = await readAt(zip, location.directoryOffset, location.directorySize, source);
+    const entries: { path: string; entry: ZipEntry }[] = [];
+    let total = 0;
+    for (const entry of parseCentralDirectory(directory, location, source)) {
+      const entryPath = checkArchivePath(entry.name, source);
+      const host = entry.versionMadeBy >> 8;
+      const mode = (entry.externalAttributes >>> 16) & S_IFMT;
+      if (host === ZIP_HOST_UNIX && mode === S_IFLNK) {
+        throw new BootcardError(
+          CardErrorCode.LINK_IN_ARCHIVE,
+          `${source} was not used: its entry "${entry.name}" is a symbolic link, which a firmware zip never contains.`,
+          { entry: entry.name },
+        );
+      }
+      if ((/\/$/.test(entry.name) && entry.uncompressedSize === 0) || entryPath === '') continue;
+      total += entry.uncompressedSize;
+      entries.push({ path: entryPath, entry });
+    }
+    checkPftfFileNames(entries.map((e) => e.path), source);
+    checkFirmwareFits(total, options.partitionSize, source);
+    const files: FirmwareFile[] = [];
+    for (const { path: p, entry } of entries) {
+      throwIfCancelled(options.signal, 'firmware zip');
+      const data = await extractEntry(zip, entry, p, source, location.directoryOffset, options.signal);
+      files.push({ path: p, data, mtime: Math.floor(entry.mtime.getTime() / 1000) });
+    }
+    return files;
   } catch (error) {
-    if (BootcardError.is(error)) throw error;
-    const e = toBootcardError(error, `Could not open ${zipPath}`);
-    if (e.code !== 'INTERNAL') throw e;
-    throw new BootcardError(CardErrorCode.BAD_ARCHIVE, `${zipPath} is not a readable zip file (${(error as Error).message}). Download it again.`, { path: zipPath });
+    throw toBootcardError(error, `Could not read the firmware zip ${zipPath}`);
+  } finally {
+    await zip.close();
   }
-  const entries: { path: string; entry: unzipper.File }[] = [];
-  let total = 0;
-  for (const entry of directory.files) {
-    const entryPath = checkArchivePath(entry.path, source);
-    const host = (entry as unknown as { versionMadeBy: number }).versionMadeBy >> 8;
-    const mode = (entry.externalFileAttributes >>> 16) & S_IFMT;
-    if (host === ZIP_HOST_UNIX && mode === S_IFLNK) {
-      throw new BootcardError(
-        CardErrorCode.LINK_IN_ARCHIVE,
-        `${source} was not used: its entry "${entry.path}" is a symbolic link, which a firmware zip never contains.`,
-        { entry: entry.path },
-      );
-    }
-    if (entry.type === 'Directory' || entryPath === '') continue;
-    total += entry.uncompressedSize;
-    entries.push({ path: entryPath, entry });
-  }
-  checkPftfFileNames(entries.map((e) => e.path), source);
-  checkFirmwareFits(total, options.partitionSize, source);
-  const files: FirmwareFile[] = [];
-  for (const { path: p, entry } of entries) {
-    let data: Buffer;
-    try {
-      data = await entry.buffer();
-    } catch (error) {
-      throw new BootcardError(CardErrorCode.BAD_ARCHIVE, `${source} is damaged: "${p}" cannot be extracted (${(error as Error).message}). Download it again.`, { entry: p });
-    }
-    if (data.length !== entry.uncompressedSize) {
-      throw new BootcardError(CardErrorCode.BAD_ARCHIVE, `${source} is damaged: "${p}" unpacks to ${data.length} bytes, not the ${entry.uncompressedSize} it declares.`, { entry: p });
-    }
-    files.push({ path: p, data: new Uint8Array(data.buffer, data.byteOffset, data.length), mtime: Math.floor(entry.lastModifiedDateTime.getTime() / 1000) });
-  }
-  return files;
 }
 
-/** Reads an unpacked firmware folder; refuses links in it. */
+/** Reads an unpacked firmware folder; refuses links and anything but files and folders in it. */
 export async function readFirmwareFolder(folder: string, options: ReadFirmwareOptions): Promise<FirmwareFile[]> {
   const source = folder;
+  const signal = options.signal;
   const found: { rel: string; full: string; size: number; mtime: number }[] = [];
-  const walk = async (dir: string, rel: string) => {
+  const notAFirmwareFile = (r: string, what: string) =>
+    new BootcardError(CardErrorCode.NOT_PFTF_FIRMWARE, `${source} was not used: "${r}" is ${what}, which the firmware never contains.`, { entry: r });
+  const walk = async (dir: string, rel: string, depth: number) => {
+    if (depth > MAX_FOLDER_DEPTH) throw notAFirmwareFile(rel, `nested more than ${MAX_FOLDER_DEPTH} folders deep`);
     for (const name of (await readdir(dir)).sort()) {
+      throwIfCancelled(signal, 'firmware folder');
       const full = path.join(dir, name);
       const r = rel ? `${rel}/${name}` : name;
       const st = await lstat(full);
       if (st.isSymbolicLink()) {
         throw new BootcardError(CardErrorCode.LINK_IN_ARCHIVE, `${source} was not used: "${r}" is a symbolic link, which the firmware never contains.`, { entry: r });
       }
-      if (st.isDirectory()) await walk(full, r);
+      if (st.isDirectory()) await walk(full, r, depth + 1);
       else if (st.isFile()) found.push({ rel: r, full, size: st.size, mtime: Math.floor(st.mtimeMs / 1000) });
+      else throw notAFirmwareFile(r, st.isFIFO() ? 'a named pipe (FIFO)' : st.isSocket() ? 'a socket' : 'a device node');
+      if (found.length > MAX_FIRMWARE_ENTRIES) {
+        throw new BootcardError(CardErrorCode.TOO_MANY_ENTRIES, `${source} was not used: it holds more than ${MAX_FIRMWARE_ENTRIES} files, far more than a firmware. Name the unpacked firmware folder itself.`, { max: MAX_FIRMWARE_ENTRIES });
+      }
     }
   };
   try {
-    await walk(folder, '');
+    await walk(folder, '', 0);
   } catch (error) {
     throw toBootcardError(error, `Could not read the firmware folder ${folder}`);
   }
   checkPftfFileNames(found.map((f) => f.rel), source);
   checkFirmwareFits(found.reduce((s, f) => s + f.size, 0), options.partitionSize, source);
   const files: FirmwareFile[] = [];
-  for (const f of found) files.push({ path: f.rel, data: new Uint8Array(await readFile(f.full)), mtime: f.mtime });
+  let remaining = options.partitionSize;
+  for (const f of found) {
+    // Opened without following a link and checked on the handle: an entry swapped for a FIFO or a link since the walk is refused.
+    const data = await readInputFile(f.full, { what: 'firmware file', maxBytes: Math.min(f.size, remaining), noFollow: true, ...(signal ? { signal } : {}) });
+    remaining -= data.length;
+    files.push({ path: f.rel, data, mtime: f.mtime });
+  }
   return files;
 }
 
-/** A zip file or an unpacked folder. */
+/** A zip file or an unpacked folder (checked on the opened handle: a FIFO or device is refused at once). */
 export async function readFirmwareSource(source: string, options: ReadFirmwareOptions): Promise<FirmwareFile[]> {
-  let st;
-  try {
-    st = await lstat(source);
-  } catch (error) {
-    throw toBootcardError(error, `Could not read the firmware ${source}`);
-  }
-  return st.isDirectory() ? readFirmwareFolder(source, options) : readFirmwareZip(source, options);
+  const kind = await inputKind(source, { what: 'firmware', ...(options.signal ? { signal: options.signal } : {}) });
+  return kind === 'folder' ? readFirmwareFolder(source, options) : readFirmwareZip(source, options);
 }
