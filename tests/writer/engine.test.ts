@@ -1,11 +1,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync, openSync, writeSync, closeSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, openSync, writeSync, closeSync, readFileSync, truncateSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { sourceDestination } from 'etcher-sdk';
-import { asDrivelistDrive, runWrite } from '../../electron/core/writer/engine.io.js';
+import { CardDevice } from '../../electron/core/writer/card-device.io.js';
+import { runWrite } from '../../electron/core/writer/engine.io.js';
 import type { WriteProgress } from '../../electron/core/writer/progress.js';
 import { saveSparseImage } from '../../electron/core/image/sparse-image.io.js';
 import type { SparseImage } from '../../electron/core/image/sparse-image.js';
@@ -67,7 +67,7 @@ describeLoop('writer on loop devices', () => {
     fillRandom(card.backingFile, 0, 6 * MiB);
     fillRandom(card.backingFile, 63 * MiB, MiB);
     const writes: { offset: number; length: number; zeros: boolean }[] = [];
-    class RecordingBlockDevice extends sourceDestination.BlockDevice {
+    class RecordingBlockDevice extends CardDevice {
       override async write(buffer: Buffer, bufferOffset: number, length: number, fileOffset: number) {
         writes.push({ offset: fileOffset, length, zeros: buffer.subarray(bufferOffset, bufferOffset + length).every((b) => b === 0) });
         return super.write(buffer, bufferOffset, length, fileOffset);
@@ -77,13 +77,7 @@ describeLoop('writer on loop devices', () => {
       { image, targets: [card.device], verify: true, includeLoop: true },
       {
         deps: {
-          openDevice: (drive, mode) =>
-            new RecordingBlockDevice({
-              drive: asDrivelistDrive(drive),
-              write: mode === 'write',
-              direct: true,
-              keepOriginal: true,
-            }),
+          openDevice: (drive, options) => new RecordingBlockDevice(drive, options),
         },
       },
     );
@@ -166,23 +160,25 @@ describeLoop('writer on loop devices', () => {
     expect(result!.error!.details).toMatchObject({ offset: zero.offset, length: zero.length });
   });
 
-  it('a loop device detached mid-write gives a clear error', async () => {
+  it('a card that goes away mid-write (its loop device shrunk to nothing) gives a clear error', async () => {
     const cards = [loop(64 * MiB), loop(64 * MiB)];
-    let detached = false;
+    let removed = false;
     const results = await runWrite({
       image,
       targets: cards.map((c) => c.device),
       verify: true,
       includeLoop: true,
       onProgress: (p) => {
-        if (!detached && p.target === cards[1]!.device && p.phase === 'write') {
-          detached = true;
-          // Through the helper, so afterEach does not detach the number again once another test file has it.
-          cards[1]!.detach();
+        if (!removed && p.target === cards[1]!.device && p.phase === 'write') {
+          removed = true;
+          // `losetup -d` waits for the writer's open handle (the kernel detaches a busy loop device on its last close),
+          // so the card is taken away the way an emptied reader slot looks: no media, size 0.
+          truncateSync(cards[1]!.backingFile, 0);
+          execFileSync('losetup', ['-c', cards[1]!.device]);
         }
       },
     });
-    expect(detached).toBe(true);
+    expect(removed).toBe(true);
     expect(results[0]!.ok).toBe(true);
     expect(results[1]).toMatchObject({ ok: false, error: { code: 'WRITE_DEVICE_VANISHED' } });
     expect(results[1]!.error!.message).toMatch(/went away while it was being written.*write it again/);
@@ -240,7 +236,7 @@ describeLoop('writer on loop devices', () => {
     await saveSparseImage(image, imgFile);
     const card = loop(64 * MiB);
     const outFile = path.join(dir, 'copy.img');
-    const results = await runWrite({ image: { path: imgFile }, targets: [card.device, outFile], verify: true, includeLoop: true });
+    const results = await runWrite({ image: { path: imgFile }, targets: [card.device, outFile], verify: true, includeLoop: true }, { imageFiles: true });
     const fileDigest = createHash('sha256').update(readFileSync(imgFile)).digest('hex');
     expect(results[0]).toMatchObject({ ok: true, kind: 'device', sha256: fileDigest });
     expect(results[1]).toMatchObject({ ok: true, kind: 'file', sha256: fileDigest });
@@ -249,7 +245,7 @@ describeLoop('writer on loop devices', () => {
     // Existing files that are not images are never replaced; the source file is never the target.
     const notes = path.join(dir, 'notes.txt');
     writeFileSync(notes, 'keep me');
-    const refused = await runWrite({ image: { path: imgFile }, targets: [notes, imgFile], verify: true });
+    const refused = await runWrite({ image: { path: imgFile }, targets: [notes, imgFile], verify: true }, { imageFiles: true });
     expect(refused.map((r) => r.error?.code)).toEqual(['DRIVE_FILE_EXISTS', 'DRIVE_HOLDS_SOURCE']);
     expect(readFileSync(notes, 'utf8')).toBe('keep me');
     // A loop device backed by the image file itself holds the source: refused.

@@ -73,6 +73,8 @@ export const DriveErrorCode = {
   SYSTEM: 'DRIVE_SYSTEM',
   MOUNTED: 'DRIVE_MOUNTED',
   IN_USE: 'DRIVE_IN_USE',
+  /** A mounted file system of the card could not be unmounted (a program works in it), or another program holds the card open. */
+  BUSY: 'DRIVE_BUSY',
   READ_ONLY: 'DRIVE_READ_ONLY',
   WRITE_PROTECTED: 'DRIVE_WRITE_PROTECTED',
   TOO_SMALL: 'DRIVE_TOO_SMALL',

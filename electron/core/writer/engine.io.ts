@@ -2,39 +2,51 @@
  * The writer itself: runs inside the privileged child (or in-process as root
  * in tests). For every target, independently and at the same time:
  *
- *   re-check the target (fresh from sysfs and the mount table) -> open it
- *   exclusively (etcher-sdk's BlockDevice: unmount, then O_RDWR|O_DIRECT|O_EXCL,
- *   which the kernel refuses while anything is mounted or holds it) -> zero the
- *   partition table area -> read the other must-be-zero blocks (head, tail, the
- *   image's zero ranges) and write zeros only where they are not zero -> stream
- *   the data ranges (partition table last) -> close, fsync the device -> check
- *   it is still the same device -> read everything back and compare checksums
- *   -> optionally lock the card. See layout.ts for the order and why.
+ *   resolve the name once (resolve-targets.io.ts; two names of one card are
+ *   refused) -> re-check the resolved /dev node (fresh from sysfs and the mount
+ *   table) -> unmount exactly the card's own file systems (unmount.io.ts, by
+ *   device number, never lazily) -> open it O_NOFOLLOW|O_EXCL and check the
+ *   handle is the checked device (card-device.io.ts) -> zero the partition
+ *   table area -> read the other must-be-zero blocks (head, tail, the image's
+ *   zero ranges) and write zeros only where they are not zero -> stream the
+ *   data ranges (partition table last) -> fsync -> check it is still the same
+ *   device -> read everything back through the same exclusive handle and
+ *   compare checksums -> optionally lock the card -> close. See layout.ts for
+ *   the order and why.
  *
  * One target's failure never stops the others: each resolves to its own result.
  */
-import { open } from 'node:fs/promises';
-import path from 'node:path';
-import type { Drive as DrivelistDrive } from 'drivelist';
 import { sourceDestination, errors as etcherErrors, type sparseStream } from 'etcher-sdk';
 import { createBuffer } from 'etcher-sdk/build/aligned-lockable-buffer.js';
 import { describeTarget, type TargetKind } from '../drives/enumerate.io.js';
 import { driveConstraints, fileTargetConstraints, type Constraint } from '../drives/constraints.js';
 import { DriveErrorCode, type Drive } from '../drives/types.js';
 import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
+import { CardDevice, type CardDeviceOptions } from './card-device.io.js';
 import { CardContentSource, PLAN_BUFFERS, createPlanReadStream, verifyBlocks, writeBlocks } from './card-source.io.js';
 import { writeImageFile } from './image-file.io.js';
 import { nonZeroPieces, planCardWrite, ZERO_CHECK_CHUNK, type PlannedBlock, type RangeExtent } from './layout.js';
 import { prepareImage, type PreparedImage } from './prepared-image.io.js';
 import { ProgressMeter, type WriteProgress } from './progress.js';
+import { resolveTargets } from './resolve-targets.io.js';
 import { WriteErrorCode, type LockOutcome, type WriteRequest, type WriteResult } from './types.js';
+import { unmountCard } from './unmount.io.js';
 
-/** What a destination must do; etcher-sdk's BlockDevice in production, a spy in unit tests. */
-export type Destination = Pick<sourceDestination.BlockDevice, 'open' | 'close' | 'read' | 'write' | 'getAlignment' | 'createSparseWriteStream' | 'createVerifier'>;
+export { asDrivelistDrive } from './card-device.io.js';
+
+/**
+ * What a destination must do: CardDevice in production (one exclusive handle
+ * for write, flush and verify), a spy in unit tests.
+ */
+export type Destination = Pick<sourceDestination.BlockDevice, 'open' | 'close' | 'read' | 'write' | 'getAlignment' | 'createSparseWriteStream' | 'createVerifier'> & {
+  readonly flush: () => Promise<void>;
+};
 
 export interface EngineDeps {
   readonly describeTarget: (target: string) => Promise<TargetKind>;
-  readonly openDevice: (drive: Drive, mode: 'write' | 'verify') => Destination;
+  /** Unmounts the card's own file systems or throws DRIVE_BUSY (unmount.io.ts). */
+  readonly unmount: (drive: Drive, signal: AbortSignal | undefined) => Promise<void>;
+  readonly openDevice: (drive: Drive, options: CardDeviceOptions) => Destination;
   readonly lockCard: (device: string) => Promise<{ state: string }>;
   readonly now: () => number;
 }
@@ -48,6 +60,12 @@ export interface RunWriteOptions {
    * files that user owns or everyone may read, and writes no files at all.
    */
   readonly onBehalfOfUid?: number;
+  /**
+   * Targets that are regular files are written as image files. Only the
+   * unprivileged caller asks for this (writer.io.ts); the privileged child
+   * never does, so a link that turns into a file is refused there.
+   */
+  readonly imageFiles?: boolean;
 }
 
 export interface EngineHooks {
@@ -59,8 +77,8 @@ export interface EngineHooks {
 
 export const defaultEngineDeps: EngineDeps = {
   describeTarget: (target) => describeTarget(target),
-  openDevice: (drive, mode) =>
-    new sourceDestination.BlockDevice({ drive: asDrivelistDrive(drive), write: mode === 'write', direct: true, keepOriginal: true }),
+  unmount: (drive, signal) => unmountCard(drive, signal ? { signal } : {}),
+  openDevice: (drive, options) => new CardDevice(drive, options),
   lockCard: async (device) => {
     const { lockSdCard } = await import('../sdlock/sdlock.io.js');
     return lockSdCard(device);
@@ -68,43 +86,16 @@ export const defaultEngineDeps: EngineDeps = {
   now: () => Date.now(),
 };
 
-/** The drivelist shape etcher-sdk's BlockDevice wants, from bootcard's Drive. */
-export function asDrivelistDrive(drive: Drive): DrivelistDrive {
-  return {
-    enumerator: 'bootcard',
-    busType: drive.bus.toUpperCase(),
-    busVersion: null,
-    device: drive.device,
-    devicePath: null,
-    raw: drive.device,
-    description: drive.description,
-    error: null,
-    size: drive.size,
-    blockSize: 512,
-    logicalBlockSize: 512,
-    mountpoints: drive.mountpoints.map((p) => ({ path: p, label: null })),
-    isReadOnly: drive.isReadOnly,
-    isSystem: drive.isSystem,
-    isVirtual: drive.isLoop,
-    isRemovable: drive.isRemovable,
-    isCard: null,
-    isSCSI: null,
-    isUSB: drive.bus === 'usb',
-    isUAS: null,
-    partitionTableType: null,
-  };
-}
-
 /** Writes the image to every target at once; resolves to one result per target, in order. Throws only for a bad request. */
 export async function runWrite(request: WriteRequest, options: RunWriteOptions = {}): Promise<WriteResult[]> {
   const deps: EngineDeps = { ...defaultEngineDeps, ...options.deps };
   if (request.targets.length === 0) throw new BootcardError(WriteErrorCode.BAD_REQUEST, 'No target given: name at least one card with --to.');
-  const unique = new Set(request.targets.map((t) => path.resolve(t)));
-  if (unique.size !== request.targets.length) throw new BootcardError(WriteErrorCode.BAD_REQUEST, 'A target is named twice; name each card once.');
+  // Each name is followed once, here; two names of one card refuse the whole request before anything is written.
+  const resolved = await resolveTargets(request.targets, deps.describeTarget);
   const image = await prepareImage(request, options.onBehalfOfUid);
   return Promise.all(
-    request.targets.map(async (target) => {
-      const result = await writeOneTarget(target, image, request, deps, options.hooks ?? {}, options.onBehalfOfUid);
+    resolved.map(async ({ target, found }) => {
+      const result = await writeOneTarget(target, found, image, request, deps, options);
       request.onResult?.(result);
       return result;
     }),
@@ -119,9 +110,8 @@ function refusal(target: string, constraints: readonly Constraint[]): BootcardEr
   );
 }
 
-/** Fresh facts about a device target, refusing anything a constraint forbids. Mounts are allowed only where the writer unmounts next. */
-async function recheck(target: string, image: PreparedImage, request: WriteRequest, deps: EngineDeps, allowMounted: boolean): Promise<Drive> {
-  const found = await deps.describeTarget(target);
+/** Refuses anything a constraint forbids about what a target resolved to. Mounts are allowed only where the writer unmounts next. */
+function checkTarget(target: string, found: TargetKind, image: PreparedImage, request: WriteRequest, allowMounted: boolean): Drive {
   switch (found.kind) {
     case 'drive': {
       const constraints = driveConstraints(
@@ -148,6 +138,11 @@ async function recheck(target: string, image: PreparedImage, request: WriteReque
   }
 }
 
+/** Fresh facts about the resolved device node (never the name the user gave), checked again. */
+async function recheck(device: string, image: PreparedImage, request: WriteRequest, deps: EngineDeps, allowMounted: boolean): Promise<Drive> {
+  return checkTarget(device, await deps.describeTarget(device), image, request, allowMounted);
+}
+
 function sameDevice(before: Drive, after: TargetKind): boolean {
   if (after.kind !== 'drive') return false;
   const a = after.drive;
@@ -160,7 +155,7 @@ function sameDevice(before: Drive, after: TargetKind): boolean {
 }
 
 async function ensureStillThere(target: string, before: Drive, deps: EngineDeps, when: string): Promise<void> {
-  if (!sameDevice(before, await deps.describeTarget(target))) {
+  if (!sameDevice(before, await deps.describeTarget(before.device))) {
     throw new BootcardError(
       WriteErrorCode.VANISHED,
       `${target} went away ${when} (the card was removed, the reader unplugged or the loop device detached). The card is incomplete: insert it again and write it again.`,
@@ -194,36 +189,41 @@ function throwIfCancelled(signal: AbortSignal | undefined, target: string): void
 
 async function writeOneTarget(
   target: string,
+  found: TargetKind,
   image: PreparedImage,
   request: WriteRequest,
   deps: EngineDeps,
-  hooks: EngineHooks,
-  onBehalfOfUid: number | undefined,
+  options: RunWriteOptions,
 ): Promise<WriteResult> {
   const started = deps.now();
   const progress = { bytesWritten: 0 };
   let kind: 'device' | 'file' = 'device';
+  let device: string | undefined;
   let description: string | undefined;
   let cidSerial: string | undefined;
   try {
     throwIfCancelled(request.signal, target);
-    const found = await deps.describeTarget(target);
     if (found.kind === 'file') {
       kind = 'file';
-      if (onBehalfOfUid !== undefined) {
-        throw new BootcardError(WriteErrorCode.REFUSED, `The privileged writer writes only to devices; ${found.path} is a file, which bootcard writes without privileges.`, { target });
+      if (!options.imageFiles || options.onBehalfOfUid !== undefined) {
+        throw new BootcardError(
+          WriteErrorCode.REFUSED,
+          `${target === found.path ? target : `${target} leads to ${found.path}, which`} is a file; the privileged writer writes only to cards (whole-disk block devices). Nothing was written. Image files are written by bootcard itself, without privileges.`,
+          { target, resolved: found.path },
+        );
       }
       const problems = fileTargetConstraints(found.path, found.exists, image.sourcePath);
       if (problems.length) throw refusal(found.path, problems);
       return await writeImageFile(found.path, image, request, deps.now, started, progress);
     }
     if (found.kind === 'drive') {
+      device = found.drive.device;
       description = found.drive.description;
       cidSerial = found.drive.sd?.serial;
     }
-    // writeDevice checks every constraint again right before it opens the device.
-    const drive = found.kind === 'drive' ? found.drive : await recheck(target, image, request, deps, true);
-    const result = await writeDevice(target, drive, image, request, deps, hooks, progress).catch(async (error: unknown) => {
+    // From here on only the resolved node: the name the user gave is never followed again. writeDevice checks every constraint once more right before it opens it.
+    const drive = checkTarget(target, found, image, request, true);
+    const result = await writeDevice(target, drive, image, request, deps, options.hooks ?? {}, progress).catch(async (error: unknown) => {
       // An I/O failure on a card that is no longer there is a removed card, and the message should say so.
       if (BootcardError.is(error) && error.code !== WriteErrorCode.CANCELLED && error.code !== WriteErrorCode.VANISHED) {
         await ensureStillThere(target, drive, deps, 'while it was being written');
@@ -234,6 +234,7 @@ async function writeOneTarget(
       target,
       ok: true,
       kind,
+      ...(device ? { device } : {}),
       description,
       bytesWritten: progress.bytesWritten,
       durationMs: deps.now() - started,
@@ -247,6 +248,7 @@ async function writeOneTarget(
       target,
       ok: false,
       kind,
+      ...(device ? { device } : {}),
       ...(description ? { description } : {}),
       error: toBootcardError(error, `Writing ${target}`).toJSON(),
       bytesWritten: progress.bytesWritten,
@@ -268,9 +270,11 @@ async function writeDevice(
   hooks: EngineHooks,
   progress: { bytesWritten: number },
 ): Promise<{ lock?: LockOutcome }> {
-  // Check again, then open: BlockDevice unmounts the card and opens it O_EXCL.
-  const drive = await recheck(target, image, request, deps, true);
+  // Check again (the resolved node, fresh), unmount exactly this card's file systems, then open it exclusively.
+  const drive = await recheck(checked.device, image, request, deps, true);
   if (drive.deviceNumbers[0] !== checked.deviceNumbers[0]) await ensureStillThere(target, checked, deps, 'before writing');
+  throwIfCancelled(request.signal, target);
+  await deps.unmount(drive, request.signal);
   const plan = planCardWrite(image.extents, drive.size, image.zeroExtents);
   const blocks = writeBlocks(plan.dataBlocks);
   const checksumOf = (b: { offset: number }) => {
@@ -283,17 +287,21 @@ async function writeDevice(
   const zeroChecks = plan.verifyBlocks.filter((b) => b.kind === 'zero');
   const reader = await image.openReader();
   const report = (p: WriteProgress) => request.onProgress?.(p);
+  let lock: LockOutcome | undefined;
   try {
     const writeMeter = new ProgressMeter(target, 'write', plan.bytesToProcess);
     // `processed` moves the bar (zero blocks count as they are checked); `progress.bytesWritten` is what reached the card.
     let processed = 0;
-    const dest = deps.openDevice(drive, 'write');
+    // One exclusive handle from the first write to the end of verification (and the lock): no other writer gets in between.
+    const dest = deps.openDevice(drive, request.signal ? { signal: request.signal } : {});
     try {
       await dest.open();
     } catch (error) {
       throw ioError(error, target, 'Opening');
     }
     try {
+      // The card held exclusively is still the card that was checked (nothing can mount it from here on).
+      await ensureStillThere(target, drive, deps, 'before writing');
       report(writeMeter.sample(0, deps.now()));
       throwIfCancelled(request.signal, target);
       const alignment = dest.getAlignment() ?? 512;
@@ -337,28 +345,18 @@ async function writeDevice(
         progress.bytesWritten = before.written + n;
       });
       report(writeMeter.sample(processed, deps.now()));
-    } finally {
-      await dest.close().catch(() => undefined);
-    }
-    await syncDevice(drive.device).catch((error: unknown) => {
-      throw ioError(error, target, 'Flushing');
-    });
-    await ensureStillThere(target, drive, deps, 'while it was being written');
-    await hooks.afterWrite?.(target);
-    throwIfCancelled(request.signal, target);
+      await dest.flush().catch((error: unknown) => {
+        throw ioError(error, target, 'Flushing');
+      });
+      await ensureStillThere(target, drive, deps, 'while it was being written');
+      await hooks.afterWrite?.(target);
+      throwIfCancelled(request.signal, target);
 
-    if (request.verify) {
-      const verifyMeter = new ProgressMeter(target, 'verify', plan.bytesToVerify);
-      const reading = deps.openDevice(drive, 'verify');
-      try {
-        await reading.open();
-      } catch (error) {
-        throw ioError(error, target, 'Opening for verification');
-      }
-      try {
+      if (request.verify) {
+        const verifyMeter = new ProgressMeter(target, 'verify', plan.bytesToVerify);
         report(verifyMeter.sample(0, deps.now()));
         let zeroVerified = 0;
-        await scanZeroBlocks(target, reading, zeroChecks, reading.getAlignment() ?? 512, request.signal, async (block, length, pieces) => {
+        await scanZeroBlocks(target, dest, zeroChecks, alignment, request.signal, async (block, length, pieces) => {
           if (pieces.length > 0) {
             throw new BootcardError(
               WriteErrorCode.VERIFY_FAILED,
@@ -369,26 +367,26 @@ async function writeDevice(
           zeroVerified += length;
           report(verifyMeter.sample(zeroVerified, deps.now()));
         }, () => new BootcardError(WriteErrorCode.CANCELLED, `Cancelled while verifying ${target}; it was written but not checked.`, { target }));
-        await runVerifier(target, reading.createVerifier(checks), request.signal, (bytes) => report(verifyMeter.sample(zeroVerified + bytes, deps.now())));
+        await runVerifier(target, dest.createVerifier(checks), request.signal, (bytes) => report(verifyMeter.sample(zeroVerified + bytes, deps.now())));
         report(verifyMeter.sample(plan.bytesToVerify, deps.now()));
-      } finally {
-        await reading.close().catch(() => undefined);
+        await ensureStillThere(target, drive, deps, 'while it was being verified');
       }
-      await ensureStillThere(target, drive, deps, 'while it was being verified');
+
+      if (request.lockAfterVerify && request.verify) {
+        try {
+          const status = await deps.lockCard(drive.device);
+          lock = { ok: true, state: status.state };
+        } catch (error) {
+          lock = { ok: false, error: toBootcardError(error, `Locking ${target}`).toJSON() };
+        }
+      }
+    } finally {
+      await dest.close().catch(() => undefined);
     }
   } finally {
     await reader.close();
   }
-
-  if (request.lockAfterVerify && request.verify) {
-    try {
-      const status = await deps.lockCard(drive.device);
-      return { lock: { ok: true, state: status.state } };
-    } catch (error) {
-      return { lock: { ok: false, error: toBootcardError(error, `Locking ${target}`).toJSON() } };
-    }
-  }
-  return {};
+  return lock ? { lock } : {};
 }
 
 /** One chunk of zeros to compare read chunks against (never written to). */
@@ -495,14 +493,4 @@ function verifyError(error: unknown, target: string): BootcardError {
     );
   }
   return ioError(error, target, 'Verifying');
-}
-
-/** fsync on a block device flushes its buffers and the drive's write cache. */
-async function syncDevice(device: string): Promise<void> {
-  const handle = await open(device, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

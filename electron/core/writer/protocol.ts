@@ -101,6 +101,7 @@ const resultSchema = z
     ok: z.boolean(),
     error: errorJson.optional(),
     kind: z.enum(['device', 'file']),
+    device: z.string().optional(),
     description: z.string().optional(),
     bytesWritten: z.number().nonnegative(),
     durationMs: z.number().nonnegative(),

@@ -60,6 +60,8 @@ export interface WriteResult {
   readonly error?: BootcardErrorJSON;
   /** What was written: 'device' or an image 'file'. */
   readonly kind: 'device' | 'file';
+  /** The whole-disk node the target resolved to (e.g. /dev/sdb for /dev/disk/by-id/usb-...): the device that was checked and written. */
+  readonly device?: string;
   readonly description?: string;
   /**
    * Bytes actually written to the target: the partition table wipe, the data

@@ -27,7 +27,7 @@ export async function writeImageToDrives(request: WriteRequest & PrivilegeOption
   const files = targets.filter((_, i) => kinds[i]!.kind === 'file');
   const devices = targets.filter((_, i) => kinds[i]!.kind !== 'file');
   const deviceResults = devices.length > 0 ? await writeThroughChild({ ...request, targets: devices }) : [];
-  const fileResults = files.length > 0 ? await runWrite({ ...request, targets: files }) : [];
+  const fileResults = files.length > 0 ? await runWrite({ ...request, targets: files }, { imageFiles: true }) : [];
   const byTarget = new Map([...deviceResults, ...fileResults].map((r) => [r.target, r]));
   return targets.map((t) => {
     const result = byTarget.get(t);

@@ -2,7 +2,9 @@
  * Card recipes to images, and images to cards: composes the recipe with the
  * card core, then writes through the drive engineer's writeImageToDrives (the
  * privileged writer child re-checks every target right before opening it).
- * The wizard never writes a device any other way.
+ * The wizard never writes a device any other way, and writes nothing but
+ * devices: each target must resolve to a whole disk the drive layer lists
+ * (never an image file, even through a link), named once.
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -13,6 +15,7 @@ import { DEFAULT_CARD_PARTITION_SIZE } from '../../core/card/size.js';
 import { dataBytes, type SparseImage } from '../../core/image/sparse-image.js';
 import type { ManifestEntry } from '../../core/manifest/manifest.js';
 import { applyUefiSettings, hasUefiSettings, type UefiSettings } from '../../core/uefi/index.js';
+import { resolveDeviceTargets } from '../../core/writer/resolve-targets.io.js';
 import { writeImageToDrives } from '../../core/writer/writer.io.js';
 import type { WriteResult } from '../../core/writer/types.js';
 import type { CardPlan, CardResult } from '../channels/card.js';
@@ -108,11 +111,13 @@ function cardResult(r: WriteResult): CardResult {
 
 export function cardWriteHandler(options: CardHandlerOptions): Handler<'card.write'> {
   return async ({ recipe, targets, verify, lock, timestamp }, ctx) => {
+    // Refused before anything is composed or written; the writer gets the resolved /dev nodes, never a link that could change into a file.
+    const devices = (await resolveDeviceTargets(targets)).map((d) => d.device);
     const { image, plan } = await composeRecipe(recipe, options.cwd, timestamp ?? Math.floor(Date.now() / 1000));
     ctx.progress({ type: 'planned', plan });
     const written = await writeImageToDrives({
       image,
-      targets,
+      targets: devices,
       verify,
       lockAfterVerify: lock,
       includeLoop: options.includeLoop,

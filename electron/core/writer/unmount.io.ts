@@ -1,0 +1,125 @@
+/**
+ * Unmounts exactly one card's own file systems before it is written.
+ *
+ * The card's mounts are found by device number (drives/card-mounts.ts), each
+ * is unmounted with umount(8) (never lazily: a busy file system stays mounted,
+ * and bootcard says who keeps it busy), and the mount table is read again
+ * afterwards. Anything left mounted refuses the card with DRIVE_BUSY before a
+ * byte is written.
+ */
+import { execFile } from 'node:child_process';
+import { constants, promises as fs } from 'node:fs';
+import { cardMounts, type CardIdentity } from '../drives/card-mounts.js';
+import { describeDeviceUsers, findDeviceUsers } from '../drives/device-users.io.js';
+import { deviceNumberOf, enumerationPaths } from '../drives/enumerate.io.js';
+import { parseMountinfo, type MountEntry } from '../drives/mountinfo.js';
+import { DriveErrorCode, type Drive } from '../drives/types.js';
+import { BootcardError, CommonErrorCode } from '../errors.js';
+import { WriteErrorCode } from './types.js';
+
+/** Where umount(8) may live; the first one found is used for the life of the process (never $PATH). */
+const UMOUNT_CANDIDATES = ['/usr/bin/umount', '/bin/umount', '/usr/sbin/umount', '/sbin/umount'];
+
+/** A clean unmount of a slow card with much unwritten data can take a while; a busy one fails at once. */
+const UMOUNT_TIMEOUT_MS = 120_000;
+
+/** More mounts than any card has: stops a table that keeps changing from looping forever. */
+const MAX_UNMOUNTS = 64;
+
+let umountPath: Promise<string> | undefined;
+
+async function findUmount(): Promise<string> {
+  for (const candidate of UMOUNT_CANDIDATES) {
+    try {
+      await fs.access(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // try the next one
+    }
+  }
+  throw new BootcardError(CommonErrorCode.INTERNAL, `umount was not found (looked in ${UMOUNT_CANDIDATES.join(', ')}); install util-linux (mount) or unmount the card yourself.`);
+}
+
+export interface UnmountOptions {
+  /** The mount table to read; default the drive layer's (/proc/self/mountinfo). */
+  readonly mountinfo?: string;
+  readonly signal?: AbortSignal;
+  /** procfs root for naming the processes in the way (tests). */
+  readonly proc?: string;
+}
+
+export function cardIdentity(drive: Drive): CardIdentity {
+  return { deviceNumbers: drive.deviceNumbers, names: [drive.name, ...drive.partitions] };
+}
+
+async function readMounts(file: string): Promise<MountEntry[]> {
+  try {
+    return parseMountinfo(await fs.readFile(file, 'utf8'));
+  } catch (error) {
+    throw new BootcardError(DriveErrorCode.ENUMERATION_FAILED, `Cannot read the mount table ${file} (${(error as Error).message}), so bootcard cannot tell whether the card is mounted; nothing was written.`);
+  }
+}
+
+function runUmount(umount: string, mountpoint: string, signal: AbortSignal | undefined): Promise<{ ok: boolean; message: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      umount,
+      [mountpoint],
+      // C locale: the reason in the message reads the same everywhere; no PATH games for the helpers umount runs.
+      { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' }, timeout: UMOUNT_TIMEOUT_MS, killSignal: 'SIGKILL', ...(signal ? { signal } : {}) },
+      (error, _stdout, stderr) => {
+        const text = String(stderr).trim().split('\n').filter(Boolean).at(-1) ?? '';
+        resolve(error ? { ok: false, message: text || error.message } : { ok: true, message: '' });
+      },
+    );
+  });
+}
+
+async function busyError(drive: Drive, mount: MountEntry, reason: string, proc: string | undefined, mounts: readonly MountEntry[]): Promise<BootcardError> {
+  const fileSystems = new Set(cardMounts(mounts, cardIdentity(drive)).map((m) => m.deviceNumber));
+  fileSystems.add(mount.deviceNumber);
+  const users = await findDeviceUsers(fileSystems, drive.deviceNumbers, proc ? { proc } : {});
+  const who = users.length > 0 ? ` It is in use by ${describeDeviceUsers(users)}.` : '';
+  return new BootcardError(
+    DriveErrorCode.BUSY,
+    `${drive.device} is busy: ${mount.mountpoint} could not be unmounted (${reason}).${who} Close the files and programs using it (or leave that folder), then write again. Nothing was written; the card is still mounted.`,
+    { target: drive.device, mountpoint: mount.mountpoint, reason, processes: users.map((u) => ({ pid: u.pid, command: u.command, uses: u.uses })) },
+  );
+}
+
+/** The device number of what is mounted on `mountpoint` right now (the topmost mount there). */
+async function mountedDeviceAt(mountpoint: string): Promise<string | undefined> {
+  try {
+    return deviceNumberOf((await fs.stat(mountpoint)).dev);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Unmounts every file system of `drive` (nothing else), or throws DRIVE_BUSY and leaves them mounted. */
+export async function unmountCard(drive: Drive, options: UnmountOptions = {}): Promise<void> {
+  const table = options.mountinfo ?? enumerationPaths().mountinfo;
+  const card = cardIdentity(drive);
+  for (let round = 0; ; round++) {
+    const mounts = await readMounts(table);
+    const next = cardMounts(mounts, card)[0];
+    if (!next) return;
+    if (options.signal?.aborted) {
+      throw new BootcardError(WriteErrorCode.CANCELLED, `Cancelled before ${drive.device} was written; nothing was written.`, { target: drive.device });
+    }
+    if (round >= MAX_UNMOUNTS) {
+      throw await busyError(drive, next, 'it is mounted again as fast as it is unmounted', options.proc, mounts);
+    }
+    // umount acts on whatever is mounted on top of that folder: make sure that is the card's, not something mounted over it.
+    const top = await mountedDeviceAt(next.mountpoint);
+    if (top !== undefined && top !== next.deviceNumber && !next.deviceNumber.startsWith('0:')) {
+      throw await busyError(drive, next, `another file system (${top}) is mounted over it`, options.proc, mounts);
+    }
+    umountPath ??= findUmount();
+    const outcome = await runUmount(await umountPath, next.mountpoint, options.signal);
+    if (options.signal?.aborted) {
+      throw new BootcardError(WriteErrorCode.CANCELLED, `Cancelled while unmounting ${drive.device}; nothing was written.`, { target: drive.device });
+    }
+    if (!outcome.ok) throw await busyError(drive, next, outcome.message, options.proc, mounts);
+  }
+}
