@@ -2,7 +2,7 @@
 import { cleanup, screen, waitFor, within } from '@testing-library/react';
 import { userEvent } from '@testing-library/user-event';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -68,6 +68,7 @@ describeShared('EEPROM image file only: save', () => {
   it('builds pieeprom.bin + pieeprom.sig from the real base image into the chosen folder', async () => {
     const user = userEvent.setup();
     renderWizard({ state: { recipe: 'eeprom-file', step: 'save', firmwarePath, firmware: located, baseConfig, bootOrder: [0x2, 0x1, 0xf] }, cwd: dir });
+    mkdirSync(path.join(dir, 'out'), { recursive: true });
     await user.type(screen.getByLabelText(/Folder to save pieeprom.bin/), 'out');
     await user.click(screen.getByRole('button', { name: 'Build and save' }));
     const status = await screen.findByRole('status');

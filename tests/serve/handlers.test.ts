@@ -126,12 +126,13 @@ it('validates and explains a bootloader config through the contract, in the CLIâ
   expect(bad).toBe('INVALID_REQUEST');
 });
 
-it('saves a manifest only as .csv/.json and replaces nothing but an earlier manifest (a browser must not plant files)', async () => {
+it('saves a manifest only as .csv/.json and replaces nothing but an earlier manifest, and that only when asked to (a browser must not plant files)', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bootcard-manifest-ipc-'));
   try {
     const client = clientFor(false, dir);
     const entries = [{ device: '/dev/sdb', cardSerial: null, recipe: 'uefi', config: '\nssh-ed25519 AAAA attacker\n', sha256: 'b'.repeat(64), time: '2026-11-22T01:00:00.000Z', ok: true, error: null }];
-    const save = (file: string, format: 'csv' | 'json') => client.call('manifest.save', { path: file, format, entries }).catch((e: { code: string; message: string }) => e);
+    const save = (file: string, format: 'csv' | 'json', replace?: boolean) =>
+      client.call('manifest.save', { path: file, format, entries, ...(replace ? { replace } : {}) }).catch((e: { code: string; message: string }) => e);
 
     expect(await save('authorized_keys', 'csv')).toMatchObject({ code: 'MANIFEST_BAD_NAME', message: expect.stringMatching(/end the name with \.csv/) });
     expect(await save('station.csv', 'json')).toMatchObject({ code: 'MANIFEST_BAD_NAME' });
@@ -143,16 +144,17 @@ it('saves a manifest only as .csv/.json and replaces nothing but an earlier mani
 
     // A folder, or a symbolic link (even to a manifest: rename would replace the link, not its target), is not an earlier manifest.
     mkdirSync(path.join(dir, 'folder.csv'));
-    expect(await save('folder.csv', 'csv')).toMatchObject({ code: 'MANIFEST_FILE_EXISTS' });
+    expect(await save('folder.csv', 'csv', true)).toMatchObject({ code: 'OUTPUT_NOT_A_FILE' });
 
-    // Saving again over an earlier manifest is fine, in either format.
+    // Saving again over an earlier manifest is fine, in either format, once the page asked (replace).
     for (const format of ['csv', 'json'] as const) {
       await save(`station.${format}`, format);
-      expect(await save(`station.${format}`, format)).toMatchObject({ path: path.join(dir, `station.${format}`) });
+      expect(await save(`station.${format}`, format)).toMatchObject({ code: 'OUTPUT_EXISTS' });
+      expect(await save(`station.${format}`, format, true)).toMatchObject({ path: path.join(dir, `station.${format}`) });
     }
     expect(JSON.parse(readFileSync(path.join(dir, 'station.json'), 'utf8'))).toMatchObject({ bootcardManifest: 1, cards: entries });
     symlinkSync(path.join(dir, 'station.csv'), path.join(dir, 'link.csv'));
-    expect(await save('link.csv', 'csv')).toMatchObject({ code: 'MANIFEST_FILE_EXISTS' });
+    expect(await save('link.csv', 'csv', true)).toMatchObject({ code: 'OUTPUT_SYMLINK' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

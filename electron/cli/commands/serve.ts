@@ -4,7 +4,10 @@
  * otherwise and prints the one URL that works: it carries a random token.
  */
 import { Option, type Command } from 'commander';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BootcardError } from '../../core/errors.js';
+import { openOutputFolder, resolveOutputRoot } from '../../core/files/output-root.io.js';
 import { createHandlers } from '../../ipc/handlers/index.js';
 import { DEFAULT_CLOSE_GRACE_MS, defaultRendererDir, startServer, type RunningServer } from '../../serve/server.js';
 import { keepServingThroughErrors, stopOnFirstSignal } from '../../serve/lifecycle.js';
@@ -20,6 +23,28 @@ interface ServeCommandOptions {
   json?: boolean;
   includeLoop?: boolean;
   rendererDir?: string;
+  outputDir?: string;
+}
+
+/**
+ * The folder the wizard saves into: --output-dir (refused at start when it
+ * is missing or another user could change it) or the folder serve started in
+ * (then only warned about: saving is refused request by request).
+ */
+async function outputRootFor(options: ServeCommandOptions, ctx: CliContext): Promise<string> {
+  let root: string;
+  try {
+    root = resolveOutputRoot(path.resolve(ctx.io.cwd, options.outputDir ?? '.'));
+  } catch (error) {
+    throw options.outputDir !== undefined && BootcardError.is(error) ? usageError(`--output-dir: ${error.message}`) : error;
+  }
+  const problem = await openOutputFolder(root, '.').then((f) => f.close().then(() => null), (error: unknown) => error);
+  if (problem) {
+    const message = problem instanceof Error ? problem.message : String(problem);
+    if (options.outputDir !== undefined) throw usageError(`--output-dir: ${message}`);
+    ctx.warn(`saving files from the wizard will be refused: ${message} Start serve in a folder of your own or pass --output-dir.`);
+  }
+  return root;
 }
 
 /** Starts the server; resolves once it listens. Exported for tests that run it in-process. */
@@ -27,11 +52,12 @@ export async function startServeCommand(options: ServeCommandOptions, ctx: CliCo
   const port = parsePort(options.port);
   if (port === null) throw usageError(`--port must be a number from 0 to 65535, not "${options.port}".`);
   const includeLoop = Boolean(options.includeLoop);
+  const outputRoot = await outputRootFor(options, ctx);
   const server = await startServer({
     host: options.host,
     port,
     rendererDir: options.rendererDir ?? defaultRendererDir(fileURLToPath(import.meta.url)),
-    handlers: createHandlers({ frontEnd: 'serve', includeLoop }),
+    handlers: createHandlers({ frontEnd: 'serve', includeLoop, outputRoot }),
     onRefused: (reason) => ctx.info(`refused: ${reason}`),
   });
   if (options.json) {
@@ -39,6 +65,7 @@ export async function startServeCommand(options: ServeCommandOptions, ctx: CliCo
   } else {
     ctx.print(`bootcard wizard: ${server.url}`);
     ctx.info('Open this URL in a browser (it carries the access token). Press Ctrl+C to stop.');
+    ctx.info(`Files saved from the wizard go under ${outputRoot}.`);
     if (!isLoopbackHost(options.host)) ctx.warn(`listening on ${options.host}: anyone who can reach this machine and has the URL can write cards.`);
     if (includeLoop) ctx.warn('loop devices are offered as targets (test mode).');
   }
@@ -52,6 +79,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     .option('--host <address>', 'address to listen on (anything but loopback exposes the station to the network)', '127.0.0.1')
     .option('--port <n>', 'port to listen on (0 picks a free one)', String(DEFAULT_SERVE_PORT))
     .option('--json', 'print the URL, port and token as JSON')
+    .option('--output-dir <dir>', 'the folder the wizard saves files under (default: the current folder)')
     .addOption(new Option('--include-loop', 'offer loop devices as targets (for tests)').hideHelp())
     .addOption(new Option('--renderer-dir <dir>', 'serve this built renderer instead of dist/renderer').hideHelp())
     .action(async (options: ServeCommandOptions) => {

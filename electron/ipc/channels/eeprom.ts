@@ -53,8 +53,10 @@ export const eepromChannels = {
         /** A pieeprom-*.bin, or a firmware folder holding one for the board. */
         firmwarePath: filePathSchema,
         config: configText,
-        /** The folder pieeprom.bin and pieeprom.sig are written to. */
+        /** The folder pieeprom.bin and pieeprom.sig are written to: an existing one under the output root. */
         outputDir: filePathSchema,
+        /** Replace pieeprom.bin/.sig already there (OUTPUT_EXISTS otherwise): set only after the user said so. */
+        replace: z.boolean().optional(),
       })
       .strict(),
   ),

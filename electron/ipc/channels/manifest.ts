@@ -32,6 +32,8 @@ export const manifestChannels = {
         format: z.enum(['json', 'csv']),
         /** One write's rows (card.write takes at most 64 cards); 10,000 rows of 64 KiB configs could never cross a 1 MiB message. */
         entries: withJsonByteCap(z.array(manifestEntrySchema).min(1).max(1_000), MANIFEST_ENTRIES_MAX_BYTES, 'The manifest'),
+        /** Replace an earlier manifest of that name (OUTPUT_EXISTS otherwise): set only after the user said so. */
+        replace: z.boolean().optional(),
       })
       .strict(),
   ),

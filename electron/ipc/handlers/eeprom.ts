@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import path from 'node:path';
-import { writeFilesAtomically } from '../../core/files/atomic-write.io.js';
+import { writeOutputFiles } from '../../core/files/output-root.io.js';
 import { buildPieeprom, explainBootOrder, makePieepromSig, validateBootConf } from '../../core/eeprom/index.js';
 import type { Handler } from '../dispatcher.js';
 import { locateEepromFirmware } from './firmware-files.js';
@@ -13,25 +12,32 @@ export const eepromExplainHandler: Handler<'eeprom.explain'> = async ({ board, b
   sentence: explainBootOrder(bootOrder, board),
 });
 
-/** pieeprom.bin + pieeprom.sig (as rpi-eeprom-update -f reads them) into a folder. */
-export function eepromBuildHandler(cwd: string): Handler<'eeprom.build'> {
-  return async ({ board, firmwarePath, config, outputDir }) => {
+/**
+ * pieeprom.bin + pieeprom.sig (as rpi-eeprom-update -f reads them) into an
+ * existing folder under the output root (see core/files/output-root.io.ts);
+ * files already there are replaced only when the request says `replace`.
+ */
+export function eepromBuildHandler(options: { cwd: string; outputRoot: string }): Handler<'eeprom.build'> {
+  const { cwd, outputRoot } = options;
+  return async ({ board, firmwarePath, config, outputDir, replace }) => {
     const firmware = await locateEepromFirmware(firmwarePath, board, cwd);
     const timestamp = Math.floor(Date.now() / 1000);
     const built = buildPieeprom({ base: firmware.base, config, timestamp });
     const sig = makePieepromSig(built.image, timestamp);
-    const dir = path.resolve(cwd, outputDir);
-    const imagePath = path.join(dir, 'pieeprom.bin');
-    const sigPath = path.join(dir, 'pieeprom.sig');
     // Both or neither: a pieeprom.bin beside a stale .sig would fail its check on the Pi.
-    await writeFilesAtomically([
-      { path: imagePath, data: built.image },
-      { path: sigPath, data: sig },
-    ]);
+    const [imagePath, sigPath] = await writeOutputFiles(
+      outputRoot,
+      outputDir,
+      [
+        { name: 'pieeprom.bin', data: built.image },
+        { name: 'pieeprom.sig', data: sig },
+      ],
+      { replace: replace ?? false },
+    );
     return {
       board: built.board,
-      imagePath,
-      sigPath,
+      imagePath: imagePath!,
+      sigPath: sigPath!,
       sha256: createHash('sha256').update(built.image).digest('hex'),
       size: built.image.length,
       config: built.config,

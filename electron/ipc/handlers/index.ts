@@ -3,6 +3,7 @@
  * and `bootcard serve` both build their dispatcher from this one table, so the
  * two front ends can never drift apart.
  */
+import { resolveOutputRoot } from '../../core/files/output-root.io.js';
 import type { Handlers } from '../dispatcher.js';
 import { appInfoHandler } from './app.js';
 import { cardPlanHandler, cardWriteHandler } from './card.js';
@@ -17,18 +18,35 @@ export interface HandlerOptions {
   readonly frontEnd: 'electron' | 'serve';
   /** Offer loop devices as write targets: only for tests (`bootcard serve --include-loop`). */
   readonly includeLoop?: boolean;
-  /** Where relative paths in requests (manifest, output folders) are taken from. */
+  /** Where relative input paths in requests (firmware) are taken from. */
   readonly cwd?: string;
+  /**
+   * The one folder under which the wizard's output files (pieeprom.bin/.sig,
+   * manifests) are written; request paths are relative to it. Default `cwd`:
+   * `bootcard serve` passes --output-dir or the folder it started in, the
+   * Electron app the user's home.
+   */
+  readonly outputRoot?: string;
+}
+
+/** The real path of the output root; a missing one is kept as named, so each save says it is missing. */
+function outputRootOf(dir: string): string {
+  try {
+    return resolveOutputRoot(dir);
+  } catch {
+    return dir;
+  }
 }
 
 export function createHandlers(options: HandlerOptions): Handlers {
   const drives = { includeLoop: options.includeLoop ?? false };
   const cwd = options.cwd ?? process.cwd();
+  const outputRoot = outputRootOf(options.outputRoot ?? cwd);
   return {
     'app.info': appInfoHandler(options.frontEnd),
     'eeprom.validate': eepromValidateHandler,
     'eeprom.explain': eepromExplainHandler,
-    'eeprom.build': eepromBuildHandler(cwd),
+    'eeprom.build': eepromBuildHandler({ cwd, outputRoot }),
     'firmware.locate': firmwareLocateHandler(cwd),
     'firmware.download': firmwareDownloadHandler,
     'card.plan': cardPlanHandler({ cwd, includeLoop: drives.includeLoop }),
@@ -40,6 +58,6 @@ export function createHandlers(options: HandlerOptions): Handlers {
     'sdlock.lock': sdlockLockHandler,
     'sdlock.unlock': sdlockUnlockHandler,
     'uefi.preview': uefiPreviewHandler(cwd),
-    'manifest.save': manifestSaveHandler(cwd),
+    'manifest.save': manifestSaveHandler(outputRoot),
   };
 }

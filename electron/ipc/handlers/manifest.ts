@@ -1,42 +1,34 @@
-import { lstat, open } from 'node:fs/promises';
 import path from 'node:path';
 import { BootcardError } from '../../core/errors.js';
-import { writeFileAtomically } from '../../core/files/atomic-write.io.js';
+import { openOutputFolder } from '../../core/files/output-root.io.js';
+import { OutputErrorCode } from '../../core/files/output-path.js';
 import { formatManifest, manifestSaveProblem } from '../../core/manifest/manifest.js';
 import type { Handler } from '../dispatcher.js';
 
 /**
- * The first bytes of what is at `file`: null when nothing is there; '' when
- * something is there that is no readable regular file (a folder, a FIFO,
- * which opening would wait on forever, a device), so it counts as "not a manifest".
+ * Writes the manifest whole or not at all into an existing folder under the
+ * output root (see core/files/output-root.io.ts). Only a .csv/.json file; it
+ * never replaces anything but an earlier manifest (see manifestSaveProblem),
+ * and that only when the request says `replace` (the page asked the user).
  */
-async function headOf(file: string): Promise<string | null> {
-  const info = await lstat(file).catch((error: { code?: string }) => (error.code === 'ENOENT' || error.code === 'ENOTDIR' ? null : undefined));
-  if (info === null) return null;
-  if (!info?.isFile()) return '';
-  const handle = await open(file, 'r').catch(() => null);
-  if (!handle) return '';
-  try {
-    const buffer = Buffer.alloc(256);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return buffer.subarray(0, bytesRead).toString('utf8');
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
- * Writes the manifest whole or not at all (temp file, then rename); a relative
- * path is taken from the working folder. Only a .csv/.json file, and it
- * replaces nothing but an earlier manifest (see manifestSaveProblem).
- */
-export function manifestSaveHandler(cwd: string): Handler<'manifest.save'> {
+export function manifestSaveHandler(outputRoot: string): Handler<'manifest.save'> {
   return async (request) => {
-    const target = path.resolve(cwd, request.path);
-    const problem = manifestSaveProblem(target, request.format, await headOf(target));
-    if (problem) throw new BootcardError(problem.code, problem.message, { path: target });
-    const text = formatManifest(request.entries, request.format);
-    await writeFileAtomically(target, text, { context: `Cannot save the manifest to ${target}` });
-    return { path: target, bytes: Buffer.byteLength(text) };
+    if (request.path.endsWith('/')) {
+      throw new BootcardError(OutputErrorCode.BAD_NAME, `${request.path} names a folder; name the manifest file (e.g. station.${request.format}).`, { path: request.path });
+    }
+    const folder = await openOutputFolder(outputRoot, path.dirname(request.path));
+    try {
+      const name = path.basename(request.path);
+      const target = path.join(folder.path, name);
+      const nameProblem = manifestSaveProblem(target, request.format, null);
+      if (nameProblem) throw new BootcardError(nameProblem.code, nameProblem.message, { path: target });
+      const problem = manifestSaveProblem(target, request.format, await folder.readHead(name, 256));
+      if (problem) throw new BootcardError(problem.code, problem.message, { path: target });
+      const text = formatManifest(request.entries, request.format);
+      await folder.write([{ name, data: text }], { replace: request.replace ?? false, context: `Cannot save the manifest to ${target}` });
+      return { path: target, bytes: Buffer.byteLength(text) };
+    } finally {
+      await folder.close();
+    }
   };
 }

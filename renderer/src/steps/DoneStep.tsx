@@ -2,6 +2,7 @@ import { useMemo, useState, type Dispatch } from 'react';
 import { formatManifest, manifestFileName, type ManifestFormat } from '../../../electron/core/manifest/manifest.js';
 import { messageOf, useClient } from '../client-context.js';
 import type { Action, WizardState } from '../wizard/state.js';
+import { isExistsRefusal, ReplaceQuestion } from './ReplaceQuestion.js';
 
 /** A row per card (ok, or the error and what to do), the manifest to save, and "write more". */
 export function DoneStep({ state, dispatch }: { state: WizardState; dispatch: Dispatch<Action> }) {
@@ -10,20 +11,26 @@ export function DoneStep({ state, dispatch }: { state: WizardState; dispatch: Di
   const [path, setPath] = useState(() => manifestFileName(new Date(), 'csv'));
   const [saved, setSaved] = useState<string | null>(null);
   const [saveError, setSaveError] = useState<string | null>(null);
+  /** The file name and format refused because the file exists, and the handler's words: asked about before resending. */
+  const [question, setQuestion] = useState<{ path: string; format: ManifestFormat; message: string } | null>(null);
   const text = useMemo(() => (state.manifest.length > 0 ? formatManifest(state.manifest, format) : ''), [state.manifest, format]);
   const okCount = state.results.filter((r) => r.ok).length;
   const pickFormat = (f: ManifestFormat) => {
     setFormat(f);
     setPath((p) => p.replace(/\.(json|csv)$/, `.${f}`));
   };
-  const save = () => {
+  const send = (target: { path: string; format: ManifestFormat }, replace: boolean) => {
     setSaved(null);
     setSaveError(null);
-    client.call('manifest.save', { path, format, entries: [...state.manifest] }).then(
+    setQuestion(null);
+    client.call('manifest.save', { ...target, entries: [...state.manifest], ...(replace ? { replace: true } : {}) }).then(
       (r) => setSaved(`Saved ${r.path}`),
-      (e: unknown) => setSaveError(messageOf(e)),
+      (e: unknown) => (isExistsRefusal(e) && !replace ? setQuestion({ ...target, message: e.message }) : setSaveError(messageOf(e))),
     );
   };
+  const save = () => send({ path, format }, false);
+  // The answer is about one file: another name or format takes the question back.
+  const asked = question && question.path === path && question.format === format ? question : null;
   return (
     <section aria-labelledby="step-title">
       <h2 id="step-title" tabIndex={-1}>Done</h2>
@@ -56,8 +63,9 @@ export function DoneStep({ state, dispatch }: { state: WizardState; dispatch: Di
             <label><input type="radio" name="manifest-format" checked={format === 'json'} onChange={() => pickFormat('json')} /> JSON</label>
             <label className="grow" htmlFor="manifest-path">Save as</label>
             <input id="manifest-path" className="grow" type="text" value={path} spellCheck={false} onChange={(e) => setPath(e.target.value)} />
-            <button type="button" onClick={save}>Save manifest</button>
+            <button type="button" disabled={asked !== null} onClick={save}>Save manifest</button>
           </div>
+          {asked ? <ReplaceQuestion message={asked.message} onReplace={() => send({ path: asked.path, format: asked.format }, true)} onKeep={() => setQuestion(null)} /> : null}
           {saved ? <p role="status" className="ok-text">{saved}</p> : null}
           {saveError ? <p role="alert" className="field-error">{saveError}</p> : null}
           <pre className="config-preview manifest-preview" aria-label="Manifest preview">{text}</pre>

@@ -5,6 +5,9 @@ import { formatBytes } from '../format.js';
 import { bootConfOf } from '../wizard/recipe.js';
 import type { WizardState } from '../wizard/state.js';
 import { Field } from './Field.js';
+import { isExistsRefusal, ReplaceQuestion } from './ReplaceQuestion.js';
+
+type BuildRequest = { board: WizardState['board']; firmwarePath: string; config: string; outputDir: string };
 
 /** "EEPROM image file only": pieeprom.bin + pieeprom.sig into a folder, for rpi-eeprom-update. */
 export function SaveStep({ state, onOutputDir }: { state: WizardState; onOutputDir: (dir: string) => void }) {
@@ -12,22 +15,29 @@ export function SaveStep({ state, onOutputDir }: { state: WizardState; onOutputD
   const [result, setResult] = useState<EepromBuildResult | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const build = () => {
+  /** The request refused because its files exist, and the handler's words for it: asked about before it is resent. */
+  const [question, setQuestion] = useState<{ request: BuildRequest; message: string } | null>(null);
+  const send = (request: BuildRequest, replace: boolean) => {
     setBusy(true);
     setError(null);
     setResult(null);
+    setQuestion(null);
     client
-      .call('eeprom.build', { board: state.board, firmwarePath: state.firmwarePath.trim(), config: bootConfOf(state), outputDir: state.outputDir.trim() })
-      .then(setResult, (e: unknown) => setError(messageOf(e)))
+      .call('eeprom.build', replace ? { ...request, replace: true } : request)
+      .then(setResult, (e: unknown) => (isExistsRefusal(e) && !replace ? setQuestion({ request, message: e.message }) : setError(messageOf(e))))
       .finally(() => setBusy(false));
   };
+  const build = () => send({ board: state.board, firmwarePath: state.firmwarePath.trim(), config: bootConfOf(state), outputDir: state.outputDir.trim() }, false);
+  // The answer is about one folder: naming another one takes the question back.
+  const asked = question && question.request.outputDir === state.outputDir.trim() ? question : null;
   return (
     <section aria-labelledby="step-title">
       <h2 id="step-title" tabIndex={-1}>Save the EEPROM image</h2>
-      <Field id="output-dir" wide label="Folder to save pieeprom.bin and pieeprom.sig in" value={state.outputDir} placeholder="/home/me/pieeprom" onChange={onOutputDir} />
-      <button type="button" className="primary" disabled={busy || state.outputDir.trim() === ''} onClick={build}>
+      <Field id="output-dir" wide label="Folder to save pieeprom.bin and pieeprom.sig in" value={state.outputDir} placeholder="pieeprom (an existing folder, relative to the output folder)" onChange={onOutputDir} />
+      <button type="button" className="primary" disabled={busy || asked !== null || state.outputDir.trim() === ''} onClick={build}>
         Build and save
       </button>
+      {asked ? <ReplaceQuestion message={asked.message} onReplace={() => send(asked.request, true)} onKeep={() => setQuestion(null)} /> : null}
       {error ? <p role="alert" className="field-error">{error}</p> : null}
       {result ? (
         <div role="status" className="result-box">
