@@ -96,7 +96,8 @@ describeShared('wizard end to end', () => {
         mkdirSync(SCREENSHOTS, { recursive: true });
         dir = mkdtempSync(path.join(os.tmpdir(), 'bootcard-e2e-'));
         loops = [attachLoop(CARD_BYTES, dir), attachLoop(CARD_BYTES, dir)];
-        server = await startServeChild(['--include-loop']);
+        // The wizard saves only under serve's output folder, into folders that exist.
+        server = await startServeChild(['--include-loop', '--output-dir', dir]);
         browser = await launchChromium();
         page = browser.context.pages()[0] ?? (await browser.context.newPage());
       });
@@ -152,6 +153,7 @@ describeShared('wizard end to end', () => {
         expect(await page.getByTestId('boot-order-hex').textContent()).toBe('BOOT_ORDER=0xf146');
         await page.getByRole('button', { name: 'Next' }).click();
         const out = path.join(dir, 'pieeprom-out');
+        mkdirSync(out);
         await page.getByLabel(/Folder to save pieeprom.bin/).fill(out);
         await page.getByRole('button', { name: 'Build and save' }).click();
         await page.getByRole('status').waitFor();
