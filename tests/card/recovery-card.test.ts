@@ -46,8 +46,9 @@ describeShared('EEPROM recovery card', () => {
     const onCard = files.get('pieeprom.bin')!;
     expect(onCard.length).toBe(pieeprom.length);
     expect(readBootConf(onCard)).toBe(readFileSync(eepromFixture('imager-2711-boot-conf-network.txt'), 'utf8'));
-    expect(files.get('pieeprom.sig')!.toString()).toBe(`${sha(onCard)}\nts: ${TS}\n`);
-    expect(files.get('vl805.sig')!.toString()).toBe(`${sha(vl805)}\nts: ${TS}\n`);
+    // As Imager's recovery images: rpi-eeprom-digest -c 2711 for pieeprom.sig, a bare sha256sum for vl805.sig.
+    expect(files.get('pieeprom.sig')!.toString()).toBe(`${sha(onCard)}\nts: ${TS}\ntarget-soc: 2711\n`);
+    expect(files.get('vl805.sig')!.toString()).toBe(`${sha(vl805)}\n`);
   });
 
   it('makes a Pi 5 card from --firmware-dir with --set on top of the usb preset, and inspect explains it', async () => {

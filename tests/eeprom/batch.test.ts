@@ -38,10 +38,10 @@ describeShared('per-Pi batches', () => {
 
   it('the fast builder (reused buffer, forked prefix hash) gives each row the same bytes and sig as a fresh build', () => {
     const plan = planBatch({ base, csv: 'name,CLIENT_IP,TFTP_PREFIX_STR\na,10.0.0.1,' + 'x'.repeat(30) + '\nb,10.0.0.2,\nc,10.0.0.3,y\n' });
-    const build = createBatchBuilder(base, image, { timestamp: 42, stampImage: true, targetSoc: '2711' });
+    const build = createBatchBuilder(base, image, { timestamp: 42, updateTimestamp: 42, targetSoc: '2711' });
     for (const row of plan.rows) {
       const fast = build(row);
-      const fresh = buildPieeprom({ base, config: row.config, timestamp: 42, stampImage: true });
+      const fresh = buildPieeprom({ base, config: row.config, timestamp: 42, updateTimestamp: 42 });
       expect(Buffer.compare(Buffer.from(fast.image), Buffer.from(fresh.image))).toBe(0);
       expect(fast.sig).toBe(makePieepromSig(fresh.image, 42, { targetSoc: '2711' }));
     }

@@ -148,22 +148,10 @@ describeShared('pieeprom image format against the real rpi-eeprom images', () =>
     expect(codeOf(() => replaceEepromFile(fixtureBytes(IMAGES.pi4Old), 'bootconf.sig', sig))).toBe(EepromErrorCode.FILE_NOT_IN_IMAGE);
   });
 
-  it('a timestamp leaves the image as rpi-eeprom-config writes it unless asked to stamp it', () => {
+  it('a .sig timestamp alone leaves the image as rpi-eeprom-config writes it', () => {
     const base = fixtureBytes(IMAGES.pi4);
     expect(sameBytes(buildPieeprom({ base, timestamp: 1_790_000_000 }).image, base)).toBe(true);
-    expect(() => buildPieeprom({ base, stampImage: true })).toThrow(/needs a timestamp/);
-  });
-
-  it('stamps the update timestamp into the updatetime section (ts, then its complement)', () => {
-    const base = fixtureBytes(IMAGES.pi4);
-    expect(readUpdateTimestamp(base)).toBe(0);
-    const built = buildPieeprom({ base, timestamp: 1_790_000_000, stampImage: true });
-    expect(readUpdateTimestamp(built.image)).toBe(1_790_000_000);
-    expect(Buffer.from(getEepromFile(built.image, 'updatetime')).toString('hex')).toBe('803bb16a7fc44e95');
-    expect(readBootConf(built.image)).toBe(readBootConf(base));
-    const old = buildPieeprom({ base: fixtureBytes(IMAGES.pi4Old), timestamp: 5, stampImage: true });
-    expect(sameBytes(old.image, fixtureBytes(IMAGES.pi4Old))).toBe(true);
-    expect(old.diagnostics.map((d) => d.message).join()).toMatch(/no updatetime section/);
+    expect(readUpdateTimestamp(base)).toBeUndefined();
   });
 });
 

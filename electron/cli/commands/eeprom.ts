@@ -1,8 +1,10 @@
 /**
- * `bootcard eeprom read|build|validate|explain|extract`: the bootloader EEPROM
- * image (pieeprom.bin) and its config, byte-identical to rpi-eeprom-config.
+ * `bootcard eeprom read|build|validate|explain|extract|sign|verify|boot-image`:
+ * the bootloader EEPROM image (pieeprom.bin) and its config, byte-identical to
+ * rpi-eeprom-config; signed configs and .sig files as rpi-eeprom-digest makes
+ * them; the boot.img of HTTP boot.
  */
-import { createHash, createPublicKey, type Hash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
@@ -26,7 +28,6 @@ import {
   readBootConf,
   readBootConfBytes,
   validateBootConf,
-  rsaPublicKeyToBin,
   getEepromFileAt,
   bootConfCapacity,
   type Board,
@@ -36,6 +37,12 @@ import {
   type Sha256Factory,
 } from '../../core/eeprom/index.js';
 import { pathExists, readBinaryFile, readConfigOrImage, readEepromImageFile, readTextFile, writeFilesAtomically, type OutputFile } from '../../core/eeprom/files.io.js';
+import { writeBatchAtomically, type BatchTarget } from '../../core/eeprom/batch-write.io.js';
+import { composeBootImage, bootImageWarnings } from '../../core/eeprom/boot-image.js';
+import { readBootFolder, readImageBootPartition } from '../../core/eeprom/boot-image.io.js';
+import { CACERT_DER } from '../../core/eeprom/image.js';
+import { configSigner, loadSigningKey, loadVerifyKey, makeSignedSig, pubkeyBinFor, verifySignedSig } from '../../core/eeprom/signing.io.js';
+import type { KeyObject } from 'node:crypto';
 
 const BOARDS: readonly Board[] = ['2711', '2712'];
 const BOARD_NAME: Record<Board, string> = { '2711': 'Pi 4 (BCM2711)', '2712': 'Pi 5 (BCM2712)' };
@@ -73,17 +80,20 @@ function parseTimestamp(text: string): number {
   return checkTimestamp(Number(text.trim()));
 }
 
-/** rpi-eeprom-config's pemtobin: an RSA-2048 public key (PEM, PKCS#1 or SPKI) in the bootloader's pubkey.bin format. */
+/** rpi-eeprom-config's pemtobin: an RSA-2048 key (PEM: public, or private whose public half is used) as the bootloader's pubkey.bin. */
 export function pemToPubkeyBin(pem: string, file: string): Uint8Array {
-  let jwk: { kty?: string; n?: string; e?: string };
-  try {
-    jwk = createPublicKey(pem).export({ format: 'jwk' }) as typeof jwk;
-  } catch {
-    throw new BootcardError(EepromErrorCode.BAD_KEY, `${file} is not an RSA public key in PEM format (e.g. from openssl rsa -in private.pem -pubout).`);
-  }
-  if (jwk.kty !== 'RSA' || !jwk.n || !jwk.e) throw new BootcardError(EepromErrorCode.BAD_KEY, `${file} is not an RSA public key.`);
-  return rsaPublicKeyToBin(new Uint8Array(Buffer.from(jwk.n, 'base64url')), new Uint8Array(Buffer.from(jwk.e, 'base64url')));
+  return pubkeyBinFor(loadVerifyKey(pem, file));
 }
+
+/** Reads a private signing key; the passphrase, if any, is the first line of `passphraseFile`. */
+async function readSigningKey(ctx: CliContext, keyFile: string, passphraseFile?: string): Promise<KeyObject> {
+  const pem = await readTextFile(resolve(ctx, keyFile), 'private key');
+  const passphrase = passphraseFile !== undefined ? (await readTextFile(resolve(ctx, passphraseFile), 'passphrase file')).split(/\r?\n/)[0] : undefined;
+  return loadSigningKey(pem, keyFile, passphrase);
+}
+
+/** Files that get signed (bootconf.txt, pieeprom.bin, boot.img) are read whole; a boot.img is at most a few hundred MiB. */
+const MAX_SIGNED_FILE_BYTES = 1024 * 1024 * 1024;
 
 /** The .sig beside an image: pieeprom.bin -> pieeprom.sig; other names get .sig appended. */
 export function sigPathFor(imagePath: string): string {
@@ -114,6 +124,9 @@ interface BuildOpts {
   section?: string;
   timestamp?: string;
   stampImage?: boolean;
+  signKey?: string;
+  passphraseFile?: string;
+  cacert?: string;
   sig?: boolean;
   targetSoc?: boolean;
   strict?: boolean;
@@ -160,8 +173,11 @@ export function registerEepromCommands(program: Command, ctx: CliContext): void 
     .option('--section <filter>', 'the [section] --set/--unset work in (default: the lines for every board; e.g. gpio8=0)')
     .option('--digest <file>', 'also replace bootconf.sig with this file (from rpi-eeprom-digest -k, for signed boot), like rpi-eeprom-config --digest')
     .option('--pubkey <pem>', 'also replace pubkey.bin with this RSA-2048 public key (PEM), like rpi-eeprom-config --pubkey')
-    .option('--timestamp <epoch>', 'update timestamp for the .sig ts line (seconds since 1970; default $SOURCE_DATE_EPOCH, else now)')
-    .option('--stamp-image', 'also write the timestamp into the image\'s updatetime section (for flashrom-style direct writes; the image then differs from rpi-eeprom-config\'s)')
+    .option('--timestamp <epoch>', 'the update timestamp, as rpi-eeprom-config --timestamp: written into the image (seconds since 1970) and into the .sig ts line')
+    .option('--stamp-image', 'write the update timestamp into the image: --timestamp\'s, else $SOURCE_DATE_EPOCH or now (older spelling; --timestamp alone now does it)')
+    .option('--sign-key <pem>', 'signed boot: sign the config with this RSA-2048 private key and embed bootconf.sig and pubkey.bin (like rpi-eeprom-digest -k + rpi-eeprom-config --digest --pubkey)')
+    .option('--passphrase-file <file>', 'with --sign-key: the key\'s passphrase (first line of this file)')
+    .option('--cacert <der>', 'HTTPS to your own server: embed this DER CA certificate as cacert.der and set HTTP_CACERT_HASH to its SHA-256 (like rpi-eeprom-config --cacertder)')
     .option('--sig', 'also write the matching .sig (sha256 + ts) beside the output')
     .option('--target-soc', 'add the target-soc line to the .sig (newer rpi-eeprom-digest -c)')
     .option('--strict', 'treat warnings as errors')
@@ -176,42 +192,56 @@ export function registerEepromCommands(program: Command, ctx: CliContext): void 
         if (options.outDir === undefined) throw usageError('--batch needs --out-dir DIR.');
         if ((options.set?.length ?? 0) > 0 || (options.unset?.length ?? 0) > 0) throw usageError('--batch takes its keys from the CSV; put common keys in --config.');
         if (options.pubkey !== undefined || options.digest !== undefined) {
-          throw usageError('--batch does not take --pubkey or --digest: build a base with them first (bootcard eeprom build --base IMAGE --pubkey PEM --out base.bin) and batch from that base.');
+          throw usageError('--batch does not take --pubkey or --digest (one signature cannot fit every row): give --sign-key KEY.pem and every row is signed.');
         }
+        if (options.cacert !== undefined) throw usageError('--batch does not take --cacert: build a base with it first (bootcard eeprom build --base IMAGE --cacert FILE.der --out base.bin) and batch from that base.');
         await buildBatch(ctx, options);
         return;
       }
       if (options.out === undefined) throw usageError('build needs --out FILE (or --batch CSV --out-dir DIR).');
       if (options.outDir !== undefined) throw usageError('--out-dir is for --batch.');
       if (options.targetSoc && !options.sig) throw usageError('--target-soc adds a line to the .sig file: add --sig.');
+      if (options.signKey !== undefined && (options.pubkey !== undefined || options.digest !== undefined)) {
+        throw usageError('--sign-key makes bootconf.sig and pubkey.bin itself: do not also give --digest or --pubkey.');
+      }
+      if (options.passphraseFile !== undefined && options.signKey === undefined) throw usageError('--passphrase-file is for --sign-key.');
       const set: Record<string, string> = {};
       for (const a of options.set ?? []) {
         const { key, value } = parseAssignment(a);
         set[key] = value;
       }
-      const timestamp = options.timestamp !== undefined ? parseTimestamp(options.timestamp) : options.stampImage ? defaultTimestamp(ctx) : undefined;
+      // rpi-eeprom-config --timestamp: the image carries it; the .sig's ts is the same time.
+      const updateTimestamp = options.timestamp !== undefined ? parseTimestamp(options.timestamp) : options.stampImage ? defaultTimestamp(ctx) : undefined;
+      const timestamp = updateTimestamp ?? defaultTimestamp(ctx);
       const base = await readEepromImageFile(resolve(ctx, options.base));
       const config = options.config !== undefined ? await readTextFile(resolve(ctx, options.config), 'config') : undefined;
-      const files: { 'bootconf.sig'?: Uint8Array; 'pubkey.bin'?: Uint8Array } = {};
+      const files: { 'bootconf.sig'?: Uint8Array; 'pubkey.bin'?: Uint8Array; 'cacert.der'?: Uint8Array } = {};
       if (options.digest !== undefined) files['bootconf.sig'] = await readBinaryFile(resolve(ctx, options.digest), 'signature');
       if (options.pubkey !== undefined) files['pubkey.bin'] = pemToPubkeyBin(await readTextFile(resolve(ctx, options.pubkey), 'public key'), options.pubkey);
+      if (options.cacert !== undefined) {
+        const der = await readBinaryFile(resolve(ctx, options.cacert), 'CA certificate');
+        files[CACERT_DER] = der;
+        set.HTTP_CACERT_HASH = createHash('sha256').update(der).digest('hex');
+      }
+      const key = options.signKey !== undefined ? await readSigningKey(ctx, options.signKey, options.passphraseFile) : undefined;
       const built = buildPieeprom({
         files,
         base,
         set,
         unset: options.unset ?? [],
         strict: options.strict ?? false,
+        timestamp,
         ...(config !== undefined ? { config } : {}),
         ...(options.section !== undefined ? { section: options.section } : {}),
-        ...(timestamp !== undefined ? { timestamp } : {}),
-        ...(options.stampImage ? { stampImage: true } : {}),
+        ...(updateTimestamp !== undefined ? { updateTimestamp } : {}),
+        ...(key ? { signConfig: configSigner(key, timestamp) } : {}),
       });
       const outPath = resolve(ctx, options.out);
       const outputs: OutputFile[] = [{ path: outPath, data: built.image }];
       let sigPath: string | undefined;
       if (options.sig) {
         sigPath = sigPathFor(outPath);
-        const sig = makePieepromSig(built.image, timestamp ?? defaultTimestamp(ctx), {
+        const sig = makePieepromSig(built.image, timestamp, {
           sha256Hex: sha256HexNode,
           ...(options.targetSoc ? { targetSoc: built.board } : {}),
         });
@@ -219,11 +249,11 @@ export function registerEepromCommands(program: Command, ctx: CliContext): void 
       }
       await writeFilesAtomically(outputs);
       if (options.json) {
-        ctx.printJson({ out: outPath, sig: sigPath ?? null, board: built.board, configBytes: new TextEncoder().encode(built.config).length, freeBytes: built.freeBytes, diagnostics: built.diagnostics });
+        ctx.printJson({ out: outPath, sig: sigPath ?? null, board: built.board, configBytes: new TextEncoder().encode(built.config).length, freeBytes: built.freeBytes, signed: key !== undefined, updateTimestamp: updateTimestamp ?? null, diagnostics: built.diagnostics });
         return;
       }
       printDiagnostics(ctx, built.diagnostics);
-      ctx.print(`Wrote ${outPath} (${BOARD_NAME[built.board]}, config ${new TextEncoder().encode(built.config).length} of ${built.freeBytes} bytes)${sigPath ? ` and ${sigPath}` : ''}.`);
+      ctx.print(`Wrote ${outPath} (${BOARD_NAME[built.board]}, config ${new TextEncoder().encode(built.config).length} of ${built.freeBytes} bytes${key ? ', config signed, pubkey.bin embedded' : ''}${updateTimestamp !== undefined ? `, update timestamp ${updateTimestamp}` : ''})${sigPath ? ` and ${sigPath}` : ''}.`);
     });
 
   eeprom
@@ -338,14 +368,84 @@ export function registerEepromCommands(program: Command, ctx: CliContext): void 
       if (options.json) ctx.printJson({ board: image.board, files: files.map((f) => ({ path: f.path, bytes: f.data.length })) });
       else for (const f of files) ctx.print(`${f.path} (${f.data.length} bytes)`);
     });
+
+  eeprom
+    .command('sign')
+    .description('write a signed .sig for a file, byte-identical to rpi-eeprom-digest -k KEY -i FILE -o SIG (sha256, ts, target-soc, rsa2048)')
+    .argument('<file>', 'the file to sign: a bootconf.txt, a boot.img, a pieeprom.bin')
+    .requiredOption('--key <pem>', 'the RSA-2048 private key (PEM)')
+    .option('--passphrase-file <file>', 'the key\'s passphrase (first line of this file)')
+    .option('--timestamp <epoch>', 'the ts line (seconds since 1970; default $SOURCE_DATE_EPOCH, else now)')
+    .addOption(new Option('--target-soc <soc>', 'add target-soc: 2711 or 2712 (rpi-eeprom-digest -c)').choices(['2711', '2712']))
+    .requiredOption('--out <sig>', 'the .sig to write')
+    .option('--json', 'print JSON')
+    .action(async (fileArg: string, options: { key: string; passphraseFile?: string; timestamp?: string; targetSoc?: Board; out: string; json?: boolean }) => {
+      const timestamp = options.timestamp !== undefined ? parseTimestamp(options.timestamp) : defaultTimestamp(ctx);
+      const key = await readSigningKey(ctx, options.key, options.passphraseFile);
+      const data = await readBinaryFile(resolve(ctx, fileArg), 'file to sign', MAX_SIGNED_FILE_BYTES);
+      const sig = makeSignedSig(data, key, { timestamp, ...(options.targetSoc ? { targetSoc: options.targetSoc } : {}) });
+      const out = resolve(ctx, options.out);
+      await writeFilesAtomically([{ path: out, data: sig }]);
+      if (options.json) ctx.printJson({ file: resolve(ctx, fileArg), sig: out, ts: timestamp, targetSoc: options.targetSoc ?? null });
+      else ctx.print(`Wrote ${out} (RSA-2048 signature of ${fileArg}, ts ${timestamp}).`);
+    });
+
+  eeprom
+    .command('verify')
+    .description('check a signed .sig against its file and a public key (like rpi-eeprom-digest -k PUBLIC -i FILE -v SIG); exit 0 when it verifies, 1 when not')
+    .argument('<file>', 'the signed file')
+    .requiredOption('--sig <sig>', 'its .sig')
+    .requiredOption('--key <pem>', 'the RSA-2048 public key (PEM)')
+    .option('--json', 'print JSON')
+    .action(async (fileArg: string, options: { sig: string; key: string; json?: boolean }) => {
+      const key = loadVerifyKey(await readTextFile(resolve(ctx, options.key), 'public key'), options.key);
+      const data = await readBinaryFile(resolve(ctx, fileArg), 'signed file', MAX_SIGNED_FILE_BYTES);
+      const sigText = await readTextFile(resolve(ctx, options.sig), 'signature');
+      const verified = verifySignedSig(data, sigText, key, { file: fileArg, sig: options.sig });
+      if (options.json) ctx.printJson({ ok: true, file: resolve(ctx, fileArg), sig: resolve(ctx, options.sig), ...verified });
+      else ctx.print(`OK: ${options.sig} is a valid RSA-2048 signature of ${fileArg}${verified.ts !== undefined ? ` (ts ${verified.ts})` : ''}.`);
+    });
+
+  eeprom
+    .command('boot-image')
+    .description('make the boot.img (and boot.sig) that HTTP boot (BOOT_ORDER mode 7) and network install download: a FAT image of a boot folder, composed without mount or mkfs')
+    .option('--boot-dir <dir>', 'a folder with the boot files (config.txt, kernel, .dtb files, overlays/)')
+    .option('--image <os.img>', 'or an OS image: its boot (first FAT32) partition')
+    .requiredOption('--out <boot.img>', 'the boot.img to write; boot.sig goes beside it')
+    .option('--sign-key <pem>', 'sign boot.sig with this RSA-2048 private key (needed for your own HTTP_HOST: put the public key in the EEPROM with eeprom build --sign-key or --pubkey)')
+    .option('--passphrase-file <file>', 'with --sign-key: the key\'s passphrase (first line of this file)')
+    .option('--timestamp <epoch>', 'file times and the boot.sig ts line (seconds since 1970; default $SOURCE_DATE_EPOCH, else now)')
+    .option('--json', 'print JSON')
+    .action(async (options: { bootDir?: string; image?: string; out: string; signKey?: string; passphraseFile?: string; timestamp?: string; json?: boolean }) => {
+      if ((options.bootDir === undefined) === (options.image === undefined)) throw usageError('give --boot-dir DIR or --image OS.img (one of them).');
+      if (options.passphraseFile !== undefined && options.signKey === undefined) throw usageError('--passphrase-file is for --sign-key.');
+      const timestamp = options.timestamp !== undefined ? parseTimestamp(options.timestamp) : defaultTimestamp(ctx);
+      const key = options.signKey !== undefined ? await readSigningKey(ctx, options.signKey, options.passphraseFile) : undefined;
+      const files = options.bootDir !== undefined ? await readBootFolder(resolve(ctx, options.bootDir)) : await readImageBootPartition(resolve(ctx, options.image!));
+      const bootImage = composeBootImage({ files, timestamp });
+      const sig = key ? makeSignedSig(bootImage.bytes, key, { timestamp }) : makePieepromSig(bootImage.bytes, timestamp, { sha256Hex: sha256HexNode });
+      const out = resolve(ctx, options.out);
+      const sigPath = path.join(path.dirname(out), 'boot.sig');
+      await writeFilesAtomically([{ path: out, data: bootImage.bytes }, { path: sigPath, data: sig }]);
+      const warnings = bootImageWarnings(files.filter((f) => !f.directory).map((f) => f.path), bootImage.contentBytes);
+      if (options.json) {
+        ctx.printJson({ out, sig: sigPath, bytes: bootImage.bytes.length, files: bootImage.fileCount, contentBytes: bootImage.contentBytes, signed: key !== undefined, warnings });
+        return;
+      }
+      for (const w of warnings) ctx.warn(w);
+      if (!key) ctx.warn('boot.sig is not signed (no --sign-key): "All HTTP downloads must be signed", so a Pi takes this boot.img only where its bootloader does not check signatures; sign it with the key whose public half is in your EEPROM.');
+      ctx.print(`Wrote ${out} (${bootImage.fileCount} files, ${Math.ceil(bootImage.bytes.length / 1048576)} MiB FAT32) and ${sigPath}${key ? ' (signed)' : ''}.`);
+    });
 }
 
 async function buildBatch(ctx: CliContext, options: BuildOpts): Promise<void> {
-  const timestamp = options.timestamp !== undefined ? parseTimestamp(options.timestamp) : defaultTimestamp(ctx);
+  const updateTimestamp = options.timestamp !== undefined ? parseTimestamp(options.timestamp) : options.stampImage ? defaultTimestamp(ctx) : undefined;
+  const timestamp = updateTimestamp ?? defaultTimestamp(ctx);
   const base = await readEepromImageFile(resolve(ctx, options.base));
   const image = parseEepromImage(base);
   const csv = await readTextFile(resolve(ctx, options.batch!), 'CSV');
   const config = options.config !== undefined ? await readTextFile(resolve(ctx, options.config), 'config') : undefined;
+  const key = options.signKey !== undefined ? await readSigningKey(ctx, options.signKey, options.passphraseFile) : undefined;
   const plan = planBatch({
     base,
     csv,
@@ -354,10 +454,10 @@ async function buildBatch(ctx: CliContext, options: BuildOpts): Promise<void> {
     ...(options.section !== undefined ? { section: options.section } : {}),
   }, image);
   const dir = resolve(ctx, options.outDir!);
-  const targets = plan.rows.map((row) => ({ row, bin: path.join(dir, row.name, 'pieeprom.bin'), sig: path.join(dir, row.name, 'pieeprom.sig') }));
+  const rows = plan.rows.map((row) => ({ row, bin: path.join(dir, row.name, 'pieeprom.bin'), sig: path.join(dir, row.name, 'pieeprom.sig') }));
   if (!options.force) {
     const existing: string[] = [];
-    for (const t of targets) {
+    for (const t of rows) {
       if (await pathExists(t.bin)) existing.push(t.bin);
       if (await pathExists(t.sig)) existing.push(t.sig);
     }
@@ -367,20 +467,27 @@ async function buildBatch(ctx: CliContext, options: BuildOpts): Promise<void> {
   }
   const build = createBatchBuilder(base, image, {
     timestamp,
-    stampImage: options.stampImage ?? false,
     sha256: nodeSha256Factory,
+    ...(updateTimestamp !== undefined ? { updateTimestamp } : {}),
     ...(options.targetSoc ? { targetSoc: plan.board } : {}),
+    ...(key ? { sign: { pubkeyBin: pubkeyBinFor(key), bootconfSig: (c: Uint8Array) => new TextEncoder().encode(makeSignedSig(c, key, { timestamp })) } } : {}),
   });
-  for (const t of targets) {
-    const built = build(t.row);
-    // built.image is reused by the next row: written out before building it.
-    await writeFilesAtomically([{ path: t.bin, data: built.image }, { path: t.sig, data: built.sig }]);
-  }
+  // The .sig is 64 hex + "\nts: N\n" (+ target-soc): under 128 bytes.
+  const targets: BatchTarget[] = rows.flatMap((t) => [{ path: t.bin, size: base.length }, { path: t.sig, size: 128 }]);
+  let current: ReturnType<typeof build> | undefined;
+  // Rows are built in order, image then .sig; built.image is reused by the next row, and each file is written before the next is asked for.
+  await writeBatchAtomically(dir, targets, (i) => {
+    if (i % 2 === 0) {
+      current = build(rows[i / 2]!.row);
+      return current.image;
+    }
+    return current!.sig;
+  });
   const warnings = plan.rows.flatMap((r) => r.diagnostics.map((d) => ({ ...d, name: r.name })));
   if (options.json) {
-    ctx.printJson({ board: plan.board, outDir: dir, rows: targets.map((t) => ({ name: t.row.name, line: t.row.line, image: t.bin, sig: t.sig })), warnings });
+    ctx.printJson({ board: plan.board, outDir: dir, signed: key !== undefined, updateTimestamp: updateTimestamp ?? null, rows: rows.map((t) => ({ name: t.row.name, line: t.row.line, image: t.bin, sig: t.sig })), warnings });
     return;
   }
   for (const r of plan.rows) printDiagnostics(ctx, r.diagnostics, `${r.name}: `);
-  ctx.print(`Wrote ${targets.length} ${BOARD_NAME[plan.board]} images with .sig files into ${dir}.`);
+  ctx.print(`Wrote ${rows.length} ${BOARD_NAME[plan.board]} images${key ? ' (each config signed)' : ''} with .sig files into ${dir}.`);
 }

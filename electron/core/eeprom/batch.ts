@@ -16,7 +16,7 @@ import { bytesToHex } from '@noble/hashes/utils';
 import { assertBuildable, resolveBootConf } from './build.js';
 import { EepromErrorCode } from './codes.js';
 import { formatDiagnostic, type Diagnostic } from './diagnostics.js';
-import { BOOTCONF_TXT, hasUpdateTimestamp, parseEepromImage, replaceEepromFileInPlace, setUpdateTimestampInPlace, type Board, type EepromImage } from './image.js';
+import { BOOTCONF_SIG, BOOTCONF_TXT, PUBKEY_BIN, parseEepromImage, replaceableFile, replaceEepromFileInPlace, setUpdateTimestampInPlace, type Board, type EepromImage } from './image.js';
 import { checkTimestamp } from './sig.js';
 
 const textEncoder = new TextEncoder();
@@ -224,33 +224,51 @@ function wrapNoble(h: NobleHash): IncrementalSha256 {
 }
 
 export interface BatchBuildOptions {
-  /** The .sig ts (and, with stampImage, the image's update timestamp). */
+  /** The .sig ts of every row. */
   readonly timestamp: number;
-  readonly stampImage?: boolean;
+  /** rpi-eeprom-config --timestamp: written into every row's image. */
+  readonly updateTimestamp?: number;
   readonly targetSoc?: Board;
   readonly sha256?: Sha256Factory;
+  /** Signed boot: every row's config gets its bootconf.sig, and the image this pubkey.bin. */
+  readonly sign?: BatchSigner;
+}
+
+export interface BatchSigner {
+  readonly pubkeyBin: Uint8Array;
+  /** bootconf.sig for one row's bootconf.txt (rpi-eeprom-digest -k). */
+  bootconfSig(config: Uint8Array): Uint8Array;
 }
 
 /**
- * Returns a function that builds planned rows one after another, fast: one
- * image buffer is reused (only the bytes a row changed are restored from the
- * base), and the SHA-256 of the unchanged prefix is computed once and forked
- * per row. The rows must come from planBatch on the same base.
+ * Returns a function that builds planned rows one after another, fast: what
+ * every row shares (the update timestamp, pubkey.bin) is applied once, one
+ * image buffer is reused (only the bytes a row changed are restored), and the
+ * SHA-256 of the unchanged prefix is computed once and forked per row. The
+ * rows must come from planBatch on the same base.
  */
 export function createBatchBuilder(base: Uint8Array, parsed: EepromImage, options: BatchBuildOptions): (row: BatchRow) => BuiltRow {
   checkTimestamp(options.timestamp);
-  const scratch = base.slice();
-  const bootconf = parsed.files.find((f) => f.name === BOOTCONF_TXT);
+  const bootconf = replaceableFile(parsed, BOOTCONF_TXT);
   if (!bootconf) throw new BootcardError(EepromErrorCode.FILE_NOT_IN_IMAGE, 'This EEPROM image has no bootconf.txt.');
-  let stamped: { start: number; end: number } | undefined;
-  if (options.stampImage && hasUpdateTimestamp(parsed)) stamped = setUpdateTimestampInPlace(scratch, parsed, options.timestamp);
-  const prefixEnd = Math.min(bootconf.offset, stamped?.start ?? Infinity);
+  const shared = base.slice();
+  if (options.updateTimestamp !== undefined) setUpdateTimestampInPlace(shared, parsed, checkTimestamp(options.updateTimestamp));
+  let prefixEnd = bootconf.offset;
+  if (options.sign) {
+    replaceEepromFileInPlace(shared, parsed, PUBKEY_BIN, options.sign.pubkeyBin, { enforceMaxFileSize: false });
+    const sigFile = replaceableFile(parsed, BOOTCONF_SIG);
+    if (!sigFile) throw new BootcardError(EepromErrorCode.FILE_NOT_IN_IMAGE, 'This EEPROM image has no bootconf.sig, so it cannot hold a signed config; use a pieeprom image from 2021 or later.');
+    prefixEnd = Math.min(prefixEnd, sigFile.offset);
+  }
+  const scratch = shared.slice();
   const prefixHash = (options.sha256 ?? pureSha256Factory)().update(scratch.subarray(0, prefixEnd));
-  const tail = (options.targetSoc ? `target-soc: ${options.targetSoc}\n` : '');
-  let dirty: { start: number; end: number } | undefined;
+  const tail = options.targetSoc ? `target-soc: ${options.targetSoc}\n` : '';
+  let dirty: { start: number; end: number }[] = [];
   return (row) => {
-    if (dirty) scratch.set(base.subarray(dirty.start, dirty.end), dirty.start);
-    dirty = replaceEepromFileInPlace(scratch, parsed, BOOTCONF_TXT, textEncoder.encode(row.config));
+    for (const d of dirty) scratch.set(shared.subarray(d.start, d.end), d.start);
+    const config = textEncoder.encode(row.config);
+    dirty = [replaceEepromFileInPlace(scratch, parsed, BOOTCONF_TXT, config)];
+    if (options.sign) dirty.push(replaceEepromFileInPlace(scratch, parsed, BOOTCONF_SIG, options.sign.bootconfSig(config)));
     const hash = prefixHash.clone().update(scratch.subarray(prefixEnd)).digestHex();
     return { name: row.name, image: scratch, sig: `${hash}\nts: ${options.timestamp}\n${tail}` };
   };

@@ -5,16 +5,19 @@
  * timestamp. With the base's own config (or the same file) and no timestamp
  * the result is the base image byte for byte.
  */
+import { sha256 } from '@noble/hashes/sha2';
+import { bytesToHex } from '@noble/hashes/utils';
 import { BootcardError } from '../errors.js';
 import { EepromDiagnosticCode, EepromErrorCode } from './codes.js';
-import { parseBootConf, removeBootConfValue, serializeBootConf, setBootConfValue } from './config.js';
+import { configSections, parseBootConf, removeBootConfValue, serializeBootConf, setBootConfValue } from './config.js';
 import { formatDiagnostic, type Diagnostic } from './diagnostics.js';
 import {
   BOOTCONF_SIG,
   BOOTCONF_TXT,
+  CACERT_DER,
   PUBKEY_BIN,
   bootConfCapacity,
-  hasUpdateTimestamp,
+  getEepromFile,
   parseEepromImage,
   readBootConf,
   replaceEepromFileInPlace,
@@ -36,25 +39,35 @@ export interface BuildPieepromOptions {
   readonly section?: string;
   /**
    * The update timestamp of this build (seconds since 1970): checked here, and
-   * what the .sig's `ts:` line should carry (makePieepromSig). The image itself
-   * is unchanged unless `stampImage` is set, so the output stays
-   * rpi-eeprom-config's bytes; recovery.bin and the bootloader's self-update
-   * take the timestamp from the .sig.
+   * what the .sig's `ts:` line should carry (makePieepromSig). Only
+   * `updateTimestamp` writes it into the image.
    */
   readonly timestamp?: number;
   /**
-   * Also write `timestamp` into the image's `updatetime` file (for images
-   * written straight to the flash, e.g. with flashrom, where no .sig is read).
-   * The encoding (little-endian ts, then ~ts) is inferred from the images'
-   * unset value 00000000 ffffffff, not from a published source.
+   * What `rpi-eeprom-config --timestamp` does: write this timestamp into the
+   * image (updateTimestampPlace says where). rpi-eeprom-update passes it on
+   * every update; without it the image keeps the base's bytes there.
    */
-  readonly stampImage?: boolean;
+  readonly updateTimestamp?: number;
   /** Warnings become errors. */
   readonly strict?: boolean;
-  /** Other modifiable files to replace (raw bytes, as rpi-eeprom-config --digest/--pubkey put them). */
-  readonly files?: Readonly<Partial<Record<typeof BOOTCONF_SIG | typeof PUBKEY_BIN, Uint8Array>>>;
+  /** Other modifiable files to replace (raw bytes, as rpi-eeprom-config --digest/--pubkey/--cacertder put them). */
+  readonly files?: Readonly<Partial<Record<typeof BOOTCONF_SIG | typeof PUBKEY_BIN | typeof CACERT_DER, Uint8Array>>>;
+  /**
+   * Signs the final config (signed boot): given bootconf.txt's bytes, returns
+   * bootconf.sig and pubkey.bin. Called after validation; the caller holds the
+   * key (the RSA lives outside this pure module).
+   */
+  readonly signConfig?: (config: Uint8Array) => ConfigSignature;
   /** The base, already parsed (the batch builder parses it once). */
   readonly parsed?: EepromImage;
+}
+
+export interface ConfigSignature {
+  /** rpi-eeprom-digest's .sig of bootconf.txt: sha256, ts, rsa2048. */
+  readonly bootconfSig: Uint8Array;
+  /** The public key in the bootloader's format (rsaPublicKeyToBin). */
+  readonly pubkeyBin: Uint8Array;
 }
 
 export interface BuildPieepromResult {
@@ -105,26 +118,91 @@ export function assertBuildable(diagnostics: readonly Diagnostic[], strict: bool
 export function buildPieeprom(options: BuildPieepromOptions): BuildPieepromResult {
   const image = options.parsed ?? parseEepromImage(options.base);
   const { config, diagnostics, freeBytes } = resolveBootConf(options, image);
-  if (options.stampImage && options.timestamp === undefined) {
-    throw new BootcardError(EepromErrorCode.BAD_TIMESTAMP, 'Stamping the image needs a timestamp (seconds since 1970).');
-  }
   if (options.timestamp !== undefined) checkTimestamp(options.timestamp);
-  if (options.stampImage) {
-    if (!hasUpdateTimestamp(image)) {
-      diagnostics.push({
+  if (options.updateTimestamp !== undefined) checkTimestamp(options.updateTimestamp);
+  assertBuildable(diagnostics, options.strict ?? false);
+  const files = { ...options.files };
+  const configBytes = textEncoder.encode(config);
+  if (options.signConfig) {
+    const signed = options.signConfig(configBytes);
+    files[BOOTCONF_SIG] = signed.bootconfSig;
+    files[PUBKEY_BIN] = signed.pubkeyBin;
+  }
+  diagnostics.push(...signingDiagnostics(config, options.base, image, files));
+  assertBuildable(diagnostics, options.strict ?? false);
+
+  // rpi-eeprom-config's order: timestamp, cacert.der, bootconf.txt, bootconf.sig, pubkey.bin.
+  const out = options.base.slice();
+  if (options.updateTimestamp !== undefined) setUpdateTimestampInPlace(out, image, options.updateTimestamp);
+  if (files[CACERT_DER]) replaceEepromFileInPlace(out, image, CACERT_DER, files[CACERT_DER]);
+  replaceEepromFileInPlace(out, image, BOOTCONF_TXT, configBytes);
+  if (files[BOOTCONF_SIG]) replaceEepromFileInPlace(out, image, BOOTCONF_SIG, files[BOOTCONF_SIG]);
+  if (files[PUBKEY_BIN]) replaceEepromFileInPlace(out, image, PUBKEY_BIN, files[PUBKEY_BIN], { enforceMaxFileSize: false });
+  return { image: out, config, board: image.board, diagnostics, freeBytes };
+}
+
+/** Raspberry Pi's download server, the bootloader's HTTP_HOST default: its own public key verifies it. */
+export const DEFAULT_HTTP_HOST = 'fw-download-alias1.raspberrypi.com';
+
+/** The values `key` has in the lines the bootloader reads (not under [none] or [config.txt]). */
+function bootloaderValues(config: string, key: string): string[] {
+  const model = parseBootConf(config);
+  const values: string[] = [];
+  for (const section of configSections(model)) {
+    if (section.filter === 'none' || section.filter === 'config.txt') continue;
+    for (let i = section.start; i < section.end; i++) {
+      const line = model.lines[i]!;
+      if (line.kind === 'setting' && line.key?.trim() === key) values.push(line.value!.trim());
+    }
+  }
+  return values;
+}
+
+/** A pubkey.bin that holds a key: the shipped images have it all zero. */
+const holdsKey = (bytes: Uint8Array | undefined) => bytes !== undefined && bytes.some((b) => b !== 0 && b !== 0xff);
+
+function imageFile(base: Uint8Array, image: EepromImage, name: string): Uint8Array | undefined {
+  return image.files.some((f) => f.name === name) ? getEepromFile(base, name, image) : undefined;
+}
+
+/**
+ * What the bootloader will refuse because of keys and certificates: a custom
+ * HTTP_HOST with no public key in the image (the bootloader then checks
+ * boot.sig against Raspberry Pi's own key, so your boot.img is refused), and
+ * an HTTP_CACERT_HASH that is not the SHA-256 of the image's cacert.der.
+ */
+export function signingDiagnostics(
+  config: string,
+  base: Uint8Array,
+  image: EepromImage,
+  files: Readonly<Partial<Record<string, Uint8Array>>>,
+): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const hosts = bootloaderValues(config, 'HTTP_HOST').filter((h) => h !== '' && h !== DEFAULT_HTTP_HOST);
+  const pubkey = files[PUBKEY_BIN] ?? imageFile(base, image, PUBKEY_BIN);
+  if (hosts.length > 0 && !holdsKey(pubkey)) {
+    out.push({
+      severity: 'warning',
+      key: 'HTTP_HOST',
+      code: EepromDiagnosticCode.HTTP_HOST_WITHOUT_KEY,
+      message: `HTTP_HOST=${hosts[0]} is set but this image has no public key. The bootloader documentation: "All HTTP downloads must be signed. The bootloader includes a public key for the files on the default host ${DEFAULT_HTTP_HOST}. This key will be used to verify the network install image, unless you set HTTP_HOST and include a public key in the EEPROM." Build with --sign-key (or --pubkey) and sign boot.img with the same key.`,
+    });
+  }
+  const hashes = bootloaderValues(config, 'HTTP_CACERT_HASH').filter((h) => /^[0-9a-f]{64}$/i.test(h));
+  if (hashes.length > 0) {
+    const cacert = files[CACERT_DER] ?? imageFile(base, image, CACERT_DER);
+    const actual = cacert && holdsKey(cacert) ? bytesToHex(sha256(cacert)) : undefined;
+    const wrong = hashes.find((h) => h.toLowerCase() !== actual);
+    if (wrong !== undefined) {
+      out.push({
         severity: 'warning',
-        code: EepromErrorCode.FILE_NOT_IN_IMAGE,
-        message: 'This image has no updatetime section (images before 2021); the timestamp goes only into the .sig.',
+        key: 'HTTP_CACERT_HASH',
+        code: EepromDiagnosticCode.CACERT_HASH_MISMATCH,
+        message: actual
+          ? `HTTP_CACERT_HASH=${wrong} is not the SHA-256 of the image's cacert.der (${actual}); the bootloader will not trust your server. Give the certificate with --cacert FILE.der, which also sets the hash.`
+          : `HTTP_CACERT_HASH is set but the image has no cacert.der; the bootloader will not trust your server. Give the certificate with --cacert FILE.der, which also sets the hash.`,
       });
     }
   }
-  assertBuildable(diagnostics, options.strict ?? false);
-
-  const out = options.base.slice();
-  replaceEepromFileInPlace(out, image, BOOTCONF_TXT, textEncoder.encode(config));
-  const files = options.files ?? {};
-  if (files[BOOTCONF_SIG]) replaceEepromFileInPlace(out, image, BOOTCONF_SIG, files[BOOTCONF_SIG]);
-  if (files[PUBKEY_BIN]) replaceEepromFileInPlace(out, image, PUBKEY_BIN, files[PUBKEY_BIN], { enforceMaxFileSize: false });
-  if (options.stampImage && options.timestamp !== undefined && hasUpdateTimestamp(image)) setUpdateTimestampInPlace(out, image, options.timestamp);
-  return { image: out, config, board: image.board, diagnostics, freeBytes };
+  return out;
 }

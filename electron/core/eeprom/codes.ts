@@ -22,6 +22,16 @@ export const EepromErrorCode = {
   BAD_SIG: 'EEPROM_BAD_SIG',
   /** A public key that is not RSA-2048. */
   BAD_KEY: 'EEPROM_BAD_KEY',
+  /** A private key protected by a passphrase, and no passphrase given. */
+  KEY_NEEDS_PASSPHRASE: 'EEPROM_KEY_NEEDS_PASSPHRASE',
+  /** A signature that does not verify (wrong key, another file, or changed bytes). */
+  SIG_MISMATCH: 'EEPROM_SIG_MISMATCH',
+  /** recovery.bin is not the recovery loader for this board. */
+  BAD_RECOVERY_BIN: 'EEPROM_BAD_RECOVERY_BIN',
+  /** A boot folder or OS image that cannot become a boot.img. */
+  BAD_BOOT_IMAGE: 'EEPROM_BAD_BOOT_IMAGE',
+  /** Not enough free space for a batch's files. */
+  NO_DISK_SPACE: 'EEPROM_NO_DISK_SPACE',
   /** An output file exists and --force was not given. */
   OUTPUT_EXISTS: 'EEPROM_OUTPUT_EXISTS',
 } as const;
@@ -46,4 +56,7 @@ export const EepromDiagnosticCode = {
   LINE_TOO_LONG: 'EEPROM_LINE_TOO_LONG',
   NOT_ASCII: 'EEPROM_NOT_ASCII',
   CRLF: 'EEPROM_CRLF',
+  /** A custom HTTP_HOST with no public key in the image: the bootloader refuses your boot.img. */
+  HTTP_HOST_WITHOUT_KEY: 'EEPROM_HTTP_HOST_WITHOUT_KEY',
+  CACERT_HASH_MISMATCH: 'EEPROM_CACERT_HASH_MISMATCH',
 } as const;

@@ -30,18 +30,19 @@
  *     section (the A/B layout).
  *
  * Replacing a file (rpi-eeprom-config `update()`):
+ *   - only a file whose header lies in the first partition [64 KiB,
+ *     64 KiB + 988 KiB) is replaced (the A/B images' read-only section is not);
  *   - boundary = the start of the next section after the file that is not
- *     padding, else the image size minus the 4 KiB reserved page. A padding
- *     section that begins on a 4 KiB erase-sector boundary is a slot boundary
- *     (the 2712 A/B layout) and also ends the search, so the unused B slot is
- *     never swallowed; that is how rewriting a 2712 image's own config gives
- *     back the same image byte for byte.
+ *     padding, else the end of that partition or the image size minus the
+ *     4 KiB reserved page, whichever comes first; so the unused B slot of a
+ *     2712 A/B image is never swallowed, and rewriting a 2712 image's own
+ *     config gives back the same image byte for byte.
  *   - refuse if offset + len + 20 > image size - 4096 ("No space available")
  *     or offset + len + 20 > boundary ("larger than section size");
  *   - length field := len + 16; content at offset + 24;
  *   - 0xff up to the next 8-byte boundary; then, unless the file is the last
  *     section, a padding section header (0x55aafeef, boundary - here - 8) when
- *     more than 8 bytes remain; 0xff up to the boundary.
+ *     at least 8 bytes remain; 0xff up to the boundary.
  *   - files other than keys may not exceed 4076 bytes (one 4 KiB erase sector
  *     minus the 20-byte header).
  *
@@ -65,6 +66,9 @@ export const FILENAME_LEN = 12;
 /** magic + length + name + 4 reserved bytes: where a file's content starts. */
 export const FILE_CONTENT_OFFSET = 24;
 export const ERASE_SECTOR_SIZE = 4096;
+/** The read-only section at the start of an A/B image, and the partition after it that updates write. */
+export const READ_ONLY_SIZE = 64 * 1024;
+export const PARTITION_SIZE = 988 * 1024;
 /** Reserved for the bootloader at the end of every image. */
 export const RESERVED_TAIL_SIZE = ERASE_SECTOR_SIZE;
 /** The largest modifiable file rpi-eeprom-config accepts (4096 - 20). */
@@ -75,8 +79,10 @@ export const BOOTCONF_TXT = 'bootconf.txt';
 export const BOOTCONF_SIG = 'bootconf.sig';
 export const PUBKEY_BIN = 'pubkey.bin';
 export const UPDATE_TIME = 'updatetime';
+export const CACERT_DER = 'cacert.der';
+export const BOOTSYS = 'bootsys';
 /** The files rpi-eeprom-config can replace. */
-export const MODIFIABLE_FILES: readonly string[] = [BOOTCONF_TXT, BOOTCONF_SIG, PUBKEY_BIN];
+export const MODIFIABLE_FILES: readonly string[] = [BOOTCONF_TXT, BOOTCONF_SIG, PUBKEY_BIN, CACERT_DER];
 
 export interface EepromSection {
   readonly offset: number;
@@ -201,10 +207,13 @@ function fileSlot(image: Pick<EepromImage, 'sections' | 'size'>, index: number):
   const { sections, size } = image;
   const s = sections[index]!;
   const isLast = index === sections.length - 1;
-  let boundary = size - RESERVED_TAIL_SIZE;
+  // rpi-eeprom-config's find_file: the next section that is not padding, else
+  // the end of the first partition or the reserved page, whichever is first
+  // (so the unused B slot of a Pi 5 A/B image is never swallowed).
+  let boundary = Math.min(size - RESERVED_TAIL_SIZE, READ_ONLY_SIZE + PARTITION_SIZE);
   for (let i = index + 1; i < sections.length; i++) {
     const next = sections[i]!;
-    if (next.magic !== PAD_MAGIC || next.offset % ERASE_SECTOR_SIZE === 0) {
+    if (next.magic !== PAD_MAGIC) {
       boundary = next.offset;
       break;
     }
@@ -219,8 +228,15 @@ function fileSlot(image: Pick<EepromImage, 'sections' | 'size'>, index: number):
   return { offset: s.offset, length: s.length, isLast, boundary, room, capacity: Math.min(MAX_FILE_SIZE, room) };
 }
 
-function findFileIndex(image: EepromImage, name: string): number {
-  return image.sections.findIndex((s) => s.kind === 'file' && s.name === name);
+/** The first file called `name` whose header lies in [from, to) (rpi-eeprom-config's partition_start/end). */
+function findFileIndex(image: EepromImage, name: string, from = 0, to = Infinity): number {
+  return image.sections.findIndex((s) => s.kind === 'file' && s.name === name && s.offset >= from && s.offset < to);
+}
+
+/** The file `name` that replacing writes (in the first partition), if the image has one. */
+export function replaceableFile(image: EepromImage, name: string): EepromFileEntry | undefined {
+  const index = findFileIndex(image, name, READ_ONLY_SIZE, READ_ONLY_SIZE + PARTITION_SIZE);
+  return index < 0 ? undefined : image.files.find((f) => f.offset === image.sections[index]!.offset);
 }
 
 function missingFile(name: string, image: EepromImage): BootcardError {
@@ -301,7 +317,8 @@ export function replaceEepromFileInPlace(out: Uint8Array, image: EepromImage, na
       { name, size: content.length, max: MAX_FILE_SIZE },
     );
   }
-  const index = findFileIndex(image, name);
+  // Like rpi-eeprom-config, only files of the first partition are replaced.
+  const index = findFileIndex(image, name, READ_ONLY_SIZE, READ_ONLY_SIZE + PARTITION_SIZE);
   if (index < 0) throw missingFile(name, image);
   const slot = fileSlot(image, index);
   const updateLen = content.length + FILE_HDR_LEN;
@@ -322,7 +339,8 @@ export function replaceEepromFileInPlace(out: Uint8Array, image: EepromImage, na
   let padStart = hdr + FILE_CONTENT_OFFSET + content.length;
   while (padStart % 8 !== 0) out[padStart++] = 0xff;
   let padBytes = slot.boundary - padStart;
-  if (padBytes > SECTION_HEADER_LEN && !slot.isLast) {
+  // rpi-eeprom-config: `pad_bytes >= 8`; exactly 8 gives a padding header of length 0.
+  if (padBytes >= SECTION_HEADER_LEN && !slot.isLast) {
     padBytes -= SECTION_HEADER_LEN;
     putU32(out, padStart, PAD_MAGIC);
     putU32(out, padStart + 4, padBytes);
@@ -355,35 +373,67 @@ export function rsaPublicKeyToBin(modulusBigEndian: Uint8Array, exponentBigEndia
 }
 
 /**
- * Sets the update timestamp (seconds since 1970) the bootloader compares a
- * self-update's `ts:` against: the first `updatetime` file holds it as
- * little-endian u32 followed by its bitwise complement (an unset timestamp
- * reads 00000000 ffffffff). Images before 2021 have no such file.
+ * The update timestamp (seconds since 1970), written where rpi-eeprom-config
+ * `--timestamp` writes it (rpi-eeprom-update passes it on every update; the
+ * bootloader compares a self-update's `ts:` against it):
+ *   - an `updatetime` file in the read-only first 64 KiB (the A/B Pi 5
+ *     images, those with `bootsys`): `~ts` then `ts`, two little-endian u32,
+ *     at the start of its content, and the same in the `updatetime` of the
+ *     first partition [64 KiB, 64 KiB + 988 KiB);
+ *   - otherwise (every Pi 4 image, Pi 5 images before the A/B layout): `ts`
+ *     little-endian in the image's last 4 bytes and `~ts` in the 4 before.
+ * Neither changes a section length, so the rest of the image is untouched.
  */
-export function hasUpdateTimestamp(image: EepromImage): boolean {
-  return findFileIndex(image, UPDATE_TIME) >= 0;
+export const UPDATE_TIMESTAMP_LEN = 8;
+
+export type UpdateTimestampPlace =
+  | { readonly kind: 'updatetime'; readonly offsets: readonly [number, number] }
+  | { readonly kind: 'tail'; readonly offsets: readonly [number] };
+
+export function updateTimestampPlace(image: EepromImage): UpdateTimestampPlace {
+  const readOnly = findFileIndex(image, UPDATE_TIME, 0, READ_ONLY_SIZE);
+  if (readOnly < 0) return { kind: 'tail', offsets: [image.size - UPDATE_TIMESTAMP_LEN] };
+  const partition = findFileIndex(image, UPDATE_TIME, READ_ONLY_SIZE, READ_ONLY_SIZE + PARTITION_SIZE);
+  if (partition < 0) {
+    throw new BootcardError(
+      EepromErrorCode.CORRUPT,
+      'The EEPROM image has an updatetime file in its read-only section but none in its first partition (rpi-eeprom-config: "Failed to find update time file in partition"). Use an unmodified pieeprom-*.bin from the rpi-eeprom releases.',
+    );
+  }
+  const content = (i: number) => image.sections[i]!.offset + FILE_CONTENT_OFFSET;
+  return { kind: 'updatetime', offsets: [content(readOnly), content(partition)] };
 }
 
+/** The 8 bytes rpi-eeprom-config writes: ~ts then ts, little-endian. */
 export function encodeUpdateTimestamp(timestamp: number): Uint8Array {
   const ts = timestamp >>> 0;
-  const out = new Uint8Array(8);
+  const out = new Uint8Array(UPDATE_TIMESTAMP_LEN);
   const view = new DataView(out.buffer);
-  view.setUint32(0, ts, true);
-  view.setUint32(4, ~ts >>> 0, true);
+  view.setUint32(0, ~ts >>> 0, true);
+  view.setUint32(4, ts, true);
   return out;
 }
 
-export function setUpdateTimestampInPlace(out: Uint8Array, image: EepromImage, timestamp: number): { start: number; end: number } {
-  return replaceEepromFileInPlace(out, image, UPDATE_TIME, encodeUpdateTimestamp(timestamp), { enforceMaxFileSize: false });
+/** Writes the timestamp into `out`; returns the byte ranges written. */
+export function setUpdateTimestampInPlace(out: Uint8Array, image: EepromImage, timestamp: number): { start: number; end: number }[] {
+  const bytes = encodeUpdateTimestamp(timestamp);
+  return updateTimestampPlace(image).offsets.map((offset) => {
+    out.set(bytes, offset);
+    return { start: offset, end: offset + UPDATE_TIMESTAMP_LEN };
+  });
 }
 
+/**
+ * The update timestamp an image carries, or undefined where none is set (the
+ * two words are not each other's complement, e.g. erased flash, or the
+ * updatetime files' shipped 00000000 ffffffff, which reads as ts 0xffffffff).
+ */
 export function readUpdateTimestamp(bytes: Uint8Array, parsed?: EepromImage): number | undefined {
   const image = parsed ?? parseEepromImage(bytes);
-  if (!hasUpdateTimestamp(image)) return undefined;
-  const content = getEepromFile(bytes, UPDATE_TIME, image);
-  if (content.length < 8) return undefined;
-  const view = new DataView(content.buffer, content.byteOffset, content.byteLength);
-  const ts = view.getUint32(0, true);
-  const check = view.getUint32(4, true);
-  return (~ts >>> 0) === check ? ts : undefined;
+  const offset = updateTimestampPlace(image).offsets[0];
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, UPDATE_TIMESTAMP_LEN);
+  const inverted = view.getUint32(0, true);
+  const ts = view.getUint32(4, true);
+  if ((~ts >>> 0) !== inverted || ts === 0xffffffff) return undefined;
+  return ts;
 }
