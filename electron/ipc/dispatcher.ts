@@ -22,12 +22,21 @@ export interface Dispatcher {
   receive(message: unknown, send: (reply: WireFromMain) => void): Promise<void>;
   /** Cancels everything still running (the window closed, the socket dropped). */
   cancelAll(): void;
+  /** How many requests are running now. */
+  readonly runningCount: number;
+  /**
+   * Resolves once no request is running (each has sent its result), so a
+   * front end that stops can first let cancelled writes end their child and
+   * report their cards as incomplete.
+   */
+  whenIdle(): Promise<void>;
 }
 
 const MAX_ID_LENGTH = 64;
 
 export function createDispatcher(handlers: Handlers): Dispatcher {
   const running = new Map<string, AbortController>();
+  const idleWaiters: (() => void)[] = [];
 
   async function receive(message: unknown, send: (reply: WireFromMain) => void): Promise<void> {
     const parsed = parseWireMessage(message);
@@ -71,6 +80,7 @@ export function createDispatcher(handlers: Handlers): Dispatcher {
       fail(error);
     } finally {
       running.delete(id);
+      if (running.size === 0) for (const resolve of idleWaiters.splice(0)) resolve();
     }
   }
 
@@ -78,6 +88,13 @@ export function createDispatcher(handlers: Handlers): Dispatcher {
     receive,
     cancelAll() {
       for (const controller of running.values()) controller.abort();
+    },
+    get runningCount() {
+      return running.size;
+    },
+    whenIdle() {
+      if (running.size === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => idleWaiters.push(resolve));
     },
   };
 }

@@ -2,22 +2,39 @@
  * `bootcard serve`: the wizard in a browser. One HTTP server serves the built
  * renderer (dist/renderer) and, at /api, a WebSocket carrying the same IPC
  * contract the Electron window uses, through the same dispatcher and handler
- * table. Every request needs the random token printed with the URL and must
- * come from the server's own origin (see access.ts); the page is served with
- * the desktop app's strict Content-Security-Policy.
+ * table. Every request and upgrade must be addressed to the server's own Host
+ * and come from its own Origin; a socket must then send the random token as
+ * its first message (see access.ts). The page is served with the desktop
+ * app's strict Content-Security-Policy.
+ *
+ * One bad client never stops the server: every socket (the raw one before
+ * the upgrade too) has an error listener, and a malformed frame (oversized,
+ * unmasked, RSV bits, invalid UTF-8) closes that client only.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { BootcardError } from '../core/errors.js';
-import { createDispatcher } from '../ipc/dispatcher.js';
+import { createDispatcher, type Dispatcher } from '../ipc/dispatcher.js';
 import type { Handlers } from '../ipc/dispatcher.js';
 import { CONTENT_SECURITY_POLICY } from '../main/security.js';
-import { SERVE_API_PATH, SERVE_TOKEN_COOKIE, ServeErrorCode, checkAccess, isLoopbackHost, loopbackHosts, tokenFromUrl } from './access.js';
+import {
+  AUTH_DEADLINE_MS,
+  CLOSE_UNAUTHENTICATED,
+  LEGACY_TOKEN_COOKIE,
+  SERVE_API_PATH,
+  ServeErrorCode,
+  checkAccess,
+  checkAuthMessage,
+  isLoopbackHost,
+  loopbackHosts,
+  MAX_MESSAGE_BYTES,
+} from './access.js';
 
 export interface ServeOptions {
   readonly host: string;
@@ -28,8 +45,23 @@ export interface ServeOptions {
   readonly handlers: Handlers;
   /** For tests; otherwise 32 random bytes. */
   readonly token?: string;
-  /** Called with one line for each refused request (for the operator's log). */
+  /** Called with one line for each refused request or dropped client (for the operator's log). */
   readonly onRefused?: (reason: string) => void;
+}
+
+export interface CloseOptions {
+  /**
+   * How long to wait for cancelled requests to end (a write to end its child
+   * and report its cards) before the sockets are cut anyway.
+   */
+  readonly graceMs?: number;
+}
+
+export interface CloseOutcome {
+  /** Requests that were running when the server was asked to stop. */
+  readonly cancelled: number;
+  /** False when some had not ended within the grace period. */
+  readonly ended: boolean;
 }
 
 export interface RunningServer {
@@ -37,8 +69,11 @@ export interface RunningServer {
   readonly origin: string;
   readonly token: string;
   readonly port: number;
-  close(): Promise<void>;
+  /** Stops listening, cancels every running request, waits for them (bounded), then closes every socket. */
+  close(options?: CloseOptions): Promise<CloseOutcome>;
 }
+
+export const DEFAULT_CLOSE_GRACE_MS = 10_000;
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -51,17 +86,18 @@ const CONTENT_TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-/** A wizard message is small JSON (config text, paths): anything bigger is refused. */
-const MAX_MESSAGE_BYTES = 1024 * 1024;
-
 const SECURITY_HEADERS = {
   'Content-Security-Policy': CONTENT_SECURITY_POLICY,
   'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
   'Referrer-Policy': 'no-referrer',
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Resource-Policy': 'same-origin',
   'Cache-Control': 'no-store',
 };
+
+/** An older bootcard serve authenticated by this cookie; it is worthless now, and the browser is told to forget it. */
+const DROP_LEGACY_COOKIE = `${LEGACY_TOKEN_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict`;
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const rendererDir = path.resolve(options.rendererDir);
@@ -74,24 +110,31 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   const token = options.token ?? randomBytes(32).toString('base64url');
   let allowedHosts: string[] = [];
+  let stopping = false;
   const refuse = (reason: string) => options.onRefused?.(reason);
+  const dispatchers = new Set<Dispatcher>();
 
   const server = http.createServer((req, res) => {
+    req.on('error', () => res.destroy());
+    res.on('error', () => res.destroy());
     void serveStatic(req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500, SECURITY_HEADERS);
       res.end();
     });
   });
+  // A request the HTTP parser cannot read, or a connection reset mid-request: that connection only.
+  server.on('clientError', (_error, socket: Duplex) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  server.on('connection', (socket: Socket) => socket.on('error', () => socket.destroy()));
 
   async function serveStatic(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const decision = checkAccess(
-      { url: req.url ?? '/', host: req.headers.host, origin: req.headers.origin, cookie: req.headers.cookie },
-      { token, allowedHosts },
-    );
+    const decision = checkAccess({ host: req.headers.host, origin: req.headers.origin }, { allowedHosts });
     if (!decision.ok) {
       refuse(`HTTP ${req.method} ${redact(req.url)}: ${decision.reason}`);
       res.writeHead(403, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end('Forbidden: open the URL bootcard serve printed (it carries the access token).\n');
+      res.end('Forbidden: bootcard serve answers only to its own address; open the URL it printed.\n');
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -118,21 +161,21 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       'Content-Type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream',
       'Content-Length': String(info.size),
     };
-    // The page was opened with ?token=: give its assets and socket the token as a strict cookie.
-    if (tokenFromUrl(req.url ?? '/') !== null) {
-      headers['Set-Cookie'] = `${SERVE_TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`;
-    }
+    if (path.extname(file) === '.html') headers['Set-Cookie'] = DROP_LEGACY_COOKIE;
     res.writeHead(200, headers);
     if (req.method === 'HEAD') res.end();
     else res.end(await readFile(file));
   }
 
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
-  server.on('upgrade', (req, socket, head) => {
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node hands the raw socket over without its own error listener: a reset here would end the process.
+    socket.on('error', () => socket.destroy());
     const pathname = new URL(req.url ?? '/', 'http://x').pathname;
-    const decision =
-      pathname === SERVE_API_PATH
-        ? checkAccess({ url: req.url ?? '/', host: req.headers.host, origin: req.headers.origin, cookie: req.headers.cookie }, { token, allowedHosts })
+    const decision = stopping
+      ? ({ ok: false, reason: 'bootcard serve is stopping' } as const)
+      : pathname === SERVE_API_PATH
+        ? checkAccess({ host: req.headers.host, origin: req.headers.origin }, { allowedHosts })
         : ({ ok: false, reason: `no socket at ${pathname}` } as const);
     if (!decision.ok) {
       refuse(`WebSocket ${redact(req.url)}: ${decision.reason}`);
@@ -143,24 +186,66 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
 
   function attach(ws: WebSocket): void {
+    let authenticated = false;
+    let closing = false;
     // One dispatcher per connection: closing a tab cancels that tab's writes only.
     const dispatcher = createDispatcher(options.handlers);
+    dispatchers.add(dispatcher);
+    const drop = (code: number, reason: string) => {
+      if (closing) return;
+      closing = true;
+      refuse(`WebSocket: ${reason}`);
+      ws.close(code, reason.slice(0, 120));
+      // A client that does not answer the close frame is cut off, not waited for (ws would wait 30 s).
+      setTimeout(() => ws.terminate(), 1000).unref();
+    };
+    const deadline = setTimeout(() => drop(CLOSE_UNAUTHENTICATED, `no authentication within ${AUTH_DEADLINE_MS / 1000} s`), AUTH_DEADLINE_MS);
+    deadline.unref();
+    // A malformed frame (too large, unmasked, RSV bits, invalid UTF-8): ws has already sent the close frame; drop this client only.
+    ws.on('error', (error) => {
+      closing = true;
+      refuse(`WebSocket: dropped a client that sent a malformed frame (${error.message})`);
+      ws.terminate();
+    });
     ws.on('message', (data, isBinary) => {
+      if (closing) return;
       if (isBinary) {
-        ws.close(1003, 'text only');
+        drop(1003, 'text messages only');
+        return;
+      }
+      const text = data.toString();
+      if (!authenticated) {
+        const auth = checkAuthMessage(text, token);
+        if (!auth.ok) {
+          drop(CLOSE_UNAUTHENTICATED, auth.reason);
+          return;
+        }
+        authenticated = true;
+        clearTimeout(deadline);
         return;
       }
       let message: unknown;
       try {
-        message = JSON.parse(data.toString());
+        message = JSON.parse(text);
       } catch {
         message = null;
+      }
+      if (stopping) {
+        const id = (message as { id?: unknown } | null)?.id;
+        if (typeof id === 'string' && ws.readyState === ws.OPEN) {
+          ws.send(JSON.stringify({ type: 'result', id: id.slice(0, 64), ok: false, error: new BootcardError(ServeErrorCode.STOPPING, 'bootcard serve is stopping; start it again to go on.').toJSON() }));
+        }
+        return;
       }
       void dispatcher.receive(message, (reply) => {
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(reply));
       });
     });
-    ws.on('close', () => dispatcher.cancelAll());
+    ws.on('close', () => {
+      clearTimeout(deadline);
+      dispatcher.cancelAll();
+      void dispatcher.whenIdle().then(() => dispatchers.delete(dispatcher));
+    });
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -175,23 +260,42 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     });
     server.listen(options.port, options.host, () => resolve());
   });
+  server.on('error', (error) => refuse(`server error: ${error.message}`));
   const port = (server.address() as AddressInfo).port;
   const urlHost = options.host.includes(':') ? `[${options.host}]` : options.host;
   allowedHosts = isLoopbackHost(options.host) ? loopbackHosts(urlHost, port) : [];
   const origin = `http://${urlHost === '0.0.0.0' || urlHost === '[::]' ? '127.0.0.1' : urlHost}:${port}`;
 
+  let closed: Promise<CloseOutcome> | null = null;
+  async function close(closeOptions: CloseOptions = {}): Promise<CloseOutcome> {
+    stopping = true;
+    const listening = new Promise<void>((resolve) => server.close(() => resolve()));
+    const all = [...dispatchers];
+    const cancelled = all.reduce((n, d) => n + d.runningCount, 0);
+    for (const d of all) d.cancelAll();
+    const grace = closeOptions.graceMs ?? DEFAULT_CLOSE_GRACE_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const ended = await Promise.race([
+      Promise.all(all.map((d) => d.whenIdle())).then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), grace))),
+    ]);
+    clearTimeout(timer);
+    // The cancelled requests' results are written; now let each page know the server is gone.
+    for (const client of sockets.clients) client.close(1001, 'bootcard serve stopped');
+    await new Promise((resolve) => setTimeout(resolve, sockets.clients.size > 0 ? 200 : 0));
+    for (const client of sockets.clients) client.terminate();
+    sockets.close();
+    server.closeAllConnections();
+    await listening;
+    return { cancelled, ended };
+  }
+
   return {
-    url: `${origin}/?token=${token}`,
+    url: `${origin}/#token=${token}`,
     origin,
     token,
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const client of sockets.clients) client.terminate();
-        sockets.close();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: (closeOptions) => (closed ??= close(closeOptions)),
   };
 }
 

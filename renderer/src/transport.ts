@@ -23,10 +23,14 @@ export function electronTransport(bridge: PreloadBridge): Transport {
   };
 }
 
-/** A WebSocket transport: queues messages until the socket opens; reports when it closes. */
-export function webSocketTransport(url: string): Transport {
+/**
+ * A WebSocket transport: authenticates with `token` as its first message (the
+ * server closes a socket that does not), queues messages until the socket
+ * opens, and reports when it closes.
+ */
+export function webSocketTransport(url: string, token: string): Transport {
   const socket = new WebSocket(url);
-  const queue: string[] = [];
+  const queue: string[] = [JSON.stringify({ type: 'auth', token })];
   const listeners = new Set<(message: WireFromMain) => void>();
   const disconnectListeners: (() => void)[] = [];
   // Refused (no or a stale token), the server stopped, or the network dropped: nothing pending will be answered.
@@ -63,10 +67,27 @@ export function webSocketTransport(url: string): Transport {
   };
 }
 
+const TOKEN_KEY = 'bootcard-serve-token';
+
+/**
+ * The token of `bootcard serve`'s URL: it comes in the fragment (#token=...),
+ * which a browser never sends to a server nor in a Referer. It is moved to
+ * this tab's sessionStorage (readable by this origin only, port included) and
+ * taken out of the address bar and history, so a reload still works but the
+ * token is not left on screen or in the browser's history.
+ */
+function serveToken(): string {
+  const fromUrl = new URLSearchParams(window.location.hash.replace(/^#/, '')).get('token');
+  if (fromUrl) {
+    window.sessionStorage.setItem(TOKEN_KEY, fromUrl);
+    window.history.replaceState(null, '', `${window.location.pathname}${window.location.search}`);
+    return fromUrl;
+  }
+  return window.sessionStorage.getItem(TOKEN_KEY) ?? '';
+}
+
 export function detectTransport(): Transport {
   if (window.bootcardTransport) return electronTransport(window.bootcardTransport);
-  // Without ?token= in the page's URL (opened again without it), the socket is let in by the page's cookie.
-  const token = new URLSearchParams(window.location.search).get('token');
   const protocol = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return webSocketTransport(`${protocol}//${window.location.host}/api${token ? `?token=${encodeURIComponent(token)}` : ''}`);
+  return webSocketTransport(`${protocol}//${window.location.host}/api`, serveToken());
 }

@@ -47,6 +47,6 @@ export const firmwareChannels = {
   ),
   /** Downloads the pftf RPi4 UEFI firmware release zip (cached; checksum-checked on reuse). */
   'firmware.download': channel<FirmwareDownloadResult, FirmwareDownloadProgress>()(
-    z.object({ version: z.string().regex(/^v?\d+\.\d+$/, 'a release such as v1.39').optional() }).strict(),
+    z.object({ version: z.string().max(16).regex(/^v?\d+\.\d+$/, 'a release such as v1.39').optional() }).strict(),
   ),
 };
