@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
@@ -120,6 +120,20 @@ describeLoop('the writer and the devices it writes', () => {
     expect(readFileSync(path.join(mountpoint, 'notes.txt'), 'utf8')).toBe('an old card\n');
     expect(sectorsWritten(card.device)).toBe(before.sectors);
     expect(digest(card.backingFile)).toBe(before.bytes);
+  }, 60_000);
+
+  it('a card mounted in a folder other users can change is not unmounted as root: DRIVE_BUSY saying so, still mounted, nothing written', async () => {
+    // Whoever may write that folder could swap it for a link to /home between the check and umount's lookup.
+    mkdirSync(path.join(dir, 'anyone'), { mode: 0o777 });
+    chmodSync(path.join(dir, 'anyone'), 0o777);
+    const { card, mountpoint } = await mountedCard('anyone/card');
+    const sectors = sectorsWritten(card.device);
+    const [result] = await runWrite({ image, targets: [card.device], verify: true, includeLoop: true });
+    expect(result).toMatchObject({ ok: false, bytesWritten: 0, error: { code: 'DRIVE_BUSY' } });
+    expect(result!.error!.message).toContain(`it is in ${path.join(dir, 'anyone')}, which users other than root can change`);
+    expect(result!.error!.message).toContain(`umount ${mountpoint}`);
+    expect(mountpoints()).toContain(mountpoint);
+    expect(sectorsWritten(card.device)).toBe(sectors);
   }, 60_000);
 
   it('an idle mounted card is unmounted (only its own mounts) and written; a mounted neighbour stays mounted and untouched', async () => {

@@ -9,9 +9,10 @@
  */
 import { execFile } from 'node:child_process';
 import { constants, promises as fs } from 'node:fs';
+import path from 'node:path';
 import { cardMounts, type CardIdentity } from '../drives/card-mounts.js';
 import { describeDeviceUsers, findDeviceUsers } from '../drives/device-users.io.js';
-import { deviceNumberOf, enumerationPaths } from '../drives/enumerate.io.js';
+import { deviceNumberOf } from '../drives/enumerate.io.js';
 import { parseMountinfo, type MountEntry } from '../drives/mountinfo.js';
 import { DriveErrorCode, type Drive } from '../drives/types.js';
 import { BootcardError, CommonErrorCode } from '../errors.js';
@@ -41,7 +42,11 @@ async function findUmount(): Promise<string> {
 }
 
 export interface UnmountOptions {
-  /** The mount table to read; default the drive layer's (/proc/self/mountinfo). */
+  /**
+   * The mount table to read; default the kernel's own /proc/self/mountinfo,
+   * never BOOTCARD_MOUNTINFO: a recorded table may describe the card for the
+   * checks, but only the real one says what root is about to unmount.
+   */
   readonly mountinfo?: string;
   readonly signal?: AbortSignal;
   /** procfs root for naming the processes in the way (tests). */
@@ -75,14 +80,16 @@ function runUmount(umount: string, mountpoint: string, signal: AbortSignal | und
   });
 }
 
-async function busyError(drive: Drive, mount: MountEntry, reason: string, proc: string | undefined, mounts: readonly MountEntry[]): Promise<BootcardError> {
+const CLOSE_PROGRAMS = 'Close the files and programs using it (or leave that folder), then write again.';
+
+async function busyError(drive: Drive, mount: MountEntry, reason: string, proc: string | undefined, mounts: readonly MountEntry[], advice = CLOSE_PROGRAMS): Promise<BootcardError> {
   const fileSystems = new Set(cardMounts(mounts, cardIdentity(drive)).map((m) => m.deviceNumber));
   fileSystems.add(mount.deviceNumber);
   const users = await findDeviceUsers(fileSystems, drive.deviceNumbers, proc ? { proc } : {});
   const who = users.length > 0 ? ` It is in use by ${describeDeviceUsers(users)}.` : '';
   return new BootcardError(
     DriveErrorCode.BUSY,
-    `${drive.device} is busy: ${mount.mountpoint} could not be unmounted (${reason}).${who} Close the files and programs using it (or leave that folder), then write again. Nothing was written; the card is still mounted.`,
+    `${drive.device} is busy: ${mount.mountpoint} could not be unmounted (${reason}).${who} ${advice} Nothing was written; the card is still mounted.`,
     { target: drive.device, mountpoint: mount.mountpoint, reason, processes: users.map((u) => ({ pid: u.pid, command: u.command, uses: u.uses })) },
   );
 }
@@ -96,9 +103,39 @@ async function mountedDeviceAt(mountpoint: string): Promise<string | undefined> 
   }
 }
 
+/**
+ * A folder on the way to `mountpoint` that someone other than root could
+ * change, if there is one. umount (and the kernel) find the mount point by
+ * name, as root: whoever can swap a folder on that path for a link between
+ * bootcard's check and the unmount could make root unmount something else
+ * (/home, another user's card). So bootcard unmounts only where every folder
+ * above the mount point is root's and not writable by others (or sticky, with
+ * root's entry in it), as udisks' /media/USER/LABEL is, and asks the user to
+ * unmount anything else themselves. ACLs show in the group bits (their mask).
+ */
+async function changeableFolderOn(mountpoint: string): Promise<string | undefined> {
+  if (!path.isAbsolute(mountpoint) || path.normalize(mountpoint) !== mountpoint) return mountpoint;
+  const parts = mountpoint.split('/').filter(Boolean);
+  let folder = '/';
+  for (const part of parts) {
+    const entry = path.join(folder, part);
+    try {
+      const [dir, child] = await Promise.all([fs.lstat(folder), fs.lstat(entry)]);
+      if (!dir.isDirectory() || !child.isDirectory()) return entry;
+      const othersMayWrite = (dir.mode & 0o022) !== 0;
+      const sticky = (dir.mode & 0o1000) !== 0;
+      if (dir.uid !== 0 || (othersMayWrite && !(sticky && child.uid === 0))) return folder;
+    } catch {
+      return entry;
+    }
+    folder = entry;
+  }
+  return undefined;
+}
+
 /** Unmounts every file system of `drive` (nothing else), or throws DRIVE_BUSY and leaves them mounted. */
 export async function unmountCard(drive: Drive, options: UnmountOptions = {}): Promise<void> {
-  const table = options.mountinfo ?? enumerationPaths().mountinfo;
+  const table = options.mountinfo ?? '/proc/self/mountinfo';
   const card = cardIdentity(drive);
   for (let round = 0; ; round++) {
     const mounts = await readMounts(table);
@@ -109,6 +146,10 @@ export async function unmountCard(drive: Drive, options: UnmountOptions = {}): P
     }
     if (round >= MAX_UNMOUNTS) {
       throw await busyError(drive, next, 'it is mounted again as fast as it is unmounted', options.proc, mounts);
+    }
+    const changeable = await changeableFolderOn(next.mountpoint);
+    if (changeable !== undefined) {
+      throw await busyError(drive, next, `it is in ${changeable}, which users other than root can change, so bootcard does not unmount it as root`, options.proc, mounts, `Unmount it yourself (\`umount ${next.mountpoint}\`), then write again.`);
     }
     // umount acts on whatever is mounted on top of that folder: make sure that is the card's, not something mounted over it.
     const top = await mountedDeviceAt(next.mountpoint);
