@@ -8,12 +8,15 @@ import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { describeTarget } from '../../electron/core/drives/enumerate.io.js';
 import { parseMountinfo } from '../../electron/core/drives/mountinfo.js';
 import type { Drive } from '../../electron/core/drives/types.js';
 import { openCardHandle } from '../../electron/core/writer/card-device.io.js';
+import { runWriterChild } from '../../electron/core/writer/child.io.js';
 import { runWrite } from '../../electron/core/writer/engine.io.js';
+import { encodeMessage, imageToWire } from '../../electron/core/writer/protocol.js';
 import { createClient } from '../../electron/ipc/client.js';
 import { createHandlers } from '../../electron/ipc/handlers/index.js';
 import { attachLoop, describeLoop, sectorsWritten, type LoopDevice } from '../helpers/loop.js';
@@ -207,6 +210,30 @@ describeLoop('the writer and the devices it writes', () => {
 
     expect(result).toMatchObject({ ok: false, bytesWritten: 0, error: { code: 'WRITE_REFUSED' } });
     expect(result!.error!.message).toContain(`${target} leads to ${victim}`);
+    expect(digest(victim)).toBe(before);
+  });
+
+  it('the privileged child (its message loop, as root) refuses a link to a file and leaves the file byte-identical', async () => {
+    const victim = path.join(dir, 'root-disk.img');
+    writeFileSync(victim, Buffer.alloc(MiB, 0x6b), { mode: 0o600 });
+    const before = digest(victim);
+    const target = link(victim);
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let text = '';
+    const finished = new Promise<void>((resolve) =>
+      output.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        if (/"type":"(done|fatal)"/.test(text)) resolve();
+      }),
+    );
+    const running = runWriterChild(input, output);
+    input.write(encodeMessage({ type: 'write', image: imageToWire(image), targets: [target], verify: true, includeLoop: true, allowNonCard: false, lockAfterVerify: false }));
+    await finished;
+    input.end();
+    await running;
+    const done = text.trim().split('\n').map((l) => JSON.parse(l) as { type: string; results?: { ok: boolean; bytesWritten: number; error?: { code: string } }[] }).find((m) => m.type === 'done');
+    expect(done?.results).toMatchObject([{ ok: false, bytesWritten: 0, error: { code: 'WRITE_REFUSED' } }]);
     expect(digest(victim)).toBe(before);
   });
 
