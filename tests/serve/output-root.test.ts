@@ -90,6 +90,14 @@ describe('manifest.save under the output root', () => {
     expect(snapshot(top)).toEqual(before);
   });
 
+  it('refuses a name with a NUL or one that names a folder', async () => {
+    const before = snapshot(top);
+    expect(await refusal(save({ path: 'station.csv\0.sh' }))).toMatchObject({ code: 'OUTPUT_BAD_NAME' });
+    expect(await refusal(save({ path: 'sub\0/station.csv' }))).toMatchObject({ code: 'OUTPUT_BAD_NAME' });
+    expect(await refusal(save({ path: 'station.csv/' }))).toMatchObject({ code: 'OUTPUT_BAD_NAME' });
+    expect(snapshot(top)).toEqual(before);
+  });
+
   it('refuses a missing folder by name instead of creating it', async () => {
     const before = snapshot(top);
     const error = await refusal(save({ path: 'missing/deeper/m.csv' }));

@@ -56,7 +56,7 @@ export interface FolderStat {
  */
 export function folderTrustProblem(folder: string, stat: FolderStat, ownUid: number, insideRoot: boolean): string | null {
   if (stat.uid !== ownUid && stat.uid !== 0) {
-    return `${folder} belongs to another user (uid ${stat.uid}), who could swap what bootcard writes there; bootcard writes only in folders of its own user (uid ${ownUid}) or root.`;
+    return `${folder} belongs to another user (uid ${stat.uid}), who could swap what bootcard writes there; bootcard writes only in folders of its own user (uid ${ownUid}) or root. Run bootcard as that user, or give bootcard serve --output-dir on a folder of its own.`;
   }
   const othersMayWrite = (stat.mode & 0o022) !== 0;
   const sticky = (stat.mode & 0o1000) !== 0;

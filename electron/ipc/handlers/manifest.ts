@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { BootcardError } from '../../core/errors.js';
 import { openOutputFolder } from '../../core/files/output-root.io.js';
-import { OutputErrorCode } from '../../core/files/output-path.js';
+import { checkOutputFileName, OutputErrorCode } from '../../core/files/output-path.js';
 import { formatManifest, manifestSaveProblem } from '../../core/manifest/manifest.js';
 import type { Handler } from '../dispatcher.js';
 
@@ -19,7 +19,9 @@ export function manifestSaveHandler(outputRoot: string): Handler<'manifest.save'
     const folder = await openOutputFolder(outputRoot, path.dirname(request.path));
     try {
       const name = path.basename(request.path);
+      checkOutputFileName(name);
       const target = path.join(folder.path, name);
+      // The name first: nothing at a wrongly named path is even opened.
       const nameProblem = manifestSaveProblem(target, request.format, null);
       if (nameProblem) throw new BootcardError(nameProblem.code, nameProblem.message, { path: target });
       const problem = manifestSaveProblem(target, request.format, await folder.readHead(name, 256));
