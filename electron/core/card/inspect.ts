@@ -4,10 +4,12 @@
  * Reads through a ByteReader (an image file, a block device, or a composed
  * image in memory).
  */
+import { bytesToHex } from '@noble/hashes/utils';
 import { explainConfig, formatExplanation } from '../eeprom/explain.js';
 import { parseEepromImage, readBootConf, type Board } from '../eeprom/image.js';
 import { partitionTypeName } from '../fat32/mbr.js';
 import { readFatImage, type ByteReader, type FatTreeNode } from '../fat32/reader.js';
+import { listUefiVariables } from '../uefi/nvram.js';
 import { formatBytes } from './size.js';
 
 export interface InspectedPartition {
@@ -40,6 +42,8 @@ export interface CardInspection {
     readonly config: string;
     readonly explanation: string;
   } | null;
+  /** The live UEFI variables in RPI_EFI.fd, decoded as `bootcard uefi vars list` shows them; null without RPI_EFI.fd. */
+  readonly uefiVariables: readonly { readonly name: string; readonly value: string }[] | null;
   /** Problems found while reading (e.g. a pieeprom.bin that does not parse). */
   readonly problems: readonly string[];
 }
@@ -64,6 +68,17 @@ export async function inspectCard(reader: ByteReader): Promise<CardInspection> {
     }
   }
   const kind = (await volume.exists('RPI_EFI.fd')) ? 'uefi' : (await volume.exists('recovery.bin')) ? 'eeprom-recovery' : 'other';
+  let uefiVariables: CardInspection['uefiVariables'] = null;
+  if (kind === 'uefi') {
+    try {
+      const listing = listUefiVariables(await volume.readFile('RPI_EFI.fd'));
+      uefiVariables = listing.variables
+        .filter((v) => v.live)
+        .map((v) => ({ name: v.name, value: v.value ?? (v.data.length <= 16 ? `0x${bytesToHex(v.data)}` : `${v.data.length} bytes`) }));
+    } catch (error) {
+      problems.push(`RPI_EFI.fd has no UEFI variable store bootcard can read: ${(error as Error).message}`);
+    }
+  }
   return {
     size: reader.size,
     diskSignature: card.diskSignature,
@@ -81,6 +96,7 @@ export async function inspectCard(reader: ByteReader): Promise<CardInspection> {
     tree,
     configTxt,
     bootloader,
+    uefiVariables,
     problems,
   };
 }
@@ -115,6 +131,11 @@ export function formatInspection(inspection: CardInspection): string {
     const b = inspection.bootloader;
     out.push('', `Bootloader config in pieeprom.bin (${b.board === '2711' ? 'Pi 4, 2711' : 'Pi 5, 2712'}):`, ...b.config.replace(/\n+$/, '').split('\n').map((l) => `  ${l}`));
     out.push('', 'In words:', ...b.explanation.split('\n').map((l) => `  ${l}`));
+  }
+  if (inspection.uefiVariables) {
+    out.push('', 'UEFI variables in RPI_EFI.fd:');
+    if (inspection.uefiVariables.length === 0) out.push('  (none: the firmware uses its defaults)');
+    for (const v of inspection.uefiVariables) out.push(`  ${v.name.padEnd(24)} ${v.value}`);
   }
   for (const p of inspection.problems) out.push('', `Problem: ${p}`);
   return out.join('\n');

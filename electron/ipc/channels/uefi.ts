@@ -9,6 +9,14 @@ export const uefiSettingsSchema = z
     systemTable: z.enum(['acpi', 'both', 'dt']).optional(),
     bootTimeoutSeconds: z.number().int().min(0).max(65535).optional(),
     httpBootFirstUrl: z.string().url().max(2048).optional(),
+    /** The core checks the form (aa:bb:cc:dd:ee:ff, unicast) and says where to find a Pi's MAC. */
+    pxeBootFirstMac: z.string().min(1).max(64).optional(),
+    networkBootOnly: z.boolean().optional(),
+    cpuClock: z.union([z.enum(['low', 'default', 'max']), z.number().int().min(100).max(2200)]).optional(),
+    /** 0 (no fan) or 14, 18, 19: the core refuses the others, naming them. */
+    fanGpio: z.number().int().min(0).max(63).optional(),
+    fanTempCelsius: z.number().int().min(50).max(80).optional(),
+    assetTag: z.string().max(32).optional(),
   })
   .strict();
 export type UefiSettingsRequest = z.infer<typeof uefiSettingsSchema>;

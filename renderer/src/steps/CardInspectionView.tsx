@@ -52,6 +52,29 @@ function FileTree({ nodes }: { nodes: readonly FatTreeNode[] }) {
   );
 }
 
+/** The UEFI variables stored in the card's RPI_EFI.fd, decoded as `bootcard uefi vars list` shows them. */
+function UefiVariables({ variables }: { variables: NonNullable<CardInspection['uefiVariables']> }) {
+  return (
+    <>
+      <h4 className="small-heading" id="inspect-uefi">UEFI variables in RPI_EFI.fd</h4>
+      {variables.length === 0 ? (
+        <p className="empty">None: the firmware uses its defaults.</p>
+      ) : (
+        <table className="files uefi-variables" aria-labelledby="inspect-uefi">
+          <tbody>
+            {variables.map((v) => (
+              <tr key={v.name}>
+                <td><code>{v.name}</code></td>
+                <td>{v.value}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
+
 function Contents({ inspection }: { inspection: CardInspection }) {
   const fs = inspection.fileSystem;
   const bootloader = inspection.bootloader;
@@ -115,6 +138,7 @@ function Contents({ inspection }: { inspection: CardInspection }) {
               </pre>
             </>
           ) : null}
+          {inspection.uefiVariables ? <UefiVariables variables={inspection.uefiVariables} /> : null}
           {inspection.configTxt === null && !bootloader ? <p className="empty">No config.txt and no bootloader image on this card.</p> : null}
         </div>
       </div>

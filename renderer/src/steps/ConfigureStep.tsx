@@ -7,6 +7,9 @@ import { recipeOf } from '../wizard/recipe.js';
 import { parseConfigTxtEdits } from '../wizard/configtxt.js';
 import { applyConfigTxtEdits } from '../../../electron/core/configtxt/config-txt.js';
 import type { UefiSettingsPreview, UefiSettingsRequest } from '../../../electron/ipc/channels/uefi.js';
+import { CONFIG_TXT_PRESETS } from '../../../electron/core/configtxt/config-txt.js';
+import { MAC_HELP } from '../../../electron/core/uefi/network-boot.js';
+import { uefiFormConfigTxtEdits } from '../wizard/uefi-form.js';
 import { BootOrderList } from './BootOrderList.js';
 import { Field } from './Field.js';
 import { useDebounced } from './useDebounced.js';
@@ -46,7 +49,7 @@ function FirmwareField({ state, dispatch, problem }: Props & { problem?: string 
       id="firmware-path"
       wide
       label={uefi ? 'UEFI firmware (zip or folder)' : 'Bootloader firmware (folder or pieeprom .bin)'}
-      placeholder={uefi ? '/home/me/Downloads/RPi4_UEFI_Firmware_v1.39.zip' : '/home/me/rpi-eeprom/firmware-2711/default'}
+      placeholder={uefi ? `/home/me/Downloads/RPi4_UEFI_Firmware_${PFTF_DEFAULT_RELEASE}.zip` : '/home/me/rpi-eeprom/firmware-2711/default'}
       value={state.firmwarePath}
       onChange={(value) => dispatch({ type: 'field', field: 'firmwarePath', value })}
       problem={state.firmwarePath.trim() === '' ? undefined : problem}
@@ -154,7 +157,7 @@ function Diagnostics({ diagnostics }: { diagnostics: readonly ConfigDiagnostic[]
 function UefiConfigure({ state, dispatch }: Props) {
   useFirmwareLocation(state, dispatch);
   const { problems } = checkConfigure(state);
-  const preview = useUefiPreview(state, problems.uefiTimeout === undefined);
+  const preview = useUefiPreview(state, Object.keys(problems).every((k) => k === 'firmware' || k === 'config'));
   return (
     <section aria-labelledby="step-title" className="configure">
       <h2 id="step-title" tabIndex={-1}>Configure the UEFI card</h2>
@@ -162,6 +165,7 @@ function UefiConfigure({ state, dispatch }: Props) {
         <div>
           <FirmwareField state={state} dispatch={dispatch} problem={problems.firmware} />
           <FirmwareDownload onDownloaded={(path) => dispatch({ type: 'field', field: 'firmwarePath', value: path })} />
+          <UefiNetworkFields state={state} dispatch={dispatch} problems={problems} />
           <fieldset>
             <legend>UEFI settings</legend>
             <Field
@@ -184,6 +188,10 @@ function UefiConfigure({ state, dispatch }: Props) {
               <input type="checkbox" checked={state.uefiRamLimit} onChange={(e) => dispatch({ type: 'uefiRamLimit', value: e.target.checked })} />
               Limit RAM to 3 GB (for OSes that cannot use more)
             </label>
+            <UefiHardwareFields state={state} dispatch={dispatch} problems={problems} />
+          </fieldset>
+          <fieldset>
+            <legend>Written into RPI_EFI.fd</legend>
             {preview && preview.variables.length > 0 ? (
               <ul className="uefi-preview" aria-label="Written into RPI_EFI.fd">
                 {preview.variables.map((v) => (
@@ -193,12 +201,28 @@ function UefiConfigure({ state, dispatch }: Props) {
                 ))}
               </ul>
             ) : null}
+            {preview && preview.variables.length === 0 ? <p className="hint">Nothing: the firmware keeps its defaults.</p> : null}
             {preview?.warnings.map((w) => (
               <p key={w} className="warning">{w}</p>
             ))}
           </fieldset>
         </div>
         <div>
+          <fieldset className="presets">
+            <legend>config.txt presets</legend>
+            {Object.entries(CONFIG_TXT_PRESETS).map(([name, preset]) => (
+              <label key={name} className="check">
+                <input
+                  type="checkbox"
+                  checked={state.uefi.presets.includes(name)}
+                  onChange={(e) =>
+                    dispatch({ type: 'uefi', patch: { presets: e.target.checked ? [...state.uefi.presets, name] : state.uefi.presets.filter((p) => p !== name) } })
+                  }
+                />
+                <code>{name}</code>: {preset.description}
+              </label>
+            ))}
+          </fieldset>
           <div className="field wide">
             <label htmlFor="config-txt">config.txt changes, one key=value a line</label>
             <textarea
@@ -217,13 +241,87 @@ function UefiConfigure({ state, dispatch }: Props) {
             <>
               <h3 className="small-heading" id="configtxt-heading">config.txt on the card</h3>
               <pre className="config-preview" aria-labelledby="configtxt-heading" data-testid="configtxt-preview">
-                {applyConfigTxtEdits(state.firmware.configTxt, parseConfigTxtEdits(state.configTxt).edits)}
+                {applyConfigTxtEdits(state.firmware.configTxt, [...uefiFormConfigTxtEdits(state.uefi), ...parseConfigTxtEdits(state.configTxt).edits])}
               </pre>
             </>
           ) : null}
         </div>
       </div>
     </section>
+  );
+}
+
+/** The release `bootcard card uefi` downloads by default (firmware-download.io.ts, PFTF_DEFAULT_VERSION). */
+const PFTF_DEFAULT_RELEASE = 'v1.34';
+
+type UefiFieldProps = Props & { problems: ReturnType<typeof checkConfigure>['problems'] };
+
+/** PXE first, HTTP first, network options only: the settings the UEFI network-boot card is named for. */
+function UefiNetworkFields({ state, dispatch, problems }: UefiFieldProps) {
+  const form = state.uefi;
+  return (
+    <fieldset className="uefi-network">
+      <legend>Network boot</legend>
+      <Field
+        id="uefi-pxe-mac"
+        wide
+        label="PXE boot first: this Pi’s Ethernet MAC"
+        placeholder="dc:a6:32:01:02:03"
+        value={form.pxeMac}
+        onChange={(value) => dispatch({ type: 'uefi', patch: { pxeMac: value } })}
+        problem={problems.uefiPxeMac}
+        hint={`A PXE boot option names the Pi's MAC, so the card is for this one Pi (for a fleet: bootcard card uefi --batch). ${MAC_HELP} A Pi 4's MAC is not derived from its serial.`}
+      />
+      <Field
+        id="uefi-http-url"
+        wide
+        label="HTTP boot first (after PXE): URL of the boot file"
+        placeholder="http://192.168.1.10/boot/bootaa64.efi"
+        value={form.httpUrl}
+        onChange={(value) => dispatch({ type: 'uefi', patch: { httpUrl: value } })}
+        problem={problems.uefiHttpUrl}
+        hint="Needs no MAC: works on every Pi."
+      />
+      <label className="check">
+        <input type="checkbox" checked={form.networkOnly} onChange={(e) => dispatch({ type: 'uefi', patch: { networkOnly: e.target.checked } })} />
+        Network options only (delete every other boot option)
+      </label>
+      {problems.uefiNetworkOnly ? <p className="field-error" role="alert">{problems.uefiNetworkOnly}</p> : null}
+    </fieldset>
+  );
+}
+
+/** CPU clock, fan and asset tag, as `--cpu-clock`, `--fan-gpio`, `--fan-temp` and `--asset-tag` have them. */
+function UefiHardwareFields({ state, dispatch, problems }: UefiFieldProps) {
+  const form = state.uefi;
+  return (
+    <>
+      <div className="field">
+        <label htmlFor="uefi-cpu-clock">CPU clock</label>
+        <select id="uefi-cpu-clock" value={form.cpuClock} onChange={(e) => dispatch({ type: 'uefi', patch: { cpuClock: e.target.value as typeof form.cpuClock } })}>
+          <option value="">firmware default (1500 MHz)</option>
+          <option value="low">low</option>
+          <option value="max">max</option>
+          <option value="custom">custom</option>
+        </select>
+      </div>
+      {form.cpuClock === 'custom' ? (
+        <Field id="uefi-cpu-mhz" label="Custom CPU clock (MHz)" placeholder="1800" value={form.cpuMhz} onChange={(value) => dispatch({ type: 'uefi', patch: { cpuMhz: value } })} problem={problems.uefiCpuMhz} />
+      ) : null}
+      <div className="field">
+        <label htmlFor="uefi-fan-gpio">Fan switched by the firmware</label>
+        <select id="uefi-fan-gpio" value={form.fanGpio} onChange={(e) => dispatch({ type: 'uefi', patch: { fanGpio: e.target.value as typeof form.fanGpio } })}>
+          <option value="">none</option>
+          <option value="14">GPIO 14</option>
+          <option value="18">GPIO 18</option>
+          <option value="19">GPIO 19</option>
+        </select>
+      </div>
+      {form.fanGpio ? (
+        <Field id="uefi-fan-temp" label="Fan on at (°C)" placeholder="60" value={form.fanTemp} onChange={(value) => dispatch({ type: 'uefi', patch: { fanTemp: value } })} problem={problems.uefiFanTemp} />
+      ) : null}
+      <Field id="uefi-asset-tag" label="Asset tag (SMBIOS)" placeholder="rack2-slot14" value={form.assetTag} onChange={(value) => dispatch({ type: 'uefi', patch: { assetTag: value } })} problem={problems.uefiAssetTag} />
+    </>
   );
 }
 

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { CardPlan } from '../../../electron/ipc/channels/card.js';
+import type { UefiSettingsPreview, UefiSettingsRequest } from '../../../electron/ipc/channels/uefi.js';
 import { messageOf, useClient } from '../client-context.js';
 import { formatBytes } from '../format.js';
 import { recipeOf } from '../wizard/recipe.js';
@@ -58,6 +59,7 @@ export function ReviewStep({ state, onWrite }: Props) {
           <div>
             <h3 className="small-heading">{state.recipe === 'uefi-card' ? 'config.txt' : 'Bootloader config'}</h3>
             <pre className="config-preview">{plan.config}</pre>
+            {state.recipe === 'uefi-card' ? <UefiVariablesToWrite state={state} /> : null}
           </div>
         </div>
       ) : null}
@@ -84,5 +86,44 @@ export function ReviewStep({ state, onWrite }: Props) {
         </button>
       </div>
     </section>
+  );
+}
+
+/** The UEFI variables the card's RPI_EFI.fd gets, as `bootcard uefi vars list` shows them (the UEFI core's preview). */
+function UefiVariablesToWrite({ state }: { state: WizardState }) {
+  const client = useClient();
+  const [preview, setPreview] = useState<UefiSettingsPreview | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    const recipe = recipeOf(state) as { uefi?: UefiSettingsRequest };
+    const firmwarePath = state.firmware?.kind === 'uefi' ? state.firmware.path : state.firmwarePath.trim();
+    let live = true;
+    client.call('uefi.preview', { firmwarePath, settings: recipe.uefi ?? {} }).then(
+      (p) => live && setPreview(p),
+      (e: unknown) => live && setError(messageOf(e)),
+    );
+    return () => {
+      live = false;
+    };
+    // Like the plan: made once, the settings cannot change on this step.
+  }, [client]);
+  return (
+    <>
+      <h3 className="small-heading" id="review-uefi-heading">UEFI variables written into RPI_EFI.fd</h3>
+      {error ? <p role="alert" className="field-error">{error}</p> : null}
+      {preview && preview.variables.length === 0 ? <p className="hint">None: the firmware keeps its defaults.</p> : null}
+      {preview && preview.variables.length > 0 ? (
+        <table className="files uefi-variables" aria-labelledby="review-uefi-heading">
+          <tbody>
+            {preview.variables.map((v) => (
+              <tr key={v.name}>
+                <td><code>{v.name}</code></td>
+                <td>{v.value}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </>
   );
 }

@@ -9,6 +9,7 @@ import type { FirmwareLocation } from '../../../electron/ipc/channels/firmware.j
 import { validateBootConf } from '../../../electron/core/eeprom/validate.js';
 import { parseConfigTxtEdits } from './configtxt.js';
 import { bootOrderHex, mergeBootConf, parseAdvancedLines, type TftpPrefixMode } from './bootconf.js';
+import { checkUefiForm, initialUefiForm, type UefiForm, type UefiFormProblemField } from './uefi-form.js';
 
 export type Recipe = 'eeprom-card' | 'uefi-card' | 'eeprom-file' | 'sdlock';
 export type Board = '2711' | '2712';
@@ -71,6 +72,8 @@ export interface WizardState {
   readonly uefiTimeout: string;
   readonly uefiRamLimit: boolean;
   readonly uefiSystemTable: 'acpi' | 'both' | 'dt';
+  /** PXE/HTTP first, network only, CPU clock, fan, asset tag, config.txt presets (uefi-form.ts). */
+  readonly uefi: UefiForm;
   readonly outputDir: string;
   readonly targets: readonly string[];
   /** What each picked card is ("SanDisk SC32G, 32 GB"), for the Review step. */
@@ -102,6 +105,7 @@ export const initialState: WizardState = {
   uefiTimeout: '',
   uefiRamLimit: true,
   uefiSystemTable: 'acpi',
+  uefi: initialUefiForm,
   outputDir: '',
   targets: [],
   targetLabels: {},
@@ -124,6 +128,7 @@ export type Action =
   | { type: 'prefixMode'; mode: TftpPrefixMode }
   | { type: 'uefiRamLimit'; value: boolean }
   | { type: 'uefiSystemTable'; value: 'acpi' | 'both' | 'dt' }
+  | { type: 'uefi'; patch: Partial<UefiForm> }
   | { type: 'firmware'; firmware: FirmwareLocation | null; error: string | null; baseConfig: string }
   | { type: 'toggleTarget'; device: string; label: string }
   | { type: 'targets'; devices: readonly string[] }
@@ -159,6 +164,8 @@ export function reducer(state: WizardState, action: Action): WizardState {
       return { ...state, uefiRamLimit: action.value };
     case 'uefiSystemTable':
       return { ...state, uefiSystemTable: action.value };
+    case 'uefi':
+      return { ...state, uefi: { ...state.uefi, ...action.patch } };
     case 'firmware':
       return { ...state, firmware: action.firmware, firmwareError: action.error, baseConfig: action.baseConfig };
     case 'toggleTarget':
@@ -220,7 +227,7 @@ export function bootConfEdits(state: WizardState): Record<string, string | null>
 /** The firmware keeps the timeout in a 16-bit variable (uefiSettingsSchema's bound). */
 const MAX_UEFI_TIMEOUT_SECONDS = 65535;
 
-type ProblemField = 'tftpIp' | 'prefixString' | 'advanced' | 'bootOrder' | 'firmware' | 'uefiTimeout' | 'config';
+type ProblemField = 'tftpIp' | 'prefixString' | 'advanced' | 'bootOrder' | 'firmware' | 'uefiTimeout' | 'config' | UefiFormProblemField;
 
 export interface ConfigCheck {
   /** The boot.conf that goes on the card: the base image's config with the wizard's edits. */
@@ -240,6 +247,7 @@ export function checkConfigure(state: WizardState): ConfigCheck {
     else if (Number(state.uefiTimeout) > MAX_UEFI_TIMEOUT_SECONDS) problems.uefiTimeout = `The boot timeout is at most ${MAX_UEFI_TIMEOUT_SECONDS} seconds.`;
     const configTxt = parseConfigTxtEdits(state.configTxt).problems;
     if (configTxt.length > 0) problems.config = configTxt.join(' ');
+    Object.assign(problems, checkUefiForm(state.uefi));
     return { config: '', diagnostics: [], problems };
   }
   const advanced = parseAdvancedLines(state.advanced);
