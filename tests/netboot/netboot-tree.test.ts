@@ -5,7 +5,7 @@
  * checked with the system's own tools (getcap, getfattr, stat).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,9 @@ import { BOOT_FILES, bootFileBytes, buildOsImage, IMAGE_CONFIG_TXT, toolsMissing
 const missing = toolsMissing();
 if (missing) console.warn(`[skip] netboot tree tests: ${missing}.`);
 const describeTools = missing ? describe.skip : describe;
+
+/** Byte comparison without vitest's element-by-element deep equality (slow on 300 KB). */
+const sameBytes = (file: string, name: string) => readFileSync(file).equals(bootFileBytes(name));
 
 const MAC = 'dc-a6-32-01-36-c2';
 const SERIAL = '9ffefdef';
@@ -48,7 +51,7 @@ describeTools('bootcard netboot tree', () => {
     for (const name of Object.keys(BOOT_FILES)) {
       const a = path.join(tftp, MAC, name);
       const b = path.join(tftp, SERIAL, name);
-      expect(new Uint8Array(readFileSync(a))).toEqual(bootFileBytes(name));
+      expect(sameBytes(a, name)).toBe(true);
       expect(statSync(a).ino).toBe(statSync(b).ino);
       expect(statSync(a).mode & 0o777).toBe(0o644);
     }
@@ -124,7 +127,7 @@ describeTools('bootcard netboot tree', () => {
     const other = path.join(dir, 'gz-tftp');
     const run = await runBootcard(['netboot', 'tree', '--image', image.gz, '--tftp-root', other, '--pi', 'str:rack1']);
     expect(run.code).toBe(0);
-    expect(new Uint8Array(readFileSync(path.join(other, 'rack1', 'start4.elf')))).toEqual(bootFileBytes('start4.elf'));
+    expect(sameBytes(path.join(other, 'rack1', 'start4.elf'), 'start4.elf')).toBe(true);
   });
 
   it('never replaces a Pi folder bootcard did not make, and changes nothing', async () => {
@@ -149,7 +152,7 @@ describeTools('bootcard netboot tree', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/Could not decompress .*broken\.img\.xz \(xz\)/);
     expect(statSync(path.join(tftp, SERIAL)).ino).toBe(inode);
-    expect(new Uint8Array(readFileSync(path.join(tftp, SERIAL, 'kernel8.img')))).toEqual(bootFileBytes('kernel8.img'));
+    expect(sameBytes(path.join(tftp, SERIAL, 'kernel8.img'), 'kernel8.img')).toBe(true);
     expect(readdirSync(tftp).filter((n) => n.startsWith('.bootcard-work'))).toEqual([]);
   });
 
@@ -165,5 +168,32 @@ describeTools('bootcard netboot tree', () => {
     expect(clearPassword.code).toBe(1);
     expect(clearPassword.stderr).toMatch(/password hash, not a password/);
     expect(existsSync(fresh)).toBe(false);
+  });
+
+  it('a shared boot file folder others may write to is refused (it could hold a link to any server file)', async () => {
+    const root = path.join(dir, 'open-tftp');
+    mkdirSync(path.join(root, '.bootcard-shared'), { recursive: true });
+    chmodSync(path.join(root, '.bootcard-shared'), 0o777);
+    const run = await runBootcard(['netboot', 'tree', '--image', image.img, '--tftp-root', root, '--pi', MAC]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/\.bootcard-shared is not a folder only bootcard's user can write to/);
+    expect(existsSync(path.join(root, MAC))).toBe(false);
+  });
+
+  it('an image whose /etc is a link out of the root cannot make bootcard write through it', async () => {
+    const evil = path.join(dir, 'evil');
+    const victim = path.join(dir, 'victim-etc');
+    mkdirSync(evil);
+    mkdirSync(victim);
+    writeFileSync(path.join(victim, 'fstab'), 'the server\'s own fstab\n');
+    const built = buildOsImage(evil, (rootDir) => {
+      rmSync(path.join(rootDir, 'etc'), { recursive: true });
+      symlinkSync(victim, path.join(rootDir, 'etc'));
+    }, false);
+    const run = await runBootcard(['netboot', 'tree', '--image', built.img, '--tftp-root', path.join(evil, 'tftp'), '--nfs-root', path.join(evil, 'nfs'), '--server', SERVER, '--pi', MAC]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/\/etc\/fstab in the image's root goes through a link/);
+    expect(readFileSync(path.join(victim, 'fstab'), 'utf8')).toBe('the server\'s own fstab\n');
+    expect(readdirSync(path.join(evil, 'nfs'))).toEqual([]);
   });
 });

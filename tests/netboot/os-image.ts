@@ -54,8 +54,15 @@ export const BOOT_FILES: Readonly<Record<string, number>> = {
   'overlays/README': 1_000,
 };
 
+const bootFileCache = new Map<string, Uint8Array>();
+
 export function bootFileBytes(name: string): Uint8Array {
-  return pseudoRandomBytes(BOOT_FILES[name]!, [...name].reduce((a, c) => a * 31 + c.charCodeAt(0), 7) >>> 0);
+  let bytes = bootFileCache.get(name);
+  if (!bytes) {
+    bytes = pseudoRandomBytes(BOOT_FILES[name]!, [...name].reduce((a, c) => (a * 31 + c.charCodeAt(0)) >>> 0, 7));
+    bootFileCache.set(name, bytes);
+  }
+  return bytes;
 }
 
 const SECTOR = 512;
@@ -101,8 +108,8 @@ export interface BuiltImage {
   readonly gz: string;
 }
 
-/** Builds os.img in `dir`, and its .xz, .zst and .gz. */
-export function buildOsImage(dir: string): BuiltImage {
+/** Builds os.img in `dir`, and (unless `compress` is false) its .xz, .zst and .gz; `changeRoot` may alter the root's source folder first. */
+export function buildOsImage(dir: string, changeRoot?: (rootDir: string) => void, compress = true): BuiltImage {
   const bootDir = path.join(dir, 'boot-src');
   mkdirSync(path.join(bootDir, 'overlays'), { recursive: true });
   for (const name of Object.keys(BOOT_FILES)) writeFileSync(path.join(bootDir, name), bootFileBytes(name));
@@ -115,6 +122,7 @@ export function buildOsImage(dir: string): BuiltImage {
 
   const rootDir = path.join(dir, 'root-src');
   makeRootSource(rootDir);
+  changeRoot?.(rootDir);
   const rootPart = path.join(dir, 'root.part');
   execFileSync('mkfs.ext4', ['-q', '-F', '-L', 'rootfs', '-d', rootDir, rootPart, `${(ROOT_SECTORS * SECTOR) / 1024}k`], { env: TOOL_ENV, stdio: 'ignore' });
 
@@ -129,6 +137,6 @@ export function buildOsImage(dir: string): BuiltImage {
   const xz = `${img}.xz`;
   const zst = `${img}.zst`;
   const gz = `${img}.gz`;
-  execFileSync('sh', ['-c', `xz -T1 -1 -c "${img}" > "${xz}" && zstd -q -1 -c "${img}" > "${zst}" && gzip -1 -c "${img}" > "${gz}"`]);
+  if (compress) execFileSync('sh', ['-c', `xz -T1 -1 -c "${img}" > "${xz}" && zstd -q -1 -c "${img}" > "${zst}" && gzip -1 -c "${img}" > "${gz}"`]);
   return { img, xz, zst, gz };
 }

@@ -129,21 +129,27 @@ async function ensureFolder(folder: string, what: string): Promise<void> {
   }
 }
 
-/** Replaces `final` by `fresh` (both in one folder): the old one stays until the new one is in place. */
+/**
+ * Replaces `final` by `fresh` (both in one folder): the old one stays until
+ * the new one is in place. The old one moves into a fresh private folder, not
+ * to a name someone else could have prepared.
+ */
 async function swapIn(fresh: string, final: string, existed: boolean): Promise<void> {
   if (!existed) {
     await rename(fresh, final);
     return;
   }
-  const old = `${path.join(path.dirname(final), WORK_PREFIX)}old-${path.basename(final)}-${process.pid}-${Date.now()}`;
+  const holder = await mkdtemp(path.join(path.dirname(final), `${WORK_PREFIX}old-`));
+  const old = path.join(holder, 'previous');
   await rename(final, old);
   try {
     await rename(fresh, final);
   } catch (error) {
     await rename(old, final);
+    await rm(holder, { recursive: true, force: true });
     throw error;
   }
-  await rm(old, { recursive: true, force: true });
+  await rm(holder, { recursive: true, force: true });
 }
 
 /** Writes a file inside a folder this run made (not a path that could be a link to elsewhere). */
@@ -198,14 +204,31 @@ interface BootFile {
   readonly sha256: string;
 }
 
+/**
+ * The shared store is linked into every Pi folder and served over TFTP: a
+ * store someone else owns or may write to could hold a link to any file on
+ * the server, so it must be this user's and writable by no one else.
+ */
+async function checkStore(store: string): Promise<void> {
+  const info = await lstat(store);
+  const uid = process.geteuid?.() ?? info.uid;
+  if (!info.isDirectory() || info.uid !== uid || (info.mode & 0o022) !== 0) {
+    throw new BootcardError(
+      NetbootErrorCode.UNSAFE_PATH,
+      `${store} is not a folder only bootcard's user can write to (owner ${info.uid}, mode ${(info.mode & 0o777).toString(8)}): its files are linked into every Pi folder, so bootcard will not use it. Remove it and run again.`,
+      { path: store },
+    );
+  }
+}
+
 /** Puts every boot file in the shared store once (named by its SHA-256, so identical files are one). */
-async function fillStore(store: string, files: readonly BootFile[]): Promise<void> {
+async function fillStore(store: string, files: readonly BootFile[], work: string): Promise<void> {
   await ensureFolder(store, 'shared boot file folder');
+  await checkStore(store);
   for (const file of files) {
     const target = path.join(store, file.sha256);
     if (await lstat(target).then((s) => s.isFile() && s.size === file.bytes.length, () => false)) continue;
-    const temp = `${target}.${process.pid}.tmp`;
-    await rm(temp, { force: true });
+    const temp = path.join(work, `store-${file.sha256}`);
     await writeNew(temp, file.bytes);
     await rename(temp, target);
   }
@@ -370,7 +393,7 @@ export async function buildNetbootTree(options: TreeOptions): Promise<TreeResult
     }
 
     const store = path.join(options.tftpRoot, SHARED_FOLDER);
-    await fillStore(store, files.filter((f) => !OWN_COPY.has(f.path.toLowerCase())));
+    await fillStore(store, files.filter((f) => !OWN_COPY.has(f.path.toLowerCase())), work);
 
     let root: ExtractSummary | null = null;
     if (options.nfsRoot && layout.root) {
@@ -395,7 +418,7 @@ export async function buildNetbootTree(options: TreeOptions): Promise<TreeResult
       results.push(await buildTftpFolder(options, spec, files, store));
     }
 
-    const bootcode = await placeBootcode(options.tftpRoot, store, files);
+    const bootcode = await placeBootcode(options.tftpRoot, store, files, work);
     const kept = await pruneStore(store);
     return { pis: results, sharedFiles: kept.files, sharedBytes: kept.bytes, bootcode, root, compression };
   } finally {
@@ -404,7 +427,7 @@ export async function buildNetbootTree(options: TreeOptions): Promise<TreeResult
 }
 
 /** bootcode.bin at the TFTP root, unless a different one that is not bootcard's is there. */
-async function placeBootcode(tftpRoot: string, store: string, files: readonly BootFile[]): Promise<TreeResult['bootcode']> {
+async function placeBootcode(tftpRoot: string, store: string, files: readonly BootFile[], work: string): Promise<TreeResult['bootcode']> {
   const file = files.find((f) => f.path.toLowerCase() === 'bootcode.bin');
   if (!file) return 'absent';
   const target = path.join(tftpRoot, 'bootcode.bin');
@@ -413,14 +436,14 @@ async function placeBootcode(tftpRoot: string, store: string, files: readonly Bo
   if (existing) {
     const sharedInfo = await lstat(shared);
     if (existing.ino === sharedInfo.ino) return 'kept';
-    const ours = existing.isFile() && existing.nlink > 1 && (await readdir(store)).length > 0 && (await isInStore(store, existing.ino));
+    const ours = existing.isFile() && existing.nlink > 1 && (await isInStore(store, existing.ino));
     if (!ours) {
       if (existing.isFile() && Buffer.from(await readFile(target)).equals(Buffer.from(file.bytes))) return 'kept';
       return 'not-ours';
     }
   }
-  const temp = `${target}.bootcard-new`;
-  await rm(temp, { force: true });
+  // Linked in bootcard's private work folder, then moved: the TFTP root may be writable by others.
+  const temp = path.join(work, 'bootcode.bin');
   await link(shared, temp);
   await rename(temp, target);
   return 'written';
