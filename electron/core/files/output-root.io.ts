@@ -181,11 +181,12 @@ function heldFolder(handle: FileHandle, folderPath: string): OutputFolder {
           }
         }
         for (const t of temps) await rename(at(t.temp), at(t.name));
-        await handle.sync();
       } catch (error) {
         await Promise.all(temps.map((t) => rm(at(t.temp), { force: true }).catch(() => undefined)));
         throw toBootcardError(error, context ?? `Could not write ${files.map((f) => shown(f.name)).join(', ')}`);
       }
+      // Makes the renames durable; best effort, since the files are in place even where a file system cannot fsync a folder.
+      await handle.sync().catch(() => undefined);
       return files.map((f) => shown(f.name));
     },
     close: () => handle.close(),
