@@ -450,6 +450,7 @@ async function buildBatch(ctx: CliContext, options: BuildOpts): Promise<void> {
     base,
     csv,
     strict: options.strict ?? false,
+    signed: key !== undefined,
     ...(config !== undefined ? { config } : {}),
     ...(options.section !== undefined ? { section: options.section } : {}),
   }, image);

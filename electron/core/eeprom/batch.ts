@@ -13,7 +13,7 @@
 import { BootcardError } from '../errors.js';
 import { sha256 } from '@noble/hashes/sha2';
 import { bytesToHex } from '@noble/hashes/utils';
-import { assertBuildable, resolveBootConf } from './build.js';
+import { assertBuildable, resolveBootConf, signingDiagnostics } from './build.js';
 import { EepromErrorCode } from './codes.js';
 import { formatDiagnostic, type Diagnostic } from './diagnostics.js';
 import { BOOTCONF_SIG, BOOTCONF_TXT, PUBKEY_BIN, parseEepromImage, replaceableFile, replaceEepromFileInPlace, setUpdateTimestampInPlace, type Board, type EepromImage } from './image.js';
@@ -124,6 +124,8 @@ export interface BatchOptions {
   readonly config?: string;
   readonly section?: string;
   readonly strict?: boolean;
+  /** The rows will be signed (their images get a pubkey.bin). */
+  readonly signed?: boolean;
 }
 
 /**
@@ -174,6 +176,7 @@ export function planBatch(options: BatchOptions, parsed?: EepromImage): BatchPla
     try {
       const resolved = resolveBootConf({ base: options.base, set, ...(options.config !== undefined ? { config: options.config } : {}), ...(options.section ? { section: options.section } : {}) }, image);
       freeBytes = resolved.freeBytes;
+      resolved.diagnostics.push(...signingDiagnostics(resolved.config, options.base, image, {}, { signed: options.signed ?? false }));
       assertBuildable(resolved.diagnostics, options.strict ?? false, `The config for ${name}`);
       rows.push({ name, line: row.line, set, config: resolved.config, diagnostics: resolved.diagnostics });
     } catch (error) {

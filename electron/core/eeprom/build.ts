@@ -176,11 +176,12 @@ export function signingDiagnostics(
   base: Uint8Array,
   image: EepromImage,
   files: Readonly<Partial<Record<string, Uint8Array>>>,
+  options: { readonly signed?: boolean } = {},
 ): Diagnostic[] {
   const out: Diagnostic[] = [];
   const hosts = bootloaderValues(config, 'HTTP_HOST').filter((h) => h !== '' && h !== DEFAULT_HTTP_HOST);
   const pubkey = files[PUBKEY_BIN] ?? imageFile(base, image, PUBKEY_BIN);
-  if (hosts.length > 0 && !holdsKey(pubkey)) {
+  if (hosts.length > 0 && !options.signed && !holdsKey(pubkey)) {
     out.push({
       severity: 'warning',
       key: 'HTTP_HOST',
