@@ -26,13 +26,14 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { composeRecoveryCard } from '../electron/core/card/recovery-card.js';
 import { composeFat32Image } from '../electron/core/fat32/compose.js';
-import { dataBytes } from '../electron/core/image/sparse-image.js';
+import { dataBytes, type SparseImage } from '../electron/core/image/sparse-image.js';
 import { saveSparseImage } from '../electron/core/image/sparse-image.io.js';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { runWrite } from '../electron/core/writer/engine.io.js';
 import { ioThreadsFor } from '../electron/core/writer/privilege.js';
-import { childMessageSchema, encodeMessage, imageToWire } from '../electron/core/writer/protocol.js';
+import { openImageForChild } from '../electron/core/writer/image-stream.io.js';
+import { childMessageSchema, encodeData, encodeMessage, imageToWire } from '../electron/core/writer/protocol.js';
 import type { WriteResult, WriteSource } from '../electron/core/writer/types.js';
 import { writerChildEntry } from '../electron/core/writer/writer.io.js';
 
@@ -131,12 +132,19 @@ async function timeThroughChild(image: WriteSource, targets: string[]): Promise<
   });
   const lines = createInterface({ input: child.stdout });
   let start = 0n;
+  // An image file is opened here and its bytes pulled by the child, as writeImageToDrives does.
+  const opened = 'path' in image ? await openImageForChild(image.path) : undefined;
   try {
     for await (const line of lines) {
       const msg = childMessageSchema.parse(JSON.parse(line));
       if (msg.type === 'ready') {
         start = process.hrtime.bigint();
-        child.stdin.write(encodeMessage({ type: 'write', image: imageToWire(image), targets, verify: true, includeLoop: true, allowNonCard: false, lockAfterVerify: false }));
+        const wire = imageToWire(opened ? opened.facts : (image as SparseImage));
+        child.stdin.write(encodeMessage({ type: 'write', image: wire, targets, verify: true, includeLoop: true, allowNonCard: false, lockAfterVerify: false }));
+      } else if (msg.type === 'read' && opened) {
+        const [header, bytes] = encodeData(msg.id, await opened.read(msg.offset, msg.length));
+        child.stdin.write(header);
+        if (!child.stdin.write(bytes)) await new Promise((resolve) => child.stdin.once('drain', resolve));
       } else if (msg.type === 'done') {
         const ms = Number(process.hrtime.bigint() - start) / 1e6;
         return { ms, value: msg.results as WriteResult[] };
@@ -147,6 +155,7 @@ async function timeThroughChild(image: WriteSource, targets: string[]): Promise<
     throw new Error('the writer child ended without an answer');
   } finally {
     child.stdin.end();
+    await opened?.close();
   }
 }
 

@@ -40,12 +40,12 @@ export class CliContext {
     this.io.stdout.write(`${JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
   }
 
-  /** Asks a yes/no question on the terminal; false when nobody can answer. */
-  async confirm(question: string): Promise<boolean> {
+  /** Asks a yes/no question on the terminal; false when nobody can answer. `signal` abandons the question (rejects), closing the prompt so stdin is let go. */
+  async confirm(question: string, signal?: AbortSignal): Promise<boolean> {
     if (!this.io.interactive) return false;
     const rl = createInterface({ input: this.io.stdin, output: this.io.stderr as NodeJS.WritableStream, terminal: false });
     try {
-      const answer = await rl.question(`${question} [y/N] `);
+      const answer = await rl.question(`${question} [y/N] `, signal ? { signal } : {});
       return /^y(es)?$/i.test(answer.trim());
     } finally {
       rl.close();

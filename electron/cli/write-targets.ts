@@ -14,7 +14,7 @@ import { BootcardError } from '../core/errors.js';
 import type { SparseImage } from '../core/image/sparse-image.js';
 import { formatBytes } from '../core/units.js';
 import type { WriteProgress } from '../core/writer/progress.js';
-import { isSparseSource, WriteErrorCode, type WriteResult, type WriteSource } from '../core/writer/types.js';
+import { isSparseSource, WriteErrorCode, type WriteResult } from '../core/writer/types.js';
 import { writeImageToDrives } from '../core/writer/writer.io.js';
 import type { CliContext } from './context.js';
 import { usageError } from './program.js';
@@ -99,13 +99,62 @@ function resultLine(r: WriteResult): string {
   return line;
 }
 
+/** What the CLI writes: a composed card image, or an image file (opened with the user's rights when the write starts). */
+export type CliImage = SparseImage | { readonly path: string };
+
+/**
+ * Ctrl-C (or SIGTERM) while cards are being checked, confirmed or written. The
+ * first cancels: before writing, nothing is written; while writing, the
+ * privileged writer ends every card (each reported incomplete) and exits. A
+ * second stops waiting for it at once: its input is closed, which cancels it
+ * too, and it exits by itself within seconds (a user cannot signal a root
+ * process, so closing its input is how it is told).
+ */
+class Interruption {
+  readonly cancel = new AbortController();
+  readonly stop = new AbortController();
+  writing = false;
+  private readonly onSignal = () => {
+    if (!this.cancel.signal.aborted) {
+      if (this.writing) this.ctx.warn('cancelling: the cards being written will be incomplete (press Ctrl-C again to stop waiting)');
+      this.cancel.abort();
+    } else if (!this.stop.signal.aborted) {
+      if (this.writing) this.ctx.warn('stopping now: the privileged writer cancels and exits by itself within seconds');
+      this.stop.abort();
+    }
+  };
+
+  constructor(private readonly ctx: CliContext) {
+    process.on('SIGINT', this.onSignal);
+    process.on('SIGTERM', this.onSignal);
+  }
+
+  throwIfCancelled(): void {
+    if (this.cancel.signal.aborted) throw new BootcardError(WriteErrorCode.CANCELLED, 'Cancelled: nothing was written.');
+  }
+
+  dispose(): void {
+    process.removeListener('SIGINT', this.onSignal);
+    process.removeListener('SIGTERM', this.onSignal);
+  }
+}
+
 /** Checks, confirms, writes and reports; throws (exit 1) when any card failed. Returns the per-card results. */
-export async function writeToTargets(source: SparseImage | WriteSource, options: WriteTargetOptions, ctx: CliContext): Promise<WriteResult[]> {
+export async function writeToTargets(source: CliImage, options: WriteTargetOptions, ctx: CliContext): Promise<WriteResult[]> {
   const targets = (options.to ?? []).map((t) => path.resolve(ctx.io.cwd, t));
   if (targets.length === 0) throw usageError('Name at least one card with --to DEV (see `bootcard drives`).');
   if (options.lock && options.verify === false) throw usageError('--lock write-protects cards only after they verified; drop --no-verify.');
+  const interruption = new Interruption(ctx);
+  try {
+    return await checkConfirmWrite(source, targets, options, ctx, interruption);
+  } finally {
+    interruption.dispose();
+  }
+}
+
+async function checkConfirmWrite(source: CliImage, targets: readonly string[], options: WriteTargetOptions, ctx: CliContext, interruption: Interruption): Promise<WriteResult[]> {
   const paths = enumerationPaths(ctx.io.env);
-  const image: WriteSource = isSparseSource(source) ? source : { path: path.resolve(ctx.io.cwd, source.path) };
+  const image: CliImage = isSparseSource(source) ? source : { path: path.resolve(ctx.io.cwd, source.path) };
   const size = isSparseSource(image) ? image.size : (await stat(image.path)).size;
   const facts = { size, ...(!isSparseSource(image) ? { sourcePath: image.path } : {}) };
 
@@ -116,6 +165,7 @@ export async function writeToTargets(source: SparseImage | WriteSource, options:
     const problems = problemsOf(found, target, facts, options);
     if (problems.length) refused.push(...problems.map((p) => `  ${p.message}`));
     checked.push({ target, found, line: describeForPrompt(found, target) });
+    interruption.throwIfCancelled();
   }
   if (refused.length) {
     throw new BootcardError(WriteErrorCode.REFUSED, `Nothing was written:\n${refused.join('\n')}`);
@@ -127,20 +177,20 @@ export async function writeToTargets(source: SparseImage | WriteSource, options:
     if (!ctx.io.interactive) {
       throw new BootcardError(WriteTargetErrorCode.NOT_CONFIRMED, 'Nothing was written: bootcard asks before erasing cards and nobody can answer here. Pass --yes to write without asking.');
     }
-    if (!(await ctx.confirm(`Erase ${checked.length === 1 ? 'this card' : `these ${checked.length} cards`}?`))) {
-      throw new BootcardError(WriteTargetErrorCode.DECLINED, 'Nothing was written.');
-    }
+    const yes = await ctx.confirm(`Erase ${checked.length === 1 ? 'this card' : `these ${checked.length} cards`}?`, interruption.cancel.signal).catch((error: unknown) => {
+      interruption.throwIfCancelled();
+      throw error;
+    });
+    interruption.throwIfCancelled();
+    if (!yes) throw new BootcardError(WriteTargetErrorCode.DECLINED, 'Nothing was written.');
   }
 
   const lastShown = new Map<string, number>();
-  const controller = new AbortController();
-  const onInterrupt = () => {
-    ctx.warn('cancelling: the cards being written will be incomplete');
-    controller.abort();
-  };
-  process.once('SIGINT', onInterrupt);
+  interruption.throwIfCancelled();
+  interruption.writing = true;
   const results = await writeImageToDrives({
-    signal: controller.signal,
+    signal: interruption.cancel.signal,
+    stopSignal: interruption.stop.signal,
     image,
     targets: checked.map((c) => c.target),
     verify: options.verify !== false,
@@ -157,7 +207,7 @@ export async function writeToTargets(source: SparseImage | WriteSource, options:
       lastShown.set(key, finished ? Infinity : now);
       ctx.info(progressLine(p));
     },
-  }).finally(() => process.removeListener('SIGINT', onInterrupt));
+  });
 
   if (options.json) ctx.printJson({ results });
   else for (const r of results) ctx.print(resultLine(r));

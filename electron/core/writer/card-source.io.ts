@@ -8,10 +8,21 @@ import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { sourceDestination, sparseStream, constants as etcherConstants } from 'etcher-sdk';
 import { readSparse, type SparseImage } from '../image/sparse-image.js';
+import { BootcardError } from '../errors.js';
 import type { PlannedBlock } from './layout.js';
+import { WriteErrorCode } from './types.js';
 
 /** Reads `length` image bytes at `position` into `buffer` at `bufferOffset`, zeros past the image's end. */
 export type ImageReader = (buffer: Buffer, bufferOffset: number, length: number, position: number) => Promise<void>;
+
+/** A reader over an image of `size` bytes read through `read` (which only ever sees ranges inside the image): zeros past its end. */
+export function boundedImageReader(size: number, read: ImageReader): ImageReader {
+  return async (buffer, bufferOffset, length, position) => {
+    const inside = Math.max(0, Math.min(length, size - position));
+    if (inside > 0) await read(buffer, bufferOffset, inside, position);
+    buffer.fill(0, bufferOffset + inside, bufferOffset + length);
+  };
+}
 
 /** What a card should hold: the image, then zeros up to the card's size. */
 export class CardContentSource extends sourceDestination.SourceDestination {
@@ -98,13 +109,19 @@ export function createPlanReadStream(source: CardContentSource, blocks: sparseSt
  * One pass over the image's extents (in offset order): the SHA-256 of each
  * extent and of all of them together.
  */
-export async function extentDigests(reader: ImageReader, extents: readonly { offset: number; length: number }[]): Promise<{ overall: string; each: Map<number, string> }> {
+export async function extentDigests(
+  reader: ImageReader,
+  extents: readonly { offset: number; length: number }[],
+  signal?: AbortSignal,
+): Promise<{ overall: string; each: Map<number, string> }> {
   const overall = createHash('sha256');
   const each = new Map<number, string>();
   const chunk = Buffer.alloc(PLAN_CHUNK_SIZE);
   for (const e of extents) {
     const hash = createHash('sha256');
     for (let done = 0; done < e.length; ) {
+      // A multi-gigabyte image takes minutes to hash: a cancel must not wait for it.
+      if (signal?.aborted) throw new BootcardError(WriteErrorCode.CANCELLED, 'Cancelled before any card was written; nothing was written.');
       const n = Math.min(chunk.length, e.length - done);
       await reader(chunk, 0, n, e.offset + done);
       hash.update(chunk.subarray(0, n));

@@ -56,8 +56,8 @@ export interface RunWriteOptions {
   readonly hooks?: EngineHooks;
   /**
    * The user who asked, when the engine runs with more rights than they have
-   * (the child started through pkexec: $PKEXEC_UID). It then reads only image
-   * files that user owns or everyone may read, and writes no files at all.
+   * (the child started through pkexec: $PKEXEC_UID). It then opens no image
+   * file at all (the parent opened it and streams its bytes) and writes no files.
    */
   readonly onBehalfOfUid?: number;
   /**

@@ -19,6 +19,10 @@ export async function writeImageFile(
   started: number,
   progress: { bytesWritten: number },
 ): Promise<WriteResult> {
+  if (image.streamed || !image.sourcePath && !isSparseSource(request.image)) {
+    // The privileged child has no image file of its own to copy, and writes no files at all.
+    throw new BootcardError(WriteErrorCode.REFUSED, `${file} is a file; the privileged writer writes only to cards. Nothing was written.`, { target: file });
+  }
   const meter = new ProgressMeter(file, 'write', image.size);
   request.onProgress?.(meter.sample(0, now()));
   if (isSparseSource(request.image)) {

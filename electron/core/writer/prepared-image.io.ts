@@ -8,9 +8,9 @@ import path from 'node:path';
 import { deviceNumberOf } from '../drives/enumerate.io.js';
 import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
 import { assertSparseImage, zeroRangesOf } from '../image/sparse-image.js';
-import { extentDigests, fileImageReader, sparseImageReader, type ImageReader } from './card-source.io.js';
+import { boundedImageReader, extentDigests, fileImageReader, sparseImageReader, type ImageReader } from './card-source.io.js';
 import { rawImageRanges, type RangeExtent } from './layout.js';
-import { isSparseSource, WriteErrorCode, type WriteRequest } from './types.js';
+import { isSparseSource, isStreamSource, WriteErrorCode, type StreamSource, type WriteRequest } from './types.js';
 
 export interface PreparedImage {
   readonly size: number;
@@ -19,6 +19,8 @@ export interface PreparedImage {
   readonly zeroExtents: readonly RangeExtent[];
   readonly sourcePath?: string;
   readonly sourceDeviceNumber?: string;
+  /** The bytes arrive through a reader (the privileged child): there is no file here to copy, so no file target. */
+  readonly streamed?: boolean;
   /** A fresh reader per target (each has its own file handle). */
   openReader(): Promise<{ read: ImageReader; close(): Promise<void> }>;
   /** With verify: SHA-256 of all extents in offset order (what the result reports), and of each extent by offset. */
@@ -32,7 +34,7 @@ export async function prepareImage(request: WriteRequest, onBehalfOfUid: number 
     assertSparseImage(image);
     const extents = image.ranges.map((r) => ({ offset: r.offset, length: r.data.length }));
     const reader = sparseImageReader(image);
-    const digests = request.verify ? await extentDigests(reader, extents) : undefined;
+    const digests = request.verify ? await extentDigests(reader, extents, request.signal) : undefined;
     return {
       size: image.size,
       extents,
@@ -40,6 +42,15 @@ export async function prepareImage(request: WriteRequest, onBehalfOfUid: number 
       openReader: async () => ({ read: reader, close: async () => undefined }),
       ...(digests ? { sha256: digests.overall, extentSha256: digests.each } : {}),
     };
+  }
+  if (isStreamSource(image)) return prepareStream(image, request);
+  if (onBehalfOfUid !== undefined) {
+    // Root opening a path a user named would read what that user cannot (another user's 0700 folder, a symlink swapped after a check).
+    throw new BootcardError(
+      CommonErrorCode.PERMISSION_DENIED,
+      `The privileged writer does not open image files for a user (${image.path}); bootcard opens the image with your own rights and hands the writer its bytes.`,
+      { path: image.path },
+    );
   }
   const sourcePath = path.resolve(image.path);
   let info;
@@ -49,23 +60,13 @@ export async function prepareImage(request: WriteRequest, onBehalfOfUid: number 
     throw toBootcardError(error, `Cannot read the image ${image.path}`);
   }
   if (!info.isFile()) throw new BootcardError(WriteErrorCode.BAD_REQUEST, `${image.path} is not an image file.`);
-  const WORLD_READABLE = 0o004;
-  if (onBehalfOfUid !== undefined && info.uid !== onBehalfOfUid && (info.mode & WORLD_READABLE) === 0) {
-    throw new BootcardError(
-      CommonErrorCode.PERMISSION_DENIED,
-      `${image.path} is neither yours nor readable by everyone, so the privileged writer will not read it for you. Copy it somewhere of yours first.`,
-      { path: image.path },
-    );
-  }
-  if (info.size === 0 || info.size % 512 !== 0) {
-    throw new BootcardError(WriteErrorCode.BAD_REQUEST, `${image.path} is ${info.size} bytes; a disk image is a non-empty whole number of 512-byte sectors.`);
-  }
+  assertDiskImageSize(image.path, info.size);
   const extents = rawImageRanges(info.size);
   let digests: { overall: string; each: Map<number, string> } | undefined;
   if (request.verify) {
     const reader = await fileImageReader(sourcePath);
     try {
-      digests = await extentDigests(reader.read, extents);
+      digests = await extentDigests(reader.read, extents, request.signal);
     } finally {
       await reader.close();
     }
@@ -77,6 +78,31 @@ export async function prepareImage(request: WriteRequest, onBehalfOfUid: number 
     sourcePath,
     sourceDeviceNumber: deviceNumberOf(info.dev),
     openReader: () => fileImageReader(sourcePath),
+    ...(digests ? { sha256: digests.overall, extentSha256: digests.each } : {}),
+  };
+}
+
+export function assertDiskImageSize(name: string, size: number): void {
+  if (size === 0 || size % 512 !== 0) {
+    throw new BootcardError(WriteErrorCode.BAD_REQUEST, `${name} is ${size} bytes; a disk image is a non-empty whole number of 512-byte sectors.`);
+  }
+}
+
+/** An image whose bytes arrive through `read` (the child's pull from its parent): checksums come from what arrived. */
+async function prepareStream(image: StreamSource, request: WriteRequest): Promise<PreparedImage> {
+  assertDiskImageSize(image.sourcePath ?? 'The image', image.size);
+  const extents = rawImageRanges(image.size);
+  const read = boundedImageReader(image.size, image.read);
+  const digests = request.verify ? await extentDigests(read, extents, request.signal) : undefined;
+  return {
+    size: image.size,
+    extents,
+    zeroExtents: [],
+    // Only compared with each target (a card must not hold its own image); the writer never opens it.
+    ...(image.sourcePath ? { sourcePath: image.sourcePath } : {}),
+    ...(image.sourceDeviceNumber ? { sourceDeviceNumber: image.sourceDeviceNumber } : {}),
+    streamed: true,
+    openReader: async () => ({ read, close: async () => undefined }),
     ...(digests ? { sha256: digests.overall, extentSha256: digests.each } : {}),
   };
 }

@@ -3,8 +3,10 @@
  *
  * pkexec(1): exit 126 when the user dismissed the authentication dialog, 127
  * when not authorised or no authentication agent could ask; the program it runs
- * never starts in either case. pkexec clears the environment, so the child's
- * settings travel through `env NAME=value`.
+ * never starts in either case. pkexec clears the environment, sets PKEXEC_UID to
+ * the caller's uid and marks every descriptor above 2 close-on-exec, so the
+ * child's few settings travel through `env NAME=value` and its data only
+ * through the stdio pipes.
  */
 import { BootcardError } from '../errors.js';
 import { WriteErrorCode } from './types.js';
@@ -12,19 +14,19 @@ import { WriteErrorCode } from './types.js';
 export const PKEXEC_DISMISSED = 126;
 export const PKEXEC_NOT_AUTHORIZED = 127;
 
-/** Environment variables the child always needs to see (the Electron-as-Node switch, its I/O thread count). */
+/**
+ * The only environment the child gets through pkexec (which clears the rest):
+ * the Electron-as-Node switch and its I/O thread count. Test overrides
+ * (BOOTCARD_SYSFS, BOOTCARD_MOUNTINFO, ...) are never forwarded: a user who was
+ * just given the administrator password must not be able to hand root a fake
+ * mount table in which the system disk looks like a free card. The child drops
+ * every BOOTCARD_* variable itself when it runs through pkexec (see
+ * `overridesToIgnore`), so this list is not the only guard.
+ */
 export const FORWARDED_ENV = ['ELECTRON_RUN_AS_NODE', 'UV_THREADPOOL_SIZE'] as const;
 
-/**
- * Where the child reads sysfs and the mount and swap tables: overrides that let
- * tests point it at recorded data. The real pkexec never gets them: a user who
- * just gave the administrator password must not be able to hand root a fake
- * mount table in which the system disk looks like a free card. A stand-in
- * pkexec (tests) runs as the user anyway, so it may.
- */
-export const RECORDED_DATA_ENV = ['BOOTCARD_SYSFS', 'BOOTCARD_MOUNTINFO', 'BOOTCARD_SWAPS'] as const;
-
-const SYSTEM_PKEXEC = new Set(['pkexec', '/usr/bin/pkexec', '/bin/pkexec']);
+/** What a forwarded variable may hold: both are small numbers, so nothing else can ride along on the command line. */
+const FORWARDED_VALUE = /^\d{1,3}$/;
 
 export interface ChildCommand {
   readonly command: string;
@@ -39,9 +41,20 @@ export function childCommand(options: {
   readonly env: Readonly<Record<string, string | undefined>>;
 }): ChildCommand {
   if (options.asRoot) return { command: options.nodePath, args: [...options.nodeArgs] };
-  const names = SYSTEM_PKEXEC.has(options.pkexec) ? FORWARDED_ENV : [...RECORDED_DATA_ENV, ...FORWARDED_ENV];
-  const forwarded = names.filter((k) => options.env[k] !== undefined).map((k) => `${k}=${options.env[k]}`);
+  const forwarded = FORWARDED_ENV.filter((k) => FORWARDED_VALUE.test(options.env[k] ?? '')).map((k) => `${k}=${options.env[k]}`);
   return { command: options.pkexec, args: ['/usr/bin/env', ...forwarded, options.nodePath, ...options.nodeArgs] };
+}
+
+/**
+ * The environment variables the child must delete before anything reads them:
+ * every BOOTCARD_* override (recorded sysfs, mount and swap tables, lsblk
+ * output, test switches) when it runs through pkexec ($PKEXEC_UID set), whatever
+ * it was sent and however it was started. Started directly by root, root
+ * chose them.
+ */
+export function overridesToIgnore(env: Readonly<Record<string, string | undefined>>): string[] {
+  if (env.PKEXEC_UID === undefined) return [];
+  return Object.keys(env).filter((name) => name.startsWith('BOOTCARD_'));
 }
 
 /** What the child was started for, in the words of its pkexec errors. */

@@ -4,26 +4,42 @@
  * validate every message with these schemas; the child trusts nothing it is
  * sent and re-checks every target itself before opening it.
  *
- *   parent -> child: write (once), then optionally cancel
- *   child -> parent: ready, progress*, result* (as each card finishes), done | fatal
+ *   parent -> child: write (once), data | read-failed (one per read), then optionally cancel
+ *   child -> parent: ready, read*, progress*, result* (as each card finishes), done | fatal
  *
  *   or, for an SD card's CSD write protection (electron/core/sdlock):
  *   parent -> child: sdlock (once: one operation on one whole /dev/mmcblkN)
  *   child -> parent: ready, sdlock-result | fatal
  *
- * Image data travels as base64 inside the write message (a composed card image
+ * A composed card image travels as base64 inside the write message (it
  * carries a few MiB of data ranges; its zero ranges travel as offsets and
- * lengths); an image file travels as its path.
+ * lengths). An image file never travels as its path: the parent opened it with
+ * the user's own rights, and the child pulls the bytes it needs ("read": an
+ * offset and a length of at most MAX_READ), each answered by a "data" line
+ * followed by exactly that many raw bytes (or "read-failed"). The child so
+ * never opens a path a user named, and reads nothing that user could not
+ * (pkexec closes every other descriptor, so an open file cannot be passed on).
  */
 import { z } from 'zod';
 import type { BootcardErrorJSON } from '../errors.js';
 import type { SparseImage } from '../image/sparse-image.js';
 import type { WriteProgress } from './progress.js';
-import type { WriteResult, WriteSource } from './types.js';
+import type { StreamSource, WriteResult, WriteSource } from './types.js';
+
+/** What the child learns about an image file the parent opened. */
+export type ImageStreamFacts = Omit<StreamSource, 'read'>;
 
 /** The largest card image the protocol carries: 2 TiB. */
 const MAX_IMAGE_SIZE = 2 ** 41;
 const MAX_TARGETS = 64;
+/** The most bytes one `read` asks for (and one `data` carries): one write chunk. */
+export const MAX_READ = 4 * 1024 * 1024;
+/** The longest JSON line either side accepts: a composed image's data ranges, in base64, fit many times over. */
+export const MAX_MESSAGE_LINE = 256 * 1024 * 1024;
+
+const errorJson = z
+  .object({ name: z.literal('BootcardError'), code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() })
+  .strict();
 
 const absolutePath = z.string().min(1).max(4096).regex(/^\//, 'must be an absolute path');
 
@@ -39,7 +55,15 @@ const wireImage = z.discriminatedUnion('kind', [
         .optional(),
     })
     .strict(),
-  z.object({ kind: z.literal('file'), path: absolutePath }).strict(),
+  z
+    .object({
+      kind: z.literal('stream'),
+      size: z.number().int().positive().max(MAX_IMAGE_SIZE),
+      /** Where the parent opened it, and that file system's MAJOR:MINOR: only compared with the targets (a card must not hold its own image), never opened. */
+      sourcePath: absolutePath.optional(),
+      sourceDeviceNumber: z.string().regex(/^\d+:\d+$/).optional(),
+    })
+    .strict(),
 ]);
 
 /** What the privileged child does to an SD card's write protection: read it, set or clear TMP_WRITE_PROTECT, set PERM_WRITE_PROTECT. */
@@ -73,16 +97,15 @@ export const parentMessageSchema = z.discriminatedUnion('type', [
     })
     .strict(),
   z.object({ type: z.literal('cancel') }).strict(),
+  /** Answers the child's read `id`; exactly `length` raw bytes follow the line. */
+  z.object({ type: z.literal('data'), id: z.number().int().nonnegative(), length: z.number().int().nonnegative().max(MAX_READ) }).strict(),
+  z.object({ type: z.literal('read-failed'), id: z.number().int().nonnegative(), error: errorJson }).strict(),
 ]);
 
 export type SdLockRequestMessage = Extract<ParentMessage, { type: 'sdlock' }>;
 
 export type ParentMessage = z.infer<typeof parentMessageSchema>;
 export type WireImage = z.infer<typeof wireImage>;
-
-const errorJson = z
-  .object({ name: z.literal('BootcardError'), code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() })
-  .strict();
 
 const progressSchema = z
   .object({
@@ -153,6 +176,14 @@ export const childMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('done'), results: z.array(resultSchema) }).strict(),
   z.object({ type: z.literal('sdlock-result'), result: sdLockResultSchema }).strict(),
   z.object({ type: z.literal('fatal'), error: errorJson }).strict(),
+  z
+    .object({
+      type: z.literal('read'),
+      id: z.number().int().nonnegative(),
+      offset: z.number().int().nonnegative().max(MAX_IMAGE_SIZE),
+      length: z.number().int().positive().max(MAX_READ),
+    })
+    .strict(),
 ]);
 
 export type ChildMessage =
@@ -161,13 +192,15 @@ export type ChildMessage =
   | { readonly type: 'result'; readonly result: WriteResult }
   | { readonly type: 'done'; readonly results: readonly WriteResult[] }
   | { readonly type: 'sdlock-result'; readonly result: SdLockWireResult }
-  | { readonly type: 'fatal'; readonly error: BootcardErrorJSON };
+  | { readonly type: 'fatal'; readonly error: BootcardErrorJSON }
+  | { readonly type: 'read'; readonly id: number; readonly offset: number; readonly length: number };
 
 function toBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
-export function imageToWire(image: WriteSource): WireImage {
+/** How an image crosses to the child: a composed image whole, an opened image file as its size (the child pulls its bytes). */
+export function imageToWire(image: SparseImage | ImageStreamFacts): WireImage {
   if ('ranges' in image) {
     return {
       kind: 'sparse',
@@ -176,12 +209,28 @@ export function imageToWire(image: WriteSource): WireImage {
       ...(image.zeroRanges ? { zeroRanges: image.zeroRanges.map((z) => ({ offset: z.offset, length: z.length })) } : {}),
     };
   }
-  return { kind: 'file', path: image.path };
+  return {
+    kind: 'stream',
+    size: image.size,
+    ...(image.sourcePath ? { sourcePath: image.sourcePath } : {}),
+    ...(image.sourceDeviceNumber ? { sourceDeviceNumber: image.sourceDeviceNumber } : {}),
+  };
 }
 
-/** The image back from the wire; the writer's `assertSparseImage` then checks its invariants. */
-export function imageFromWire(wire: WireImage): WriteSource {
-  if (wire.kind === 'file') return { path: wire.path };
+/**
+ * The image back from the wire; the writer's `assertSparseImage` then checks a
+ * composed image's invariants. A stream reads through `read` (the child's puller).
+ */
+export function imageFromWire(wire: WireImage, read?: StreamSource['read']): WriteSource {
+  if (wire.kind === 'stream') {
+    if (!read) throw new Error('imageFromWire: a streamed image needs a reader');
+    return {
+      size: wire.size,
+      read,
+      ...(wire.sourcePath ? { sourcePath: wire.sourcePath } : {}),
+      ...(wire.sourceDeviceNumber ? { sourceDeviceNumber: wire.sourceDeviceNumber } : {}),
+    };
+  }
   const image: SparseImage = {
     size: wire.size,
     ranges: wire.ranges.map((r) => ({ offset: r.offset, data: new Uint8Array(Buffer.from(r.data, 'base64')) })),
@@ -192,4 +241,9 @@ export function imageFromWire(wire: WireImage): WriteSource {
 
 export function encodeMessage(message: ParentMessage | ChildMessage): string {
   return `${JSON.stringify(message)}\n`;
+}
+
+/** The answer to a `read`: the `data` line, then the bytes themselves. */
+export function encodeData(id: number, bytes: Uint8Array): [string, Uint8Array] {
+  return [encodeMessage({ type: 'data', id, length: bytes.length }), bytes];
 }

@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BootcardError, toBootcardError } from '../errors.js';
 import { childCommand, noPolkitError, pkexecExitError, type ChildPurpose } from './privilege.js';
-import { childMessageSchema, encodeMessage, type ChildMessage, type ParentMessage } from './protocol.js';
+import { childMessageSchema, encodeData, encodeMessage, type ChildMessage, type ParentMessage } from './protocol.js';
 import { WriteErrorCode } from './types.js';
 
 export interface PrivilegeOptions {
@@ -21,6 +21,11 @@ export interface PrivilegeOptions {
   /** The pkexec program; default $BOOTCARD_PKEXEC or `pkexec`. */
   readonly pkexec?: string;
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Stops waiting for the child at once (a second Ctrl-C): its stdin is closed,
+   * which cancels it, and it exits by itself within seconds.
+   */
+  readonly stopSignal?: AbortSignal;
 }
 
 /** node (or Electron as Node) plus the child's entry: compiled .js from dist/, or the .ts source through tsx (tests, dev). */
@@ -37,8 +42,13 @@ export function startsAsRoot(options: PrivilegeOptions): boolean {
   return options.privilege === 'direct' || (options.privilege !== 'pkexec' && process.getuid?.() === 0);
 }
 
-/** The messages a caller handles: everything but the handshake and the fatal error. */
-export type ChildReport = Exclude<ChildMessage, { readonly type: 'ready' } | { readonly type: 'fatal' }>;
+/** The messages a caller handles: everything but the handshake, image reads and the fatal error. */
+export type ChildReport = Exclude<ChildMessage, { readonly type: 'ready' } | { readonly type: 'fatal' } | { readonly type: 'read' }>;
+
+/** How long the parent waits for a cancelled child to finish before it stops waiting (the child gives up by itself after CANCEL_DEADLINE_MS). */
+export const CANCELLED_CHILD_WAIT_MS = 8000;
+/** How long a child that has answered may take to exit before its pipes are let go. */
+const CHILD_EXIT_GRACE_MS = 3000;
 
 export interface ChildRun<T> extends PrivilegeOptions {
   readonly message: ParentMessage;
@@ -47,8 +57,12 @@ export interface ChildRun<T> extends PrivilegeOptions {
   readonly childEnv?: Readonly<Record<string, string>>;
   /** Sends `cancel` to the child. */
   readonly signal?: AbortSignal;
+  /** Answers the child's image reads (the image file the parent opened); without it a read is a protocol error. */
+  readonly readImage?: (offset: number, length: number) => Promise<Uint8Array>;
   /** Each report; return `{ value }` to finish with it. */
   readonly onReport: (report: ChildReport) => { readonly value: T } | undefined;
+  /** The value for a run that was cancelled and ended without one (the child died, or was abandoned); without it, that is an error. */
+  readonly whenCancelled?: () => T;
   /** Appended to the message for a child that died, e.g. "Cards it was writing are incomplete." */
   readonly whenStopped: string;
 }
@@ -62,21 +76,87 @@ export function runPrivilegedChild<T>(run: ChildRun<T>): Promise<T> {
   const { command, args } = childCommand({ asRoot, nodePath: entry.nodePath, nodeArgs: entry.nodeArgs, pkexec, env: childEnv });
 
   return new Promise<T>((resolve, reject) => {
+    if (run.stopSignal?.aborted && run.whenCancelled) {
+      resolve(run.whenCancelled());
+      return;
+    }
     const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: childEnv });
     let spoke = false;
     let settled = false;
     let stderr = '';
+    let giveUp: NodeJS.Timeout | undefined;
     const finish = (error: BootcardError | undefined, value?: { readonly value: T }) => {
       if (settled) return;
       settled = true;
+      clearTimeout(giveUp);
+      // The child exits right after its answer; should it linger, its pipes must not keep this process (the CLI) alive with it.
+      setTimeout(release, CHILD_EXIT_GRACE_MS).unref();
       run.signal?.removeEventListener('abort', onAbort);
-      if (error) reject(error);
+      run.stopSignal?.removeEventListener('abort', onStop);
+      if (error && cancelled() && run.whenCancelled) resolve(run.whenCancelled());
+      else if (error) reject(error);
       else resolve(value!.value);
     };
+    const cancelled = () => Boolean(run.signal?.aborted || run.stopSignal?.aborted);
+    const send = (text: string | Uint8Array): boolean => (child.stdin.writable ? child.stdin.write(text) : true);
     const onAbort = () => {
-      if (child.stdin.writable) child.stdin.write(encodeMessage({ type: 'cancel' }));
+      send(encodeMessage({ type: 'cancel' }));
+      // The child ends its writes within seconds and exits by its own deadline; this is the backstop if it does neither.
+      giveUp ??= setTimeout(onStop, CANCELLED_CHILD_WAIT_MS);
+    };
+    const release = () => {
+      child.stdin.end();
+      child.stdout.destroy();
+      child.stderr.destroy();
+      child.unref();
+    };
+    /** Abandons the child: closing its stdin cancels it, and nothing here waits for it any more. */
+    const onStop = () => {
+      release();
+      finish(new BootcardError(WriteErrorCode.CANCELLED, `Cancelled: stopped waiting for the privileged helper. ${run.whenStopped}`));
     };
     run.signal?.addEventListener('abort', onAbort, { once: true });
+    run.stopSignal?.addEventListener('abort', onStop, { once: true });
+
+    // Reads are answered one at a time, in order, each only once the pipe has room: memory stays at one chunk however fast the child asks.
+    const reads: { id: number; offset: number; length: number }[] = [];
+    let serving = false;
+    const serveReads = async () => {
+      if (serving) return;
+      serving = true;
+      try {
+        while (reads.length > 0 && !settled) {
+          const { id, offset, length } = reads.shift()!;
+          let bytes: Uint8Array | undefined;
+          let failure: BootcardError | undefined;
+          try {
+            if (!run.readImage) throw new BootcardError(WriteErrorCode.CHILD_FAILED, 'The privileged helper asked for image data where there is no image file.');
+            bytes = await run.readImage(offset, length);
+          } catch (error) {
+            failure = toBootcardError(error, 'Reading the image');
+          }
+          let room: boolean;
+          if (bytes) {
+            const [header, payload] = encodeData(id, bytes);
+            const headerFits = send(header);
+            room = send(payload) && headerFits;
+          } else {
+            room = send(encodeMessage({ type: 'read-failed', id, error: failure!.toJSON() }));
+          }
+          if (!room && !settled) await new Promise<void>((done) => {
+            const go = () => {
+              child.stdin.off('drain', go);
+              child.stdin.off('close', go);
+              done();
+            };
+            child.stdin.once('drain', go);
+            child.stdin.once('close', go);
+          });
+        }
+      } finally {
+        serving = false;
+      }
+    };
 
     child.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT' && !asRoot) finish(noPolkitError(pkexec, run.purpose));
@@ -89,6 +169,7 @@ export function runPrivilegedChild<T>(run: ChildRun<T>): Promise<T> {
     });
     const lines = createInterface({ input: child.stdout, crlfDelay: Infinity });
     lines.on('line', (line) => {
+      if (settled) return;
       let parsed;
       try {
         parsed = childMessageSchema.safeParse(JSON.parse(line));
@@ -97,14 +178,20 @@ export function runPrivilegedChild<T>(run: ChildRun<T>): Promise<T> {
       }
       if (!parsed?.success) {
         finish(new BootcardError(WriteErrorCode.CHILD_FAILED, `The privileged helper sent something unexpected: ${line.slice(0, 200)}`));
+        child.stdin.end();
         child.kill();
         return;
       }
       const msg: ChildMessage = parsed.data;
       spoke = true;
       if (msg.type === 'ready') {
-        child.stdin.write(encodeMessage(run.message));
+        send(encodeMessage(run.message));
         if (run.signal?.aborted) onAbort();
+        return;
+      }
+      if (msg.type === 'read') {
+        reads.push(msg);
+        void serveReads();
         return;
       }
       if (msg.type === 'fatal') {
@@ -117,6 +204,7 @@ export function runPrivilegedChild<T>(run: ChildRun<T>): Promise<T> {
         done = run.onReport(msg);
       } catch (error) {
         finish(toBootcardError(error, 'The privileged helper sent an unexpected answer'));
+        child.stdin.end();
         child.kill();
         return;
       }

@@ -27,8 +27,22 @@ export const WriteErrorCode = {
   BAD_REQUEST: 'WRITE_BAD_REQUEST',
 } as const;
 
-/** The image to write: a composed sparse image, or an image file written whole. */
-export type WriteSource = SparseImage | { readonly path: string };
+/**
+ * An image file the writer does not open itself: `read` fetches its bytes
+ * (inside the privileged child, from the parent that opened the file with the
+ * user's rights). `sourcePath` and `sourceDeviceNumber` only say where it lives,
+ * so a card that holds the image is refused; nothing opens them.
+ */
+export interface StreamSource {
+  readonly size: number;
+  /** Reads `length` image bytes at `position` into `buffer` at `bufferOffset` (all within the image). */
+  readonly read: (buffer: Buffer, bufferOffset: number, length: number, position: number) => Promise<void>;
+  readonly sourcePath?: string;
+  readonly sourceDeviceNumber?: string;
+}
+
+/** The image to write: a composed sparse image, an image file written whole (opened here), or one read through a stream. */
+export type WriteSource = SparseImage | { readonly path: string } | StreamSource;
 
 export interface WriteOptions {
   readonly verify: boolean;
@@ -86,4 +100,8 @@ export interface WriteResult {
 
 export function isSparseSource(source: WriteSource): source is SparseImage {
   return 'ranges' in source;
+}
+
+export function isStreamSource(source: WriteSource): source is StreamSource {
+  return 'read' in source;
 }

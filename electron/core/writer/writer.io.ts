@@ -11,7 +11,8 @@ import { runWrite } from './engine.io.js';
 import { ioThreadsFor, WRITE_PURPOSE } from './privilege.js';
 import { imageToWire, type ParentMessage } from './protocol.js';
 import { runPrivilegedChild, type PrivilegeOptions } from './spawn-child.io.js';
-import { isSparseSource, WriteErrorCode, type WriteRequest, type WriteResult } from './types.js';
+import { openImageForChild } from './image-stream.io.js';
+import { isSparseSource, isStreamSource, WriteErrorCode, type WriteRequest, type WriteResult } from './types.js';
 
 export { writerChildEntry, type PrivilegeOptions } from './spawn-child.io.js';
 
@@ -38,38 +39,63 @@ export async function writeImageToDrives(request: WriteRequest & PrivilegeOption
 
 async function writeThroughChild(request: WriteRequest & PrivilegeOptions): Promise<WriteResult[]> {
   const env = request.env ?? process.env;
-  const image = isSparseSource(request.image) ? request.image : { path: path.resolve(request.image.path) };
-  const message: ParentMessage = {
-    type: 'write',
-    image: imageToWire(image),
-    targets: request.targets.map((t) => path.resolve(t)),
-    verify: request.verify,
-    includeLoop: request.includeLoop ?? false,
-    allowNonCard: request.allowNonCard ?? false,
-    lockAfterVerify: request.lockAfterVerify ?? false,
+  if (isStreamSource(request.image)) throw new BootcardError(WriteErrorCode.BAD_REQUEST, 'An image to write through the privileged writer is a composed image or an image file.');
+  const targets = request.targets.map((t) => path.resolve(t));
+  // The image file is opened here, with this user's rights; the child only ever sees its bytes.
+  const opened = isSparseSource(request.image) ? undefined : await openImageForChild(request.image.path);
+  const finished = new Map<string, WriteResult>();
+  try {
+    const message: ParentMessage = {
+      type: 'write',
+      image: imageToWire(isSparseSource(request.image) ? request.image : opened!.facts),
+      targets,
+      verify: request.verify,
+      includeLoop: request.includeLoop ?? false,
+      allowNonCard: request.allowNonCard ?? false,
+      lockAfterVerify: request.lockAfterVerify ?? false,
+    };
+    return await runPrivilegedChild<WriteResult[]>({
+      ...(request.privilege ? { privilege: request.privilege } : {}),
+      ...(request.pkexec ? { pkexec: request.pkexec } : {}),
+      env,
+      message,
+      purpose: WRITE_PURPOSE,
+      childEnv: { UV_THREADPOOL_SIZE: env.UV_THREADPOOL_SIZE ?? String(ioThreadsFor(request.targets.length)) },
+      ...(request.signal ? { signal: request.signal } : {}),
+      ...(request.stopSignal ? { stopSignal: request.stopSignal } : {}),
+      ...(opened ? { readImage: opened.read } : {}),
+      whenStopped: 'Cards it was writing are incomplete.',
+      // Cancelled, and the child ended (or was abandoned) before it said how each card ended: every card it had not finished is incomplete.
+      whenCancelled: () => targets.map((t) => finished.get(t) ?? cancelledResult(t)),
+      onReport: (report) => {
+        switch (report.type) {
+          case 'progress':
+            request.onProgress?.(report.progress);
+            return undefined;
+          case 'result':
+            finished.set(report.result.target, report.result);
+            request.onResult?.(report.result);
+            return undefined;
+          case 'done':
+            return { value: report.results.slice() };
+          default:
+            throw new BootcardError(WriteErrorCode.CHILD_FAILED, `The writer answered a write with a '${report.type}' message.`);
+        }
+      },
+    });
+  } finally {
+    await opened?.close();
+  }
+}
+
+function cancelledResult(target: string): WriteResult {
+  return {
+    target,
+    ok: false,
+    kind: 'device',
+    error: new BootcardError(WriteErrorCode.CANCELLED, `Cancelled: ${target} is incomplete; write it again before using it.`, { target }).toJSON(),
+    bytesWritten: 0,
+    durationMs: 0,
+    verified: false,
   };
-  return runPrivilegedChild<WriteResult[]>({
-    ...(request.privilege ? { privilege: request.privilege } : {}),
-    ...(request.pkexec ? { pkexec: request.pkexec } : {}),
-    env,
-    message,
-    purpose: WRITE_PURPOSE,
-    childEnv: { UV_THREADPOOL_SIZE: env.UV_THREADPOOL_SIZE ?? String(ioThreadsFor(request.targets.length)) },
-    ...(request.signal ? { signal: request.signal } : {}),
-    whenStopped: 'Cards it was writing are incomplete.',
-    onReport: (report) => {
-      switch (report.type) {
-        case 'progress':
-          request.onProgress?.(report.progress);
-          return undefined;
-        case 'result':
-          request.onResult?.(report.result);
-          return undefined;
-        case 'done':
-          return { value: report.results.slice() };
-        default:
-          throw new BootcardError(WriteErrorCode.CHILD_FAILED, `The writer answered a write with a '${report.type}' message.`);
-      }
-    },
-  });
 }

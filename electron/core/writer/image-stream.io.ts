@@ -1,0 +1,70 @@
+/**
+ * The unprivileged side of an image file written through the privileged
+ * child: the file is opened here, once, with the rights of whoever runs
+ * bootcard, and checked on the opened handle (a regular file, a whole number of
+ * sectors). The child then asks for byte ranges and gets them from this handle,
+ * so what reaches a card is exactly what this user could read, whatever the
+ * path turns into later (a swapped symlink, a folder whose mode changes).
+ */
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { deviceNumberOf } from '../drives/enumerate.io.js';
+import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
+import { assertDiskImageSize } from './prepared-image.io.js';
+import { MAX_READ, type ImageStreamFacts } from './protocol.js';
+import { WriteErrorCode } from './types.js';
+
+export interface OpenedImage {
+  readonly facts: ImageStreamFacts;
+  /** Exactly `length` bytes at `offset`, all inside the image (anything else is refused). */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+export async function openImageForChild(given: string): Promise<OpenedImage> {
+  const file = path.resolve(given);
+  let handle: FileHandle;
+  try {
+    // Non-blocking: a FIFO named as the image must not hang the open; it is refused just below.
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new BootcardError(
+        CommonErrorCode.PERMISSION_DENIED,
+        `Cannot read the image ${given}: you have no permission to read it (or a folder on its way). Nothing was written. bootcard reads the image with your own rights; copy it somewhere you can read, or ask its owner.`,
+        { path: given },
+      );
+    }
+    throw toBootcardError(error, `Cannot read the image ${given}`);
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new BootcardError(WriteErrorCode.BAD_REQUEST, `${given} is not an image file (it is a folder, a device or a pipe). Nothing was written.`, { path: given });
+    assertDiskImageSize(given, info.size);
+    const size = info.size;
+    return {
+      facts: { size, sourcePath: file, sourceDeviceNumber: deviceNumberOf(info.dev) },
+      read: async (offset, length) => {
+        if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length <= 0 || length > MAX_READ || offset + length > size) {
+          throw new BootcardError(WriteErrorCode.CHILD_FAILED, `The privileged helper asked for bytes ${offset}..${offset + length} of a ${size}-byte image.`);
+        }
+        const bytes = Buffer.allocUnsafe(length);
+        let done = 0;
+        while (done < length) {
+          const { bytesRead } = await handle.read(bytes, done, length - done, offset + done);
+          if (bytesRead === 0) {
+            throw new BootcardError(WriteErrorCode.BAD_REQUEST, `${given} became shorter while it was being written (it was ${size} bytes); the cards are incomplete. Write them again from an image nobody changes meanwhile.`, { path: given });
+          }
+          done += bytesRead;
+        }
+        return bytes;
+      },
+      close: () => handle.close(),
+    };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
