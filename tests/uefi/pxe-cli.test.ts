@@ -9,7 +9,10 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { openByteReader } from '../../electron/core/fat32/byte-reader.io.js';
+import { readFatImage } from '../../electron/core/fat32/index.js';
 import { runBootcard } from '../helpers/cli.js';
+import { attachLoop, describeLoop, type LoopDevice } from '../helpers/loop.js';
 import { describeShared } from '../helpers/shared.js';
 import { RPI_FIXTURES, pythonParse, u16 } from './helpers.js';
 
@@ -107,6 +110,10 @@ describeShared('PXE first through the CLI', () => {
     expect(r.code, r.stderr).toBe(0);
     const vars = liveVariables(extractRpiEfiFd(image));
     expect(vars).toEqual({ Boot0000: pxeOptionHex('E45F01AABBCC'), BootOrder: u16(0) });
+    // card inspect shows the variables stored on the card, as vars list decodes them.
+    const inspect = await runBootcard(['card', 'inspect', image]);
+    expect(inspect.code, inspect.stderr).toBe(0);
+    expect(inspect.stdout).toMatch(/UEFI variables in RPI_EFI\.fd:\n {2}Boot0000 +"UEFI PXEv4 \(MAC:E45F01AABBCC\)" MAC\(E45F01AABBCC,0x1\)\/IPv4\(\.\.\.\)\n {2}BootOrder +0000/);
   });
 
   it('--batch: three Pis, three cards, each with its own MAC, asset tag and timeout', async () => {
@@ -156,5 +163,35 @@ describeShared('PXE first through the CLI', () => {
       expect(bad.stderr).toMatch(message);
       expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
     }
+  });
+});
+
+describeShared('card uefi --batch --to', () => {
+  describeLoop('on loop devices', () => {
+    let loops: LoopDevice[] = [];
+    afterAll(() => {
+      for (const l of loops) l.detach();
+    });
+
+    it('the first card gets the first row, the second card the second; a row without a card is reported', async () => {
+      loops = [attachLoop(80 * 1024 * 1024, dir), attachLoop(80 * 1024 * 1024, dir)];
+      const csv = path.join(dir, 'to.csv');
+      writeFileSync(csv, 'name,mac,asset-tag\npi-a,dc:a6:32:00:00:0a,slot-a\npi-b,dc:a6:32:00:00:0b,slot-b\npi-c,dc:a6:32:00:00:0c,slot-c\n');
+      const r = await runBootcard(['card', 'uefi', '--firmware', firmwareFolder('fw-to'), '--batch', csv, '--size', '64M', '--include-loop', '--yes', '--to', loops[0]!.device, '--to', loops[1]!.device]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('not written (more Pis than --to cards): pi-c');
+      for (const [loop, mac] of [[loops[0]!, '0A'], [loops[1]!, '0B']] as const) {
+        const reader = await openByteReader(loop.device);
+        try {
+          const vars = liveVariables(await (await readFatImage(reader)).volume.readFile('RPI_EFI.fd'));
+          expect(vars.Boot0000).toBe(pxeOptionHex(`DCA6320000${mac}`));
+        } finally {
+          await reader.close();
+        }
+      }
+      const tooMany = await runBootcard(['card', 'uefi', '--firmware', firmwareFolder('fw-to2'), '--batch', csv, '--size', '64M', '--include-loop', '--yes', '--to', loops[0]!.device, '--to', loops[1]!.device, '--to', '/dev/null', '--to', '/dev/zero']);
+      expect(tooMany.code).toBe(2);
+      expect(tooMany.stderr).toContain('4 cards (--to) but 3 Pis');
+    });
   });
 });
