@@ -89,14 +89,8 @@ export async function writeBatchAtomically(
   dataOf: (index: number) => Uint8Array | string,
 ): Promise<BatchWriteResult> {
   const folders = [...new Set(targets.map((t) => path.dirname(t.path)))];
-  const missingFolders = folders.filter((f) => {
-    try {
-      return !statSync(f).isDirectory();
-    } catch {
-      return true;
-    }
-  });
-  checkBatchSpace(root, targets, missingFolders.length);
+  // Counting every folder as new over-estimates by one block each, and saves a stat per row.
+  checkBatchSpace(root, targets, folders.length);
 
   const created: string[] = [];
   const temps: string[] = [];
@@ -158,23 +152,23 @@ export async function writeBatchAtomically(
   return { files: targets.length, bytes };
 }
 
+/** mkdir -p that records what it created (so a failed batch can remove exactly that). */
 function makeFolder(folder: string, created: string[]): void {
-  const chain: string[] = [];
-  for (let at = folder; ; at = path.dirname(at)) {
-    try {
-      const info = statSync(at);
-      if (!info.isDirectory()) throw Object.assign(new Error(`${at} is not a folder`), { code: 'ENOTDIR', path: at });
-      break;
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'ENOENT') throw error;
-      chain.unshift(at);
-      if (path.dirname(at) === at) break;
+  try {
+    mkdirSync(folder);
+    created.push(folder);
+    return;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'EEXIST') {
+      if (statSync(folder).isDirectory()) return;
+      throw Object.assign(new Error(`${folder} is not a folder`), { code: 'ENOTDIR', path: folder });
     }
+    if (code !== 'ENOENT' || path.dirname(folder) === folder) throw error;
   }
-  for (const dir of chain) {
-    mkdirSync(dir);
-    created.push(dir);
-  }
+  makeFolder(path.dirname(folder), created);
+  mkdirSync(folder);
+  created.push(folder);
 }
 
 async function syncAll(paths: readonly string[], flags: string): Promise<void> {
