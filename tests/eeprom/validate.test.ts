@@ -81,3 +81,17 @@ describe('validateBootConf', () => {
     expect(validateBootConf(configOfSize(1516), { board: '2711', freeBytes: 1516 })).toEqual([]);
   });
 });
+
+describe('HTTP boot settings', () => {
+  const check = (config: string) => validateBootConf(config, { board: '2712' }).map((d) => `${d.severity} ${d.message}`);
+  it('accepts a host, port and path the bootloader can use', () => {
+    expect(check('[all]\nBOOT_ORDER=0xf7\nHTTP_HOST=boot.example.org\nHTTP_PORT=8080\nHTTP_PATH=pis/rack1\n')).toEqual([]);
+  });
+  it('refuses a URL in HTTP_HOST or HTTP_PATH, a port out of range, and odd path characters; warns about slashes', () => {
+    expect(check('HTTP_HOST=http://boot.example.org\n').join()).toMatch(/^error HTTP_HOST=http:\/\/boot\.example\.org: expected a lower-case host name/);
+    expect(check('HTTP_PORT=70000\n').join()).toMatch(/^error HTTP_PORT=70000: the maximum is 65535/);
+    expect(check('HTTP_PATH=http://x/y\n').join()).toMatch(/^error HTTP_PATH=http:\/\/x\/y: give only the path/);
+    expect(check('HTTP_PATH=my files\n').join()).toMatch(/^error .*without spaces/);
+    expect(check('HTTP_PATH=/pis/\n').join()).toMatch(/^warning HTTP_PATH=\/pis\/: write it without a leading or trailing '\/' .*\/pis\/boot\.img/);
+  });
+});

@@ -201,8 +201,17 @@ function checkValue(spec: EepromKeySpec, value: string, board: Board): Finding[]
     }
     case 'string':
       if (spec.maxLength !== undefined && value.length > spec.maxLength) return range(`${key}: at most ${spec.maxLength} characters (${value.length} given).`);
+      if (key === 'HTTP_PATH') return checkHttpPath(value);
       return [];
   }
+}
+
+/** The bootloader fetches http(s)://HTTP_HOST:HTTP_PORT/HTTP_PATH/boot.img: the path is a relative URL path. */
+function checkHttpPath(value: string): Finding[] {
+  if (/^[a-z]+:\/\//i.test(value)) return [{ severity: 'error', code: C.BAD_VALUE, message: `HTTP_PATH=${value}: give only the path; the server goes in HTTP_HOST and the port in HTTP_PORT.` }];
+  if (/[\s?#%\\]/.test(value)) return [{ severity: 'error', code: C.BAD_VALUE, message: `HTTP_PATH=${value}: a path on the server, without spaces, '?', '#', '%' or '\\' (e.g. net_install or pis/rack1).` }];
+  if (value.startsWith('/') || value.endsWith('/')) return [{ severity: 'warning', code: C.BAD_VALUE, message: `HTTP_PATH=${value}: write it without a leading or trailing '/' (the bootloader adds them: /${value.replace(/^\/+|\/+$/g, '')}/boot.img).` }];
+  return [];
 }
 
 function fmt(spec: EepromKeySpec, n: number): string {
