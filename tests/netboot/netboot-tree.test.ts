@@ -4,7 +4,7 @@
  * and the NFS roots with owners, modes, links, device nodes and capabilities,
  * checked with the system's own tools (getcap, getfattr, stat).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -186,14 +186,32 @@ describeTools('bootcard netboot tree', () => {
     mkdirSync(evil);
     mkdirSync(victim);
     writeFileSync(path.join(victim, 'fstab'), 'the server\'s own fstab\n');
-    const built = buildOsImage(evil, (rootDir) => {
-      rmSync(path.join(rootDir, 'etc'), { recursive: true });
-      symlinkSync(victim, path.join(rootDir, 'etc'));
-    }, false);
+    const built = buildOsImage(evil, {
+      compress: false,
+      changeRoot: (rootDir) => {
+        rmSync(path.join(rootDir, 'etc'), { recursive: true });
+        symlinkSync(victim, path.join(rootDir, 'etc'));
+      },
+    });
     const run = await runBootcard(['netboot', 'tree', '--image', built.img, '--tftp-root', path.join(evil, 'tftp'), '--nfs-root', path.join(evil, 'nfs'), '--server', SERVER, '--pi', MAC]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/\/etc\/fstab in the image's root goes through a link/);
     expect(readFileSync(path.join(victim, 'fstab'), 'utf8')).toBe('the server\'s own fstab\n');
     expect(readdirSync(path.join(evil, 'nfs'))).toEqual([]);
+  });
+
+  it('one run at a time: a live run\'s lock is respected, a killed run\'s lock and half-built folders are cleaned up', async () => {
+    const lock = path.join(tftp, '.bootcard-netboot.lock');
+    writeFileSync(lock, `${process.pid}\n`);
+    const busy = await runBootcard(['netboot', 'tree', '--image', image.img, '--tftp-root', tftp, '--pi', SERIAL]);
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toMatch(new RegExp(`Another bootcard netboot tree \\(process ${process.pid}\\) is building`));
+    const dead = spawnSync('true').pid!;
+    writeFileSync(lock, `${dead}\n`);
+    mkdirSync(path.join(tftp, '.bootcard-work-9ffefdef-killed'));
+    writeFileSync(path.join(tftp, '.bootcard-work-9ffefdef-killed', 'kernel8.img'), 'half');
+    const run = await runBootcard(['netboot', 'tree', '--image', image.img, '--tftp-root', tftp, '--pi', SERIAL]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(readdirSync(tftp).filter((n) => n.startsWith('.bootcard-work') || n === '.bootcard-netboot.lock')).toEqual([]);
   });
 });

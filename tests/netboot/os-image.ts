@@ -108,8 +108,17 @@ export interface BuiltImage {
   readonly gz: string;
 }
 
-/** Builds os.img in `dir`, and (unless `compress` is false) its .xz, .zst and .gz; `changeRoot` may alter the root's source folder first. */
-export function buildOsImage(dir: string, changeRoot?: (rootDir: string) => void, compress = true): BuiltImage {
+export interface OsImageOptions {
+  /** Alters the root's source folder before mkfs.ext4 copies it. */
+  readonly changeRoot?: (rootDir: string) => void;
+  /** Also write .xz, .zst and .gz (default true). */
+  readonly compress?: boolean;
+  readonly rootMiB?: number;
+}
+
+/** Builds os.img in `dir`, and its .xz, .zst and .gz. */
+export function buildOsImage(dir: string, options: OsImageOptions = {}): BuiltImage {
+  const rootSectors = (options.rootMiB ?? ROOT_SECTORS / 2048) * 2048;
   const bootDir = path.join(dir, 'boot-src');
   mkdirSync(path.join(bootDir, 'overlays'), { recursive: true });
   for (const name of Object.keys(BOOT_FILES)) writeFileSync(path.join(bootDir, name), bootFileBytes(name));
@@ -122,21 +131,21 @@ export function buildOsImage(dir: string, changeRoot?: (rootDir: string) => void
 
   const rootDir = path.join(dir, 'root-src');
   makeRootSource(rootDir);
-  changeRoot?.(rootDir);
+  options.changeRoot?.(rootDir);
   const rootPart = path.join(dir, 'root.part');
-  execFileSync('mkfs.ext4', ['-q', '-F', '-L', 'rootfs', '-d', rootDir, rootPart, `${(ROOT_SECTORS * SECTOR) / 1024}k`], { env: TOOL_ENV, stdio: 'ignore' });
+  execFileSync('mkfs.ext4', ['-q', '-F', '-L', 'rootfs', '-d', rootDir, rootPart, `${(rootSectors * SECTOR) / 1024}k`], { env: TOOL_ENV, stdio: 'ignore' });
 
   const img = path.join(dir, 'os.img');
-  execFileSync('truncate', ['-s', String((ROOT_START + ROOT_SECTORS) * SECTOR), img]);
+  execFileSync('truncate', ['-s', String((ROOT_START + rootSectors) * SECTOR), img]);
   execFileSync('sfdisk', ['--quiet', img], {
     env: TOOL_ENV,
-    input: `label: dos\nlabel-id: 0x${DISK_SIGNATURE.toString(16)}\nstart=${BOOT_START}, size=${BOOT_SECTORS}, type=c\nstart=${ROOT_START}, size=${ROOT_SECTORS}, type=83\n`,
+    input: `label: dos\nlabel-id: 0x${DISK_SIGNATURE.toString(16)}\nstart=${BOOT_START}, size=${BOOT_SECTORS}, type=c\nstart=${ROOT_START}, size=${rootSectors}, type=83\n`,
   });
   execFileSync('dd', [`if=${bootPart}`, `of=${img}`, `bs=${SECTOR}`, `seek=${BOOT_START}`, 'conv=notrunc,sparse', 'status=none']);
   execFileSync('dd', [`if=${rootPart}`, `of=${img}`, `bs=${SECTOR}`, `seek=${ROOT_START}`, 'conv=notrunc,sparse', 'status=none']);
   const xz = `${img}.xz`;
   const zst = `${img}.zst`;
   const gz = `${img}.gz`;
-  if (compress) execFileSync('sh', ['-c', `xz -T1 -1 -c "${img}" > "${xz}" && zstd -q -1 -c "${img}" > "${zst}" && gzip -1 -c "${img}" > "${gz}"`]);
+  if (options.compress !== false) execFileSync('sh', ['-c', `xz -T1 -1 -c "${img}" > "${xz}" && zstd -q -1 -c "${img}" > "${zst}" && gzip -1 -c "${img}" > "${gz}"`]);
   return { img, xz, zst, gz };
 }

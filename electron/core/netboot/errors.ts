@@ -12,6 +12,8 @@ export const NetbootErrorCode = {
   DECOMPRESS_FAILED: 'NETBOOT_DECOMPRESS_FAILED',
   /** A folder in the tree that bootcard did not make: it is never replaced. */
   FOLDER_NOT_OURS: 'NETBOOT_FOLDER_NOT_OURS',
+  /** Another `netboot tree` is building the same tree. */
+  BUSY: 'NETBOOT_BUSY',
   /** A path in the image that bootcard will not create (`..`, a slash, a link where a folder should be). */
   UNSAFE_PATH: 'NETBOOT_UNSAFE_PATH',
   /** The ext4 root could not be extracted (debugfs missing or failing). */

@@ -340,10 +340,54 @@ async function buildNfsFolder(options: TreeOptions, spec: PiSpec, staging: strin
   }
 }
 
+const LOCK_FILE = '.bootcard-netboot.lock';
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One run at a time per tree. A lock left by a run that was killed is taken
+ * over, and that run's half-built folders (bootcard's work folders) are removed.
+ */
+async function lockTree(tftpRoot: string, otherRoots: readonly string[]): Promise<() => Promise<void>> {
+  const lock = path.join(tftpRoot, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(lock, 'wx', 0o644);
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      for (const root of [tftpRoot, ...otherRoots]) {
+        for (const name of await readdir(root)) {
+          if (name.startsWith(WORK_PREFIX)) await rm(path.join(root, name), { recursive: true, force: true });
+        }
+      }
+      return () => rm(lock, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw toBootcardError(error, `Could not lock ${tftpRoot}`);
+      const info = await lstat(lock);
+      const pid = info.isFile() ? Number((await readFile(lock, 'utf8')).trim()) : NaN;
+      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
+        throw new BootcardError(NetbootErrorCode.BUSY, `Another bootcard netboot tree (process ${pid}) is building ${tftpRoot}; wait for it to finish.`, { pid });
+      }
+      await rm(lock, { force: true });
+    }
+  }
+  throw new BootcardError(NetbootErrorCode.BUSY, `Could not lock ${tftpRoot}: another run keeps taking it.`);
+}
+
 export async function buildNetbootTree(options: TreeOptions): Promise<TreeResult> {
   const progress = options.onProgress ?? (() => undefined);
   if (options.pis.length === 0) throw new BootcardError(CommonErrorCode.USAGE, 'Name the Pis to build folders for: --pi ID (repeatable) or --pis pis.csv.');
   if (options.nfsRoot && !options.server) throw new BootcardError(CommonErrorCode.USAGE, 'An NFS root needs the server address the Pis mount it from: --server IP.');
+  if (options.nfsRoot && process.geteuid?.() !== 0) {
+    throw new BootcardError(CommonErrorCode.PERMISSION_DENIED, 'Copying the root file system keeps its owners and file capabilities, which only root can set: run bootcard netboot tree with sudo for --nfs-root.');
+  }
   const folders = new Set<string>();
   for (const spec of options.pis) {
     if (folders.has(spec.id.folder)) throw new BootcardError(CommonErrorCode.USAGE, `The Pi ${spec.id.folder} is named twice.`);
@@ -360,6 +404,15 @@ export async function buildNetbootTree(options: TreeOptions): Promise<TreeResult
     if (options.nfsRoot) await checkReplaceable(path.join(options.nfsRoot, spec.id.folder));
   }
 
+  const unlock = await lockTree(options.tftpRoot, options.nfsRoot ? [options.nfsRoot] : []);
+  try {
+    return await buildLocked(options, progress);
+  } finally {
+    await unlock();
+  }
+}
+
+async function buildLocked(options: TreeOptions, progress: (text: string) => void): Promise<TreeResult> {
   const work = await mkdtemp(path.join(options.tftpRoot, WORK_PREFIX));
   try {
     await chmod(work, 0o700);
