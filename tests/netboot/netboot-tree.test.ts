@@ -167,6 +167,9 @@ describeTools('bootcard netboot tree', () => {
     const clearPassword = await runBootcard(['netboot', 'tree', '--image', image.img, '--tftp-root', fresh, '--pi', MAC, '--user', 'pi:raspberry']);
     expect(clearPassword.code).toBe(1);
     expect(clearPassword.stderr).toMatch(/password hash, not a password/);
+    const spaced = await runBootcard(['netboot', 'tree', '--image', image.img, '--tftp-root', fresh, '--nfs-root', path.join(dir, 'nfs root'), '--server', SERVER, '--pi', MAC]);
+    expect(spaced.code).toBe(2);
+    expect(spaced.stderr).toMatch(/space or comma, which the Pi's cmdline\.txt and \/etc\/fstab cannot hold/);
     expect(existsSync(fresh)).toBe(false);
   });
 

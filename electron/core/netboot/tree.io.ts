@@ -388,6 +388,12 @@ export async function buildNetbootTree(options: TreeOptions): Promise<TreeResult
   if (options.nfsRoot && process.geteuid?.() !== 0) {
     throw new BootcardError(CommonErrorCode.PERMISSION_DENIED, 'Copying the root file system keeps its owners and file capabilities, which only root can set: run bootcard netboot tree with sudo for --nfs-root.');
   }
+  if (options.nfsRoot) {
+    // Both paths go into cmdline.txt (nfsroot=SERVER:PATH,OPTIONS) and /etc/fstab, which split at spaces and commas.
+    for (const [what, dir] of [['--nfs-root', options.nfsRoot], ['--tftp-root', options.tftpRoot]] as const) {
+      if (/[\s,]/.test(dir)) throw new BootcardError(CommonErrorCode.USAGE, `The ${what} path ${JSON.stringify(dir)} has a space or comma, which the Pi's cmdline.txt and /etc/fstab cannot hold: choose a path without them (e.g. /srv/nfs).`);
+    }
+  }
   const folders = new Set<string>();
   for (const spec of options.pis) {
     if (folders.has(spec.id.folder)) throw new BootcardError(CommonErrorCode.USAGE, `The Pi ${spec.id.folder} is named twice.`);
