@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getEepromFile, parsePieepromSig, readBootConf, readBootConfBytes } from '../../electron/core/eeprom/index.js';
+import { openByteReader } from '../../electron/core/fat32/byte-reader.io.js';
+import { readFatImage } from '../../electron/core/fat32/reader.js';
 import { runBootcard } from '../helpers/cli.js';
 import { eepromFixture, hasShared } from '../helpers/shared.js';
 import { IMAGES } from './helpers.js';
@@ -173,5 +175,27 @@ describeSigning('signing as rpi-eeprom-digest does (checked with openssl)', () =
       expect(readFileSync(at(`batch/${name}/pieeprom.sig`), 'utf8').split('\n')[0]).toBe(openssl('dgst', '-sha256', '-r', at(`batch/${name}/pieeprom.bin`)).split(' ')[0]);
     }
     expect(hashes.size).toBe(3);
+  });
+
+  it('a recovery card with --sign-key carries a signed config and the public key in its pieeprom.bin', async () => {
+    const r = await runBootcard([
+      'card', 'recovery', '--board', '2711', '--config', at('bootconf.txt'),
+      '--eeprom', eepromFixture(IMAGES.pi4), '--recovery', eepromFixture('recovery-2711.bin'),
+      '--sign-key', at('private.pem'), '--timestamp', String(TS), '--out', at('signed-card.img'),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const reader = await openByteReader(at('signed-card.img'));
+    try {
+      const volume = (await readFatImage(reader)).volume;
+      const bin = await volume.readFile('pieeprom.bin');
+      writeFileSync(at('card-bootconf.txt'), readBootConfBytes(bin));
+      const sig = parsePieepromSig(Buffer.from(getEepromFile(bin, 'bootconf.sig')).toString('utf8'));
+      expect(opensslVerifies(at('card-bootconf.txt'), sig.rsa2048!)).toBe(true);
+      const modulus = openssl('rsa', '-pubin', '-in', at('public.pem'), '-noout', '-modulus').trim().replace(/^Modulus=/, '').toLowerCase();
+      expect(Buffer.from(getEepromFile(bin, 'pubkey.bin').subarray(0, 256)).reverse().toString('hex')).toBe(modulus);
+      expect(Buffer.from(await volume.readFile('pieeprom.sig')).toString()).toMatch(new RegExp(`^[0-9a-f]{64}\nts: ${TS}\ntarget-soc: 2711\n$`));
+    } finally {
+      await reader.close();
+    }
   });
 });

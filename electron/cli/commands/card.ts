@@ -12,6 +12,7 @@ import { composeUefiCard } from '../../core/card/uefi-card.js';
 import { fetchPftfFirmware, PFTF_DEFAULT_VERSION, type DownloadProgress } from '../../core/card/firmware-download.io.js';
 import { readFirmwareSource } from '../../core/card/firmware-zip.io.js';
 import { readRecoveryFiles, resolveRecoveryFiles } from '../../core/card/recovery-files.io.js';
+import { configSigner, loadSigningKey } from '../../core/eeprom/signing.io.js';
 import { formatInspection, inspectCard } from '../../core/card/inspect.js';
 import {
   DEFAULT_CARD_PARTITION_SIZE,
@@ -311,6 +312,7 @@ interface RecoveryCommandOptions extends OutputOptions {
   readonly vl805?: string;
   readonly timestamp?: string;
   readonly strict?: boolean;
+  readonly signKey?: string;
 }
 
 /** --set KEY=VALUE, read as `bootcard eeprom build --set` reads it. */
@@ -337,6 +339,7 @@ function registerRecovery(card: Command, ctx: CliContext): void {
     .option('--vl805 <file>', 'Pi 4 only: vl805-*.bin (overrides --firmware-dir)')
     .option('--timestamp <seconds>', 'update timestamp for pieeprom.bin and the .sig files (default $SOURCE_DATE_EPOCH, else now)')
     .option('--strict', 'treat config warnings as errors')
+    .option('--sign-key <pem>', 'signed boot: sign the card\'s bootloader config with this RSA-2048 private key and embed bootconf.sig and pubkey.bin (as eeprom build --sign-key)')
     .option('--out <file>', 'write the card image to this file')
     .option('--size <size>', 'FAT partition size, e.g. 256M (default); under 32 GB; whole fills the card up to that (with --to)')
     .option('--json', 'print the result as JSON');
@@ -370,7 +373,9 @@ function registerRecovery(card: Command, ctx: CliContext): void {
         ...(options.vl805 ? { vl805: resolve(options.vl805) } : {}),
       });
       const bytes = await readRecoveryFiles(paths);
+      const signKey = options.signKey ? loadSigningKey(await readTextFile(resolve(options.signKey), 'private key'), options.signKey) : undefined;
       const image = composeRecoveryCard({
+        ...(signKey ? { signConfig: configSigner(signKey, timestamp) } : {}),
         board,
         pieeprom: bytes.pieeprom,
         recovery: bytes.recovery,
