@@ -49,6 +49,9 @@ const IPV4_NODE_DATA_SIZE = 23;
 /** The IEEE OUIs Raspberry Pi Ltd and the Raspberry Pi Foundation use for on-board Ethernet. */
 export const RASPBERRY_PI_OUIS: readonly string[] = ['B8:27:EB', 'DC:A6:32', 'E4:5F:01', 'D8:3A:DD', '28:CD:C1', '2C:CF:67'];
 
+export const NETWORK_BOOT_ONLY_ALONE =
+  '--network-boot-only keeps only the network options bootcard writes, so it needs --pxe-boot-first MAC and/or --http-boot-first URL (without them the Pi would have nothing to boot).';
+
 export const MAC_HELP =
   "Find the Pi's MAC on the bootloader's HDMI diagnostics screen (boot it without a card), in your DHCP server's log, or with `ethtool -P eth0` on the Pi.";
 
@@ -183,11 +186,7 @@ export function networkBootEdits(live: readonly VariableRecord[], request: Netwo
   }
   if (wanted.length === 0) {
     if (request.networkBootOnly) {
-      throw new BootcardError(
-        UefiErrorCode.BAD_SETTING,
-        '--network-boot-only keeps only the network options bootcard writes, so it needs --pxe-boot-first MAC and/or --http-boot-first URL (without them the Pi would have nothing to boot).',
-        {},
-      );
+      throw new BootcardError(UefiErrorCode.BAD_SETTING, NETWORK_BOOT_ONLY_ALONE, {});
     }
     return [];
   }

@@ -32,7 +32,7 @@ import {
   uint32,
   type SystemTableMode,
 } from './known-variables.js';
-import { bareUriOf, formatMacAddress, HTTP_BOOT_DESCRIPTION, macWarning, networkBootEdits, parseMacAddress, pxeMacOf } from './network-boot.js';
+import { bareUriOf, formatMacAddress, HTTP_BOOT_DESCRIPTION, macWarning, NETWORK_BOOT_ONLY_ALONE, networkBootEdits, parseMacAddress, pxeMacOf } from './network-boot.js';
 import { editUefiVariables, readNvram } from './nvram.js';
 import { ATTRIBUTES_NV_BS_RT, decodeVariableName, encodeVariableName, liveRecords, type VariableEdit } from './variable-store.js';
 
@@ -92,7 +92,7 @@ export function validateUefiSettings(s: UefiSettings): void {
   }
   if (s.httpBootFirstUrl !== undefined) uriDevicePath(s.httpBootFirstUrl);
   if (s.pxeBootFirstMac !== undefined) parseMacAddress(s.pxeBootFirstMac);
-  if (s.networkBootOnly && s.pxeBootFirstMac === undefined && s.httpBootFirstUrl === undefined) networkBootEdits([], { networkBootOnly: true });
+  if (s.networkBootOnly && s.pxeBootFirstMac === undefined && s.httpBootFirstUrl === undefined) badSetting(NETWORK_BOOT_ONLY_ALONE, {});
 }
 
 const rpi = (name: string, value: number): VariableEdit => ({ op: 'set', name, guid: KnownGuid.RPI_CONFIG, attributes: ATTRIBUTES_NV_BS_RT, data: encodeUint32(value) });
