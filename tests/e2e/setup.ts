@@ -44,6 +44,10 @@ export interface ServeChild {
   readonly token: string;
   readonly port: number;
   readonly log: () => string;
+  /** The serve process, for tests that signal it themselves. */
+  readonly pid: number;
+  /** Settles when the process has exited. */
+  readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
 
@@ -55,6 +59,7 @@ export function startServeChild(extra: readonly string[] = []): Promise<ServeChi
   });
   let stdout = '';
   let stderr = '';
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -74,6 +79,8 @@ export function startServeChild(extra: readonly string[] = []): Promise<ServeChi
       resolve({
         ...info,
         log: () => stderr,
+        pid: child.pid!,
+        exited,
         stop: () =>
           new Promise<void>((done) => {
             if (child.exitCode !== null || child.signalCode !== null) return done();
