@@ -9,12 +9,17 @@
  * card's own device nodes.
  */
 import type { MountEntry } from './mountinfo.js';
+import type { Drive } from './types.js';
 
 export interface CardIdentity {
   /** MAJOR:MINOR of the disk and each partition (Drive.deviceNumbers). */
   readonly deviceNumbers: readonly string[];
   /** Kernel names of the disk and each partition, e.g. ["sdb", "sdb1"]. */
   readonly names: readonly string[];
+}
+
+export function cardIdentity(drive: Drive): CardIdentity {
+  return { deviceNumbers: drive.deviceNumbers, names: [drive.name, ...drive.partitions] };
 }
 
 function isAnonymous(deviceNumber: string): boolean {

@@ -13,6 +13,7 @@
 import { constants, promises as fs } from 'node:fs';
 import type { Drive as DrivelistDrive } from 'drivelist';
 import { sourceDestination } from 'etcher-sdk';
+import { cardIdentity } from '../drives/card-mounts.js';
 import { describeDeviceUsers, findDeviceUsers } from '../drives/device-users.io.js';
 import { deviceNumberOf } from '../drives/enumerate.io.js';
 import { DriveErrorCode, type Drive } from '../drives/types.js';
@@ -73,7 +74,7 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
 }
 
 async function busyError(drive: Drive): Promise<BootcardError> {
-  const users = await findDeviceUsers([], drive.deviceNumbers);
+  const users = await findDeviceUsers(cardIdentity(drive));
   const who = users.length > 0 ? `: ${describeDeviceUsers(users)}` : ' (another bootcard writing it, a partition tool, or a file system mounted again)';
   return new BootcardError(
     WriteErrorCode.BUSY,

@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { cardMounts, type CardIdentity } from '../drives/card-mounts.js';
+import { cardIdentity, cardMounts } from '../drives/card-mounts.js';
 import { describeDeviceUsers, findDeviceUsers } from '../drives/device-users.io.js';
 import { deviceNumberOf } from '../drives/enumerate.io.js';
 import { parseMountinfo, type MountEntry } from '../drives/mountinfo.js';
@@ -53,10 +53,6 @@ export interface UnmountOptions {
   readonly proc?: string;
 }
 
-export function cardIdentity(drive: Drive): CardIdentity {
-  return { deviceNumbers: drive.deviceNumbers, names: [drive.name, ...drive.partitions] };
-}
-
 async function readMounts(file: string): Promise<MountEntry[]> {
   try {
     return parseMountinfo(await fs.readFile(file, 'utf8'));
@@ -82,10 +78,8 @@ function runUmount(umount: string, mountpoint: string, signal: AbortSignal | und
 
 const CLOSE_PROGRAMS = 'Close the files and programs using it (or leave that folder), then write again.';
 
-async function busyError(drive: Drive, mount: MountEntry, reason: string, proc: string | undefined, mounts: readonly MountEntry[], advice = CLOSE_PROGRAMS): Promise<BootcardError> {
-  const fileSystems = new Set(cardMounts(mounts, cardIdentity(drive)).map((m) => m.deviceNumber));
-  fileSystems.add(mount.deviceNumber);
-  const users = await findDeviceUsers(fileSystems, drive.deviceNumbers, proc ? { proc } : {});
+async function busyError(drive: Drive, mount: MountEntry, reason: string, proc: string | undefined, advice = CLOSE_PROGRAMS): Promise<BootcardError> {
+  const users = await findDeviceUsers(cardIdentity(drive), proc ? { proc } : {});
   const who = users.length > 0 ? ` It is in use by ${describeDeviceUsers(users)}.` : '';
   return new BootcardError(
     DriveErrorCode.BUSY,
@@ -145,22 +139,22 @@ export async function unmountCard(drive: Drive, options: UnmountOptions = {}): P
       throw new BootcardError(WriteErrorCode.CANCELLED, `Cancelled before ${drive.device} was written; nothing was written.`, { target: drive.device });
     }
     if (round >= MAX_UNMOUNTS) {
-      throw await busyError(drive, next, 'it is mounted again as fast as it is unmounted', options.proc, mounts);
+      throw await busyError(drive, next, 'it is mounted again as fast as it is unmounted', options.proc);
     }
     const changeable = await changeableFolderOn(next.mountpoint);
     if (changeable !== undefined) {
-      throw await busyError(drive, next, `it is in ${changeable}, which users other than root can change, so bootcard does not unmount it as root`, options.proc, mounts, `Unmount it yourself (\`umount ${next.mountpoint}\`), then write again.`);
+      throw await busyError(drive, next, `it is in ${changeable}, which users other than root can change, so bootcard does not unmount it as root`, options.proc, `Unmount it yourself (\`umount ${next.mountpoint}\`), then write again.`);
     }
     // umount acts on whatever is mounted on top of that folder: make sure that is the card's, not something mounted over it.
     const top = await mountedDeviceAt(next.mountpoint);
     if (top !== undefined && top !== next.deviceNumber && !next.deviceNumber.startsWith('0:')) {
-      throw await busyError(drive, next, `another file system (${top}) is mounted over it`, options.proc, mounts);
+      throw await busyError(drive, next, `another file system (${top}) is mounted over it`, options.proc);
     }
     umountPath ??= findUmount();
     const outcome = await runUmount(await umountPath, next.mountpoint, options.signal);
     if (options.signal?.aborted) {
       throw new BootcardError(WriteErrorCode.CANCELLED, `Cancelled while unmounting ${drive.device}; nothing was written.`, { target: drive.device });
     }
-    if (!outcome.ok) throw await busyError(drive, next, outcome.message, options.proc, mounts);
+    if (!outcome.ok) throw await busyError(drive, next, outcome.message, options.proc);
   }
 }
