@@ -123,6 +123,8 @@ describeShared('PXE first through the CLI', () => {
     const r = await runBootcard(['card', 'uefi', '--firmware', firmwareFolder('fw-batch'), '--batch', csv, '--out-dir', out, '--size', '64M', '--boot-timeout', '1', '--http-boot-first', 'http://10.0.0.5/boot.efi', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['rack1-pi1.img', 'rack1-pi2.img', 'rack1-pi3.img']);
+    // The HTTP-boot warning every card has is said once, not three times.
+    expect(r.stderr.split('v1.38 to v1.41').length - 1).toBe(1);
     const expected = [
       ['rack1-pi1', 'DCA632000001', 'rack1-slot1', 1],
       ['rack1-pi2', 'DCA632000002', 'rack1, slot 2', 3],

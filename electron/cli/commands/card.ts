@@ -144,6 +144,8 @@ interface UefiCommandOptions extends OutputOptions, UefiSettingsOptions {
 interface BatchCard {
   readonly row: FleetRow;
   readonly settings: UefiSettings;
+  /** What applying the settings to the firmware warned about. */
+  readonly warnings: readonly string[];
 }
 
 /**
@@ -159,8 +161,7 @@ async function checkBatch(options: UefiCommandOptions, firmware: readonly Firmwa
   return rows.map((row) => {
     try {
       const settings = uefiSettingsFromOptions({ ...options, ...uefiOptionsFromColumns(row.values), pxeBootFirst: row.mac })!;
-      if (fd) applyUefiSettings(fd, settings);
-      return { row, settings };
+      return { row, settings, warnings: fd ? applyUefiSettings(fd, settings).warnings : [] };
     } catch (error) {
       const e = toBootcardError(error);
       throw new BootcardError(UefiErrorCode.BAD_BATCH_FILE, `${path.basename(file)} line ${row.line} (${row.name}): ${e.message}`, { line: row.line, name: row.name, code: e.code });
@@ -276,15 +277,13 @@ async function runBatch(
   if (targets.length > cards.length) throw usageError(`${targets.length} cards (--to) but ${cards.length} Pis in ${options.batch}: each card gets one row, so give at most ${cards.length} --to.`);
   const outDir = options.outDir ? path.resolve(ctx.io.cwd, options.outDir) : undefined;
   if (outDir) await mkdir(outDir, { recursive: true });
-  const shown = new Set<string>();
+  // A warning every row has is said once; the others name their Pi.
+  const common = cards[0]!.warnings.filter((w) => cards.every((c) => c.warnings.includes(w)));
+  for (const w of common) ctx.warn(w);
+  for (const card of cards) for (const w of card.warnings.filter((x) => !common.includes(x))) ctx.warn(`${card.row.name} (line ${card.row.line}): ${w}`);
   const results: object[] = [];
   for (const [index, card] of cards.entries()) {
-    const warnings: string[] = [];
-    const image = compose(card.settings, warnings);
-    for (const w of warnings.filter((x) => !shown.has(x))) {
-      ctx.warn(w);
-      shown.add(w);
-    }
+    const image = compose(card.settings, []);
     const out = outDir ? path.join(outDir, `${card.row.name}.img`) : null;
     if (out) await saveSparseImage(image, out);
     const target = targets[index];
@@ -292,7 +291,7 @@ async function runBatch(
       ctx.info(`${card.row.name} (MAC ${card.settings.pxeBootFirstMac}) goes on ${target}:`);
       await writeToTargets(image, { ...options, to: [target] }, ctx);
     }
-    results.push({ name: card.row.name, line: card.row.line, mac: card.settings.pxeBootFirstMac, out, to: target ?? null, uefiSettings: card.settings, warnings });
+    results.push({ name: card.row.name, line: card.row.line, mac: card.settings.pxeBootFirstMac, out, to: target ?? null, uefiSettings: card.settings, warnings: card.warnings });
     if (!options.json) ctx.info(`${card.row.name}: ${[out, target].filter(Boolean).join(' and ')} (PXE first for ${card.settings.pxeBootFirstMac})`);
   }
   const left = cards.slice(targets.length).map((c) => c.row.name);
