@@ -167,6 +167,9 @@ describeTools('bootcard netboot tree', () => {
     const clearPassword = await runBootcard(['netboot', 'tree', '--image', image.img, '--tftp-root', fresh, '--pi', MAC, '--user', 'pi:raspberry']);
     expect(clearPassword.code).toBe(1);
     expect(clearPassword.stderr).toMatch(/password hash, not a password/);
+    const device = await runBootcard(['netboot', 'tree', '--image', '/dev/null', '--tftp-root', fresh, '--pi', MAC]);
+    expect(device.code).toBe(1);
+    expect(device.stderr).toMatch(/\/dev\/null is not an image file/);
     const spaced = await runBootcard(['netboot', 'tree', '--image', image.img, '--tftp-root', fresh, '--nfs-root', path.join(dir, 'nfs root'), '--server', SERVER, '--pi', MAC]);
     expect(spaced.code).toBe(2);
     expect(spaced.stderr).toMatch(/space or comma, which the Pi's cmdline\.txt and \/etc\/fstab cannot hold/);

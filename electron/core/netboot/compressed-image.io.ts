@@ -63,7 +63,14 @@ export async function openDecompressed(file: string): Promise<DecompressedStream
     return { compression, stream, finished, cancel: () => stream.destroy() };
   }
   const tool = DECOMPRESSOR[compression];
-  const child: ChildProcess = spawn(tool.command, ['-dc', '--', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The tool reads the file this process opened (its stdin), not a path it would resolve again.
+  const input = await open(file, 'r').catch((error: unknown) => {
+    throw toBootcardError(error, `Could not open the image ${file}`);
+  });
+  const child: ChildProcess = spawn(tool.command, ['-dc'], { stdio: [input.fd, 'pipe', 'pipe'] });
+  const closeInput = () => void input.close().catch(() => undefined);
+  child.on('spawn', closeInput);
+  child.on('error', closeInput);
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-2000)));
   const finished = new Promise<void>((resolve, reject) => {

@@ -13,6 +13,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
 import { chmod, link, lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -342,6 +343,10 @@ async function buildNfsFolder(options: TreeOptions, spec: PiSpec, staging: strin
 
 const LOCK_FILE = '.bootcard-netboot.lock';
 
+function notAnImage(file: string): BootcardError {
+  return new BootcardError(NetbootErrorCode.IMAGE_LAYOUT, `${file} is not an image file (a device or a folder?): give the OS image as a file (.img, .img.xz, ...).`, { path: file });
+}
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -399,9 +404,10 @@ export async function buildNetbootTree(options: TreeOptions): Promise<TreeResult
     if (folders.has(spec.id.folder)) throw new BootcardError(CommonErrorCode.USAGE, `The Pi ${spec.id.folder} is named twice.`);
     folders.add(spec.id.folder);
   }
-  await stat(options.image).catch((error: unknown) => {
+  const imageInfo = await stat(options.image).catch((error: unknown) => {
     throw toBootcardError(error, `Could not read the image ${options.image}`);
   });
+  if (!imageInfo.isFile()) throw notAnImage(options.image);
   await ensureFolder(options.tftpRoot, 'TFTP root');
   if (options.nfsRoot) await ensureFolder(options.nfsRoot, 'NFS root');
   // Refuse before writing anything when one of the folders is not ours.
@@ -422,12 +428,32 @@ async function buildLocked(options: TreeOptions, progress: (text: string) => voi
   const work = await mkdtemp(path.join(options.tftpRoot, WORK_PREFIX));
   try {
     await chmod(work, 0o700);
-    let imageFile = options.image;
-    const compression = await detectCompression(options.image);
+    // Everything reads the file opened here, checked on its handle: a regular file, not a device or a FIFO.
+    const imageHandle = await open(options.image, constants.O_RDONLY | constants.O_NONBLOCK).catch((error: unknown) => {
+      throw toBootcardError(error, `Could not open the image ${options.image}`);
+    });
+    try {
+      if (!(await imageHandle.stat()).isFile()) throw notAnImage(options.image);
+      return await buildFromImage(options, progress, work, `/proc/self/fd/${imageHandle.fd}`);
+    } finally {
+      await imageHandle.close();
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function buildFromImage(options: TreeOptions, progress: (text: string) => void, work: string, openedImage: string): Promise<TreeResult> {
+  {
+    let imageFile = openedImage;
+    const compression = await detectCompression(openedImage);
     if (compression !== 'none') {
       progress(`Decompressing ${path.basename(options.image)} (${compression})...`);
       imageFile = path.join(work, 'image.img');
-      await decompressToSparseFile(options.image, imageFile);
+      await decompressToSparseFile(openedImage, imageFile).catch((error: unknown) => {
+        // Name the file the user gave, not the descriptor it was read through.
+        throw BootcardError.is(error) ? new BootcardError(error.code, error.message.split(openedImage).join(options.image), error.details) : error;
+      });
     }
     const reader = await openByteReader(imageFile);
     let files: BootFile[];
@@ -480,8 +506,6 @@ async function buildLocked(options: TreeOptions, progress: (text: string) => voi
     const bootcode = await placeBootcode(options.tftpRoot, store, files, work);
     const kept = await pruneStore(store);
     return { pis: results, sharedFiles: kept.files, sharedBytes: kept.bytes, bootcode, root, compression };
-  } finally {
-    await rm(work, { recursive: true, force: true });
   }
 }
 
