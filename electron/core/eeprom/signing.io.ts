@@ -63,7 +63,7 @@ export function loadSigningKey(pem: string, file: string, passphrase?: string): 
     if (encrypted && passphrase === undefined) {
       throw new BootcardError(
         EepromErrorCode.KEY_NEEDS_PASSPHRASE,
-        `${file} is protected by a passphrase: give it with --passphrase-file FILE (its first line), or remove it (openssl pkey -in ${file} -out plain.pem).`,
+        `${file} is protected by a passphrase: give it with --passphrase-file FILE (its first line; in the wizard, the passphrase field), or remove it (openssl pkey -in ${file} -out plain.pem).`,
         { path: file },
       );
     }

@@ -36,6 +36,8 @@ export interface EepromBuildResult {
   readonly size: number;
   readonly config: string;
   readonly diagnostics: readonly ConfigDiagnostic[];
+  /** The config was signed (bootconf.sig and pubkey.bin embedded, signed boot). */
+  readonly signed?: boolean;
 }
 
 /** A boot.conf is at most a few KiB; the cap keeps a request small. */
@@ -57,6 +59,10 @@ export const eepromChannels = {
         outputDir: filePathSchema,
         /** Replace pieeprom.bin/.sig already there (OUTPUT_EXISTS otherwise): set only after the user said so. */
         replace: z.boolean().optional(),
+        /** Signed boot: an RSA-2048 private key (PEM) on the machine bootcard runs on; the config is signed with it. */
+        signKeyPath: filePathSchema.optional(),
+        /** The key's passphrase, if it has one. */
+        signKeyPassphrase: z.string().max(1024).optional(),
       })
       .strict(),
   ),

@@ -7,7 +7,7 @@ import type { WizardState } from '../wizard/state.js';
 import { Field } from './Field.js';
 import { isExistsRefusal, ReplaceQuestion } from './ReplaceQuestion.js';
 
-type BuildRequest = { board: WizardState['board']; firmwarePath: string; config: string; outputDir: string };
+type BuildRequest = { board: WizardState['board']; firmwarePath: string; config: string; outputDir: string; signKeyPath?: string; signKeyPassphrase?: string };
 
 /** "EEPROM image file only": pieeprom.bin + pieeprom.sig into a folder, for rpi-eeprom-update. */
 export function SaveStep({ state, onOutputDir }: { state: WizardState; onOutputDir: (dir: string) => void }) {
@@ -15,6 +15,9 @@ export function SaveStep({ state, onOutputDir }: { state: WizardState; onOutputD
   const [result, setResult] = useState<EepromBuildResult | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  /** Signed boot: a private key on the machine bootcard runs on (optional), and its passphrase. */
+  const [signKey, setSignKey] = useState('');
+  const [passphrase, setPassphrase] = useState('');
   /** The request refused because its files exist, and the handler's words for it: asked about before it is resent. */
   const [question, setQuestion] = useState<{ request: BuildRequest; message: string } | null>(null);
   const send = (request: BuildRequest, replace: boolean) => {
@@ -27,13 +30,21 @@ export function SaveStep({ state, onOutputDir }: { state: WizardState; onOutputD
       .then(setResult, (e: unknown) => (isExistsRefusal(e) && !replace ? setQuestion({ request, message: e.message }) : setError(messageOf(e))))
       .finally(() => setBusy(false));
   };
-  const build = () => send({ board: state.board, firmwarePath: state.firmwarePath.trim(), config: bootConfOf(state), outputDir: state.outputDir.trim() }, false);
+  const signing = signKey.trim() !== '' ? { signKeyPath: signKey.trim(), ...(passphrase !== '' ? { signKeyPassphrase: passphrase } : {}) } : {};
+  const build = () => send({ board: state.board, firmwarePath: state.firmwarePath.trim(), config: bootConfOf(state), outputDir: state.outputDir.trim(), ...signing }, false);
   // The answer is about one folder: naming another one takes the question back.
   const asked = question && question.request.outputDir === state.outputDir.trim() ? question : null;
   return (
     <section aria-labelledby="step-title">
       <h2 id="step-title" tabIndex={-1}>Save the EEPROM image</h2>
       <Field id="output-dir" wide label="Folder to save pieeprom.bin and pieeprom.sig in" value={state.outputDir} placeholder="pieeprom (an existing folder, relative to the output folder)" onChange={onOutputDir} />
+      <Field id="sign-key" wide label="Signing key (optional, for signed boot)" value={signKey} placeholder="private.pem: an RSA-2048 private key" hint="The config is signed and the key's public half goes into the image (bootconf.sig, pubkey.bin)." onChange={setSignKey} />
+      {signKey.trim() !== '' ? (
+        <div className="field wide">
+          <label htmlFor="sign-key-passphrase">Key passphrase (if it has one)</label>
+          <input id="sign-key-passphrase" type="password" value={passphrase} autoComplete="off" onChange={(e) => setPassphrase(e.target.value)} />
+        </div>
+      ) : null}
       <button type="button" className="primary" disabled={busy || asked !== null || state.outputDir.trim() === ''} onClick={build}>
         Build and save
       </button>
@@ -42,6 +53,7 @@ export function SaveStep({ state, onOutputDir }: { state: WizardState; onOutputD
       {result ? (
         <div role="status" className="result-box">
           <p>Saved <code>{result.imagePath}</code> ({formatBytes(result.size)}) and <code>{result.sigPath}</code>.</p>
+          {result.signed ? <p>The config is signed; the public key is in the image.</p> : null}
           <p>SHA-256 <code className="hash">{result.sha256}</code></p>
           <p className="hint">On the Pi: <code>sudo rpi-eeprom-update -d -f {result.imagePath}</code></p>
         </div>
