@@ -9,7 +9,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BootcardError, toBootcardError } from '../errors.js';
-import { readBinaryFile, readEepromImageFile } from '../eeprom/files.io.js';
+import { MAX_INPUT_FILE_BYTES, readBinaryFile, readEepromImageFile } from '../eeprom/files.io.js';
 import type { Board } from '../eeprom/image.js';
 import { CardErrorCode } from './errors.js';
 
@@ -85,10 +85,10 @@ export interface RecoveryFileBytes {
 }
 
 /** Reads the files, refusing a pieeprom of the wrong size and a far too large recovery.bin or vl805 before reading them. */
-export async function readRecoveryFiles(paths: RecoveryFilePaths): Promise<RecoveryFileBytes> {
+export async function readRecoveryFiles(paths: RecoveryFilePaths, options: { readonly signal?: AbortSignal } = {}): Promise<RecoveryFileBytes> {
   return {
-    pieeprom: await readEepromImageFile(paths.pieeprom),
-    recovery: await readBinaryFile(paths.recovery, 'recovery.bin'),
-    ...(paths.vl805 ? { vl805: await readBinaryFile(paths.vl805, 'VL805 firmware') } : {}),
+    pieeprom: await readEepromImageFile(paths.pieeprom, options),
+    recovery: await readBinaryFile(paths.recovery, 'recovery.bin', MAX_INPUT_FILE_BYTES, options),
+    ...(paths.vl805 ? { vl805: await readBinaryFile(paths.vl805, 'VL805 firmware', MAX_INPUT_FILE_BYTES, options) } : {}),
   };
 }

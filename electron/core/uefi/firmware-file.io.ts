@@ -23,8 +23,9 @@ export interface FirmwareSource {
 }
 
 /** Reads the firmware from a firmware file, a card image or a card (read-only). */
-export async function readFirmwareSource(file: string): Promise<FirmwareSource> {
-  const reader = await openByteReader(file);
+export async function readFirmwareSource(file: string, options: { readonly signal?: AbortSignal } = {}): Promise<FirmwareSource> {
+  // A regular file or a block device only, checked on the opened handle: a FIFO or /dev/zero is refused at once.
+  const reader = await openByteReader(file, { what: 'firmware file, card image or card', ...options });
   try {
     let fat;
     try {

@@ -38,14 +38,14 @@ export function sparseImageSha256(image: SparseImage): string {
   return hash.digest('hex');
 }
 
-export async function composeRecipe(recipe: Recipe, cwd: string, timestamp: number): Promise<{ image: SparseImage; plan: CardPlan }> {
+export async function composeRecipe(recipe: Recipe, cwd: string, timestamp: number, signal?: AbortSignal): Promise<{ image: SparseImage; plan: CardPlan }> {
   if (recipe.kind === 'eeprom-recovery') {
-    const firmware = await locateEepromFirmware(recipe.firmwarePath, recipe.board, cwd);
+    const firmware = await locateEepromFirmware(recipe.firmwarePath, recipe.board, cwd, signal);
     const files = await readRecoveryFiles({
       pieeprom: firmware.basePath,
       recovery: firmware.recoveryPath,
       ...(firmware.vl805Path ? { vl805: firmware.vl805Path } : {}),
-    });
+    }, signal ? { signal } : {});
     const card = composeRecoveryCard({ board: recipe.board, ...files, config: recipe.config, timestamp });
     return {
       image: card,
@@ -63,7 +63,7 @@ export async function composeRecipe(recipe: Recipe, cwd: string, timestamp: numb
     };
   }
   const source = path.resolve(cwd, recipe.firmwarePath);
-  const firmware = await readFirmwareSource(source, { partitionSize: DEFAULT_CARD_PARTITION_SIZE });
+  const firmware = await readFirmwareSource(source, { partitionSize: DEFAULT_CARD_PARTITION_SIZE, ...(signal ? { signal } : {}) });
   const settings: UefiSettings = recipe.uefi ?? {};
   const warnings: string[] = [];
   const card = composeUefiCard({
@@ -95,7 +95,7 @@ export async function composeRecipe(recipe: Recipe, cwd: string, timestamp: numb
 }
 
 export function cardPlanHandler(options: CardHandlerOptions): Handler<'card.plan'> {
-  return async ({ recipe }) => (await composeRecipe(recipe, options.cwd, Math.floor(Date.now() / 1000))).plan;
+  return async ({ recipe }, ctx) => (await composeRecipe(recipe, options.cwd, Math.floor(Date.now() / 1000), ctx.signal)).plan;
 }
 
 function cardResult(r: WriteResult): CardResult {
@@ -113,7 +113,7 @@ export function cardWriteHandler(options: CardHandlerOptions): Handler<'card.wri
   return async ({ recipe, targets, verify, lock, timestamp }, ctx) => {
     // Refused before anything is composed or written; the writer gets the resolved /dev nodes, never a link that could change into a file.
     const devices = (await resolveDeviceTargets(targets)).map((d) => d.device);
-    const { image, plan } = await composeRecipe(recipe, options.cwd, timestamp ?? Math.floor(Date.now() / 1000));
+    const { image, plan } = await composeRecipe(recipe, options.cwd, timestamp ?? Math.floor(Date.now() / 1000), ctx.signal);
     ctx.progress({ type: 'planned', plan });
     const written = await writeImageToDrives({
       image,

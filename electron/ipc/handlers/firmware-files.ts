@@ -6,9 +6,9 @@
  * recovery.bin beside it. The base image is parsed, so a Pi 5 image never
  * goes on a Pi 4 card.
  */
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { BootcardError } from '../../core/errors.js';
+import { BootcardError, CommonErrorCode } from '../../core/errors.js';
+import { inputKind } from '../../core/files/input-file.io.js';
 import { parseEepromImage, readBootConf, type Board } from '../../core/eeprom/index.js';
 import { readEepromImageFile } from '../../core/eeprom/files.io.js';
 import { resolveRecoveryFiles } from '../../core/card/recovery-files.io.js';
@@ -31,14 +31,17 @@ export interface EepromFirmware {
 
 const boardName = (b: Board) => (b === '2711' ? 'Pi 4 (2711)' : 'Pi 5 (2712)');
 
-export async function locateEepromFirmware(given: string, board: Board, cwd: string): Promise<EepromFirmware> {
+export async function locateEepromFirmware(given: string, board: Board, cwd: string, signal?: AbortSignal): Promise<EepromFirmware> {
   const where = path.resolve(cwd, given);
-  const info = await stat(where).catch(() => null);
-  if (!info || (!info.isDirectory() && !info.isFile())) {
-    throw new BootcardError(WizardErrorCode.FIRMWARE_NOT_FOUND, `${where} does not exist. Name a firmware folder or a pieeprom .bin file.`, { path: where });
-  }
+  // From the opened handle: a FIFO or a device node is refused at once (the open never waits), a missing path said so.
+  const kind = await inputKind(where, { what: 'firmware', ...(signal ? { signal } : {}) }).catch((error: unknown) => {
+    if (BootcardError.is(error, CommonErrorCode.FILE_NOT_FOUND)) {
+      throw new BootcardError(WizardErrorCode.FIRMWARE_NOT_FOUND, `${where} does not exist. Name a firmware folder or a pieeprom .bin file.`, { path: where });
+    }
+    throw error;
+  });
   // One finder for the CLI and the wizard: a folder, or one pieeprom .bin with its recovery.bin beside it.
-  const paths = await resolveRecoveryFiles(board, info.isDirectory() ? { firmwareDir: where } : { firmwareDir: path.dirname(where), eeprom: where }).catch((error: unknown) => {
+  const paths = await resolveRecoveryFiles(board, kind === 'folder' ? { firmwareDir: where } : { firmwareDir: path.dirname(where), eeprom: where }).catch((error: unknown) => {
     if (BootcardError.is(error, CardErrorCode.FIRMWARE_DIR_INCOMPLETE)) {
       throw new BootcardError(
         WizardErrorCode.FIRMWARE_NOT_FOUND,
@@ -48,7 +51,7 @@ export async function locateEepromFirmware(given: string, board: Board, cwd: str
     }
     throw error;
   });
-  const base = await readEepromImageFile(paths.pieeprom);
+  const base = await readEepromImageFile(paths.pieeprom, signal ? { signal } : {});
   const image = parseEepromImage(base);
   if (image.board !== board) {
     throw new BootcardError(

@@ -9,15 +9,15 @@ import type { Handler } from '../dispatcher.js';
 import { locateEepromFirmware, WizardErrorCode } from './firmware-files.js';
 
 export function firmwareLocateHandler(cwd: string): Handler<'firmware.locate'> {
-  return async (request) => {
+  return async (request, ctx) => {
     if (request.kind === 'uefi') {
       const source = path.resolve(cwd, request.path);
-      const files = await readFirmwareSource(source, { partitionSize: DEFAULT_CARD_PARTITION_SIZE });
+      const files = await readFirmwareSource(source, { partitionSize: DEFAULT_CARD_PARTITION_SIZE, signal: ctx.signal });
       validatePftfFirmware(files, DEFAULT_CARD_PARTITION_SIZE, path.basename(source));
       const configTxt = files.find((f) => f.path.toLowerCase() === 'config.txt');
       return { kind: 'uefi', path: source, fileCount: files.length, configTxt: configTxt ? new TextDecoder().decode(configTxt.data) : '' };
     }
-    const found = await locateEepromFirmware(request.path, request.board, cwd);
+    const found = await locateEepromFirmware(request.path, request.board, cwd, ctx.signal);
     return { kind: 'eeprom', board: found.board, basePath: found.basePath, recoveryPath: found.recoveryPath, currentConfig: found.currentConfig };
   };
 }
@@ -32,8 +32,8 @@ export const firmwareDownloadHandler: Handler<'firmware.download'> = async (requ
 };
 
 export function uefiPreviewHandler(cwd: string): Handler<'uefi.preview'> {
-  return async ({ firmwarePath, settings }) => {
-    const files = await readFirmwareSource(path.resolve(cwd, firmwarePath), { partitionSize: DEFAULT_CARD_PARTITION_SIZE });
+  return async ({ firmwarePath, settings }, ctx) => {
+    const files = await readFirmwareSource(path.resolve(cwd, firmwarePath), { partitionSize: DEFAULT_CARD_PARTITION_SIZE, signal: ctx.signal });
     const fd = files.find((f) => f.path.toLowerCase() === 'rpi_efi.fd');
     if (!fd) throw new BootcardError(WizardErrorCode.FIRMWARE_NOT_FOUND, `${firmwarePath} has no RPI_EFI.fd: it is not the pftf UEFI firmware.`);
     return previewUefiSettings(fd.data, settings);
