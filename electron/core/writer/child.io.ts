@@ -34,9 +34,17 @@ export interface WriterChildOptions {
   readonly cancelDeadlineMs?: number;
 }
 
+/**
+ * Chunks kept after they arrived: cards written side by side ask for the same
+ * ranges moments apart, and each range then crosses the pipe once, not once
+ * per card (16 MiB at 4 MiB chunks).
+ */
+const SHARED_CHUNKS = 4;
+
 /** The child's side of image reads: asks the parent for byte ranges and waits for the answers. */
 class ImagePuller {
   private readonly pending = new Map<number, { length: number; resolve: (bytes: Uint8Array) => void; reject: (error: Error) => void }>();
+  private readonly recent = new Map<string, Promise<Uint8Array>>();
   private nextId = 0;
   private failure: BootcardError | undefined;
 
@@ -45,11 +53,26 @@ class ImagePuller {
   readonly read: StreamSource['read'] = async (buffer, bufferOffset, length, position) => {
     for (let done = 0; done < length; ) {
       const n = Math.min(MAX_READ, length - done);
-      const bytes = await this.request(position + done, n);
+      const bytes = await this.shared(position + done, n);
       buffer.set(bytes, bufferOffset + done);
       done += n;
     }
   };
+
+  private shared(offset: number, length: number): Promise<Uint8Array> {
+    const key = `${offset}:${length}`;
+    let chunk = this.recent.get(key);
+    if (chunk) {
+      this.recent.delete(key);
+    } else {
+      chunk = this.request(offset, length);
+      // A failed read is not kept: the next card asks again.
+      chunk.catch(() => this.recent.get(key) === chunk && this.recent.delete(key));
+    }
+    this.recent.set(key, chunk);
+    while (this.recent.size > SHARED_CHUNKS) this.recent.delete(this.recent.keys().next().value!);
+    return chunk;
+  }
 
   private request(offset: number, length: number): Promise<Uint8Array> {
     if (this.failure) return Promise.reject(this.failure);
@@ -83,6 +106,7 @@ class ImagePuller {
   /** No more answers will come: every read waiting and every later one fails with `error`. */
   close(error: BootcardError): void {
     this.failure ??= error;
+    this.recent.clear();
     for (const waiting of this.pending.values()) waiting.reject(this.failure);
     this.pending.clear();
   }
