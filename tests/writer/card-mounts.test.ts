@@ -5,8 +5,8 @@
  * by name prefix and took /dev/loop110 down when /dev/loop11 was written.
  */
 import { describe, expect, it } from 'vitest';
-import { cardMounts } from '../../electron/core/drives/card-mounts.js';
-import { parseMountinfo } from '../../electron/core/drives/mountinfo.js';
+import { cardMounts, mountedOver } from '../../electron/core/drives/card-mounts.js';
+import { parseMountinfo, parseMountTree } from '../../electron/core/drives/mountinfo.js';
 
 // mountinfo(5) lines as the kernel prints them; device numbers as the kernel assigns them
 // (loop: 7:N, partitions of loops: 259:N; sdb 8:16, sdba 67:64; mmcblk1 179:8, mmcblk10 179:80).
@@ -52,6 +52,24 @@ describe('the card mount matcher (device numbers, never name prefixes)', () => {
 
   it('an anonymous device number (btrfs) matches only the exact source node', () => {
     expect(pointsOf({ deviceNumbers: ['8:32', '8:33'], names: ['sdc', 'sdc1'] })).toEqual(['/media/op/btrfs']);
+  });
+
+  it('sees what is mounted over a card mount (umount there would take that one instead)', () => {
+    const tree = parseMountTree(
+      [
+        '22 1 254:1 / / rw shared:1 - ext4 /dev/vda1 rw',
+        '40 22 8:17 / /media/op/BOOT rw shared:20 - vfat /dev/sdb1 rw',
+        '70 40 0:60 / /media/op/BOOT rw shared:50 - fuse.sshfs me@host: rw',
+        '41 22 8:18 / /media/op/ROOT rw shared:21 - ext4 /dev/sdb2 rw',
+        '71 41 0:61 / /media/op/ROOT/tmp rw shared:51 - tmpfs tmpfs rw',
+      ].join('\n'),
+    );
+    const card = { deviceNumbers: ['8:16', '8:17', '8:18'], names: ['sdb', 'sdb1', 'sdb2'] };
+    const [boot, root] = [tree.find((m) => m.id === 40)!, tree.find((m) => m.id === 41)!];
+    expect(cardMounts(tree, card).map((m) => m.id).sort()).toEqual([40, 41]);
+    expect(mountedOver(tree, boot)).toMatchObject({ id: 70, fstype: 'fuse.sshfs' });
+    // A mount inside (not on) the card's folder is not "over" it; umount of the folder simply fails busy.
+    expect(mountedOver(tree, root)).toBeUndefined();
   });
 
   it('a card with nothing mounted has nothing to unmount, and the system disk is never matched by a card', () => {

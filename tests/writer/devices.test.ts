@@ -147,6 +147,18 @@ describeLoop('the writer and the devices it writes', () => {
     expect(outsideFileSystem(card.backingFile)).toBe(before);
   }, 60_000);
 
+  it('something else mounted over the card\'s mount point: DRIVE_BUSY saying so, and both stay mounted', async () => {
+    const { card, mountpoint } = await mountedCard('covered');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'bootcard-test-cover', mountpoint]);
+    mounted.push(mountpoint);
+    const before = outsideFileSystem(card.backingFile);
+    const [result] = await runWrite({ image, targets: [card.device], verify: true, includeLoop: true });
+    expect(result).toMatchObject({ ok: false, bytesWritten: 0, error: { code: 'DRIVE_BUSY' } });
+    expect(result!.error!.message).toContain('another file system (bootcard-test-cover, tmpfs) is mounted over it');
+    expect(mountpoints().filter((m) => m === mountpoint)).toHaveLength(2);
+    expect(outsideFileSystem(card.backingFile)).toBe(before);
+  }, 60_000);
+
   it('an idle mounted card is unmounted (only its own mounts) and written; a mounted neighbour stays mounted and untouched', async () => {
     const neighbour = await mountedCard('neighbour');
     const { card, mountpoint } = await mountedCard('idle');

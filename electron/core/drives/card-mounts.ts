@@ -8,7 +8,7 @@
  * (major 0, e.g. btrfs): there the mount's source must be exactly one of the
  * card's own device nodes.
  */
-import type { MountEntry } from './mountinfo.js';
+import type { MountEntry, MountNode } from './mountinfo.js';
 import type { Drive } from './types.js';
 
 export interface CardIdentity {
@@ -35,12 +35,17 @@ function depth(mountpoint: string): number {
   return mountpoint === '/' ? 0 : mountpoint.split('/').length - 1;
 }
 
+/** A mount stacked right on top of `mount` (on the same folder): umount on that folder would take it, not `mount`. */
+export function mountedOver(mounts: readonly MountNode[], mount: MountNode): MountNode | undefined {
+  return mounts.find((m) => m.parentId === mount.id && m.mountpoint === mount.mountpoint);
+}
+
 /**
  * The card's mounts, deepest mount point first (a mount inside another of the
  * card's mounts has to go first), and for one mount point stacked several
  * times, the one mounted last (listed last in mountinfo) first.
  */
-export function cardMounts(mounts: readonly MountEntry[], card: CardIdentity): MountEntry[] {
+export function cardMounts<M extends MountEntry>(mounts: readonly M[], card: CardIdentity): M[] {
   return mounts
     .map((mount, index) => ({ mount, index }))
     .filter(({ mount }) => isCardMount(mount, card))

@@ -40,6 +40,24 @@ export function parseMountinfo(text: string): MountEntry[] {
   return mounts;
 }
 
+/** A mount with its place in the mount tree (fields 1 and 2). */
+export interface MountNode extends MountEntry {
+  readonly id: number;
+  readonly parentId: number;
+}
+
+/** Like parseMountinfo, with each mount's ID and its parent's: what is mounted on top of what. */
+export function parseMountTree(text: string): MountNode[] {
+  const nodes: MountNode[] = [];
+  for (const line of text.split('\n')) {
+    const [mount] = parseMountinfo(line);
+    if (!mount) continue;
+    const [id, parentId] = line.split(' ').map(Number);
+    nodes.push({ ...mount, id: id!, parentId: parentId! });
+  }
+  return nodes;
+}
+
 /** The swap files and partitions in use (their paths). */
 export function parseSwaps(text: string): string[] {
   return text

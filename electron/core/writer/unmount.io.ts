@@ -10,10 +10,9 @@
 import { execFile } from 'node:child_process';
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { cardIdentity, cardMounts } from '../drives/card-mounts.js';
+import { cardIdentity, cardMounts, mountedOver } from '../drives/card-mounts.js';
 import { describeDeviceUsers, findDeviceUsers } from '../drives/device-users.io.js';
-import { deviceNumberOf } from '../drives/enumerate.io.js';
-import { parseMountinfo, type MountEntry } from '../drives/mountinfo.js';
+import { parseMountTree, type MountEntry, type MountNode } from '../drives/mountinfo.js';
 import { DriveErrorCode, type Drive } from '../drives/types.js';
 import { BootcardError, CommonErrorCode } from '../errors.js';
 import { WriteErrorCode } from './types.js';
@@ -53,9 +52,9 @@ export interface UnmountOptions {
   readonly proc?: string;
 }
 
-async function readMounts(file: string): Promise<MountEntry[]> {
+async function readMounts(file: string): Promise<MountNode[]> {
   try {
-    return parseMountinfo(await fs.readFile(file, 'utf8'));
+    return parseMountTree(await fs.readFile(file, 'utf8'));
   } catch (error) {
     throw new BootcardError(DriveErrorCode.ENUMERATION_FAILED, `Cannot read the mount table ${file} (${(error as Error).message}), so bootcard cannot tell whether the card is mounted; nothing was written.`);
   }
@@ -88,14 +87,6 @@ async function busyError(drive: Drive, mount: MountEntry, reason: string, proc: 
   );
 }
 
-/** The device number of what is mounted on `mountpoint` right now (the topmost mount there). */
-async function mountedDeviceAt(mountpoint: string): Promise<string | undefined> {
-  try {
-    return deviceNumberOf((await fs.stat(mountpoint)).dev);
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * A folder on the way to `mountpoint` that someone other than root could
@@ -141,14 +132,12 @@ export async function unmountCard(drive: Drive, options: UnmountOptions = {}): P
     if (round >= MAX_UNMOUNTS) {
       throw await busyError(drive, next, 'it is mounted again as fast as it is unmounted', options.proc);
     }
+    // umount acts on whatever is mounted on top of that folder: make sure that is the card's (from the table: a stat there could reach a user's FUSE server).
+    const over = mountedOver(mounts, next);
+    if (over) throw await busyError(drive, next, `another file system (${over.source}, ${over.fstype}) is mounted over it`, options.proc);
     const changeable = await changeableFolderOn(next.mountpoint);
     if (changeable !== undefined) {
       throw await busyError(drive, next, `it is in ${changeable}, which users other than root can change, so bootcard does not unmount it as root`, options.proc, `Unmount it yourself (\`umount ${next.mountpoint}\`), then write again.`);
-    }
-    // umount acts on whatever is mounted on top of that folder: make sure that is the card's, not something mounted over it.
-    const top = await mountedDeviceAt(next.mountpoint);
-    if (top !== undefined && top !== next.deviceNumber && !next.deviceNumber.startsWith('0:')) {
-      throw await busyError(drive, next, `another file system (${top}) is mounted over it`, options.proc);
     }
     umountPath ??= findUmount();
     const outcome = await runUmount(await umountPath, next.mountpoint, options.signal);
