@@ -17,6 +17,7 @@ import { openCardHandle } from '../../electron/core/writer/card-device.io.js';
 import { runWriterChild } from '../../electron/core/writer/child.io.js';
 import { runWrite } from '../../electron/core/writer/engine.io.js';
 import { encodeMessage, imageToWire } from '../../electron/core/writer/protocol.js';
+import { writeImageToDrives } from '../../electron/core/writer/writer.io.js';
 import { createClient } from '../../electron/ipc/client.js';
 import { createHandlers } from '../../electron/ipc/handlers/index.js';
 import { attachLoop, describeLoop, sectorsWritten, type LoopDevice } from '../helpers/loop.js';
@@ -200,6 +201,27 @@ describeLoop('the writer and the devices it writes', () => {
     expect(first, first?.error?.message).toMatchObject({ ok: true, verified: true });
     expect(readFileRange(card.backingFile, 0, image.size).equals(rendered(image))).toBe(true);
   }, 60_000);
+
+  it('through the real privileged child (a second bootcard process): a card another writer holds is refused as in use, a busy mounted card as DRIVE_BUSY', async () => {
+    const card = loop();
+    let second: Awaited<ReturnType<typeof writeImageToDrives>> | undefined;
+    const [first] = await runWrite(
+      { image, targets: [card.device], verify: true, includeLoop: true },
+      { hooks: { afterHeadWipe: async () => void (second = await writeImageToDrives({ image: testCardImage(1), targets: [card.device], verify: true, includeLoop: true })) } },
+    );
+    expect(second?.[0]).toMatchObject({ ok: false, bytesWritten: 0, error: { code: 'WRITE_DEVICE_BUSY', message: expect.stringMatching(/in use by another program/) } });
+    expect(first, first?.error?.message).toMatchObject({ ok: true, verified: true });
+
+    const busy = await mountedCard('busy-child');
+    const worker = spawn('sleep', ['602'], { cwd: busy.mountpoint, stdio: 'ignore' });
+    processes.push(worker);
+    await new Promise((r) => worker.once('spawn', r));
+    const before = outsideFileSystem(busy.card.backingFile);
+    const [refused] = await writeImageToDrives({ image, targets: [busy.card.device], verify: true, includeLoop: true });
+    expect(refused).toMatchObject({ ok: false, bytesWritten: 0, error: { code: 'DRIVE_BUSY', message: expect.stringContaining(`pid ${worker.pid} (sleep, works in ${busy.mountpoint})`) } });
+    expect(mountpoints()).toContain(busy.mountpoint);
+    expect(outsideFileSystem(busy.card.backingFile)).toBe(before);
+  }, 90_000);
 
   it('a card another program holds exclusively: the open gives up after a few seconds naming it, and Cancel ends the wait', async () => {
     const card = loop();

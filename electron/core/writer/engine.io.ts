@@ -71,7 +71,7 @@ export interface RunWriteOptions {
 export interface EngineHooks {
   /** Runs right after a card's partition table area was zeroed, its first write (tests interrupt the write here). */
   readonly afterHeadWipe?: (target: string) => Promise<void> | void;
-  /** Runs after a card is written and closed, before it is read back (tests inject corruption here). */
+  /** Runs after a card is written and flushed (and still held exclusively), before it is read back (tests inject corruption here). */
   readonly afterWrite?: (target: string) => Promise<void> | void;
 }
 
