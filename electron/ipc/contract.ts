@@ -12,6 +12,7 @@ import { driveChannels } from './channels/drives.js';
 import { eepromChannels } from './channels/eeprom.js';
 import { firmwareChannels } from './channels/firmware.js';
 import { manifestChannels } from './channels/manifest.js';
+import { netbootChannels } from './channels/netboot.js';
 import { sdlockChannels } from './channels/sdlock.js';
 import { uefiChannels } from './channels/uefi.js';
 
@@ -24,6 +25,7 @@ export const contract = {
   ...sdlockChannels,
   ...uefiChannels,
   ...manifestChannels,
+  ...netbootChannels,
 } as const;
 
 export type Contract = typeof contract;

@@ -12,6 +12,7 @@ import { driveListHandler, driveWatchHandler } from './drives.js';
 import { eepromBuildHandler, eepromExplainHandler, eepromValidateHandler } from './eeprom.js';
 import { firmwareDownloadHandler, firmwareLocateHandler, uefiPreviewHandler } from './firmware.js';
 import { manifestSaveHandler } from './manifest.js';
+import { netbootTreeHandler } from './netboot.js';
 import { sdlockLockHandler, sdlockStatusHandler, sdlockUnlockHandler } from './sdlock.js';
 
 export interface HandlerOptions {
@@ -59,5 +60,6 @@ export function createHandlers(options: HandlerOptions): Handlers {
     'sdlock.unlock': sdlockUnlockHandler,
     'uefi.preview': uefiPreviewHandler(cwd),
     'manifest.save': manifestSaveHandler(outputRoot),
+    'netboot.tree': netbootTreeHandler({ cwd, outputRoot }),
   };
 }

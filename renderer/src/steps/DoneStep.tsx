@@ -3,6 +3,7 @@ import { formatManifest, manifestFileName, type ManifestFormat } from '../../../
 import { messageOf, useClient } from '../client-context.js';
 import type { Action, WizardState } from '../wizard/state.js';
 import { isExistsRefusal, ReplaceQuestion } from './ReplaceQuestion.js';
+import { PrepareServer } from './PrepareServer.js';
 
 /** A row per card (ok, or the error and what to do), the manifest to save, and "write more". */
 export function DoneStep({ state, dispatch }: { state: WizardState; dispatch: Dispatch<Action> }) {
@@ -71,6 +72,7 @@ export function DoneStep({ state, dispatch }: { state: WizardState; dispatch: Di
           <pre className="config-preview manifest-preview" aria-label="Manifest preview">{text}</pre>
         </fieldset>
       ) : null}
+      {state.recipe === 'eeprom-card' && state.bootOrder.includes(0x2) && okCount > 0 ? <PrepareServer state={state} /> : null}
       <button type="button" className="primary" onClick={() => dispatch({ type: 'again' })}>Write more with the same settings</button>
     </section>
   );

@@ -1,0 +1,46 @@
+/** The wizard's "Prepare the server": the same tree step as `bootcard netboot tree`, for the Pis the station wrote. */
+import { z } from 'zod';
+import { channel } from '../define.js';
+import { filePathSchema } from './common.js';
+
+export interface NetbootTreePiResult {
+  readonly folder: string;
+  readonly kind: string;
+  readonly tftpFolder: string;
+  readonly nfsFolder: string | null;
+  readonly bootFiles: number;
+  readonly replaced: boolean;
+}
+
+export interface NetbootTreeResult {
+  readonly pis: readonly NetbootTreePiResult[];
+  readonly sharedFiles: number;
+  readonly sharedBytes: number;
+  readonly bootcode: 'written' | 'kept' | 'absent' | 'not-ours';
+  readonly root: { readonly entries: number; readonly hardLinks: number; readonly devices: number; readonly xattrs: number; readonly skippedSockets: number } | null;
+  readonly compression: string;
+}
+
+export interface NetbootTreeProgress {
+  readonly text: string;
+}
+
+const ipv4 = z.string().regex(/^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$/, 'an IPv4 address such as 10.42.0.211');
+
+export const netbootChannels = {
+  'netboot.tree': channel<NetbootTreeResult, NetbootTreeProgress>()(
+    z
+      .object({
+        /** The OS image (.img, .img.xz, ...), read only; relative to where bootcard started. */
+        image: filePathSchema,
+        /** Existing folders under the output root (bootcard does not create folders for the wizard). */
+        tftpRoot: filePathSchema,
+        nfsRoot: filePathSchema.optional(),
+        server: ipv4.optional(),
+        /** MAC addresses, serial numbers or str:NAME, as `--pi` takes them. */
+        pis: z.array(z.string().min(1).max(64)).min(1).max(1_000),
+        ssh: z.boolean().optional(),
+      })
+      .strict(),
+  ),
+};
