@@ -31,7 +31,7 @@ const PXE_DCA632010203 =
   '030b2500' + 'dca632010203' + '00'.repeat(26) + '01' + '030c1b00' + '00'.repeat(23) + '7fff0400' + '4eac0881119f594d850ee21a522c59b2';
 
 async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
 }
 
 describeShared('wizard: UEFI card with PXE first', () => {
@@ -84,7 +84,8 @@ describeShared('wizard: UEFI card with PXE first', () => {
         await expect.poll(() => page.getByRole('alert').count(), POLL).toBe(0);
         const written = page.getByRole('list', { name: 'Written into RPI_EFI.fd' });
         await expect.poll(async () => ((await written.count()) > 0 ? written.textContent() : ''), POLL).toContain('Boot0000 = "UEFI PXEv4 (MAC:DCA632010203)" MAC(DCA632010203,0x1)/IPv4(...)');
-        await shot(page, '10-uefi-pxe-configure');
+        await page.getByRole('group', { name: 'Network boot' }).evaluate((el) => el.scrollIntoView());
+        await shot(page, '10-uefi-pxe');
         await page.getByRole('button', { name: 'Next' }).click();
 
         await page.getByRole('heading', { name: 'Choose the cards to write' }).waitFor();

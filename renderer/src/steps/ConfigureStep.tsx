@@ -270,7 +270,7 @@ function UefiNetworkFields({ state, dispatch, problems }: UefiFieldProps) {
         value={form.pxeMac}
         onChange={(value) => dispatch({ type: 'uefi', patch: { pxeMac: value } })}
         problem={problems.uefiPxeMac}
-        hint={`A PXE boot option names the Pi's MAC, so the card is for this one Pi (for a fleet: bootcard card uefi --batch). ${MAC_HELP} A Pi 4's MAC is not derived from its serial.`}
+        hint={`A PXE boot option names the Pi's MAC, so the card is for this one Pi (for a fleet: bootcard card uefi --batch). ${MAC_HELP.replace(/`/g, '')} A Pi 4's MAC is not derived from its serial.`}
       />
       <Field
         id="uefi-http-url"
