@@ -9,11 +9,10 @@
  * is never inflated whole) and its CRC-32 checked. The work runs on zlib's
  * threads in chunks, so the event loop is never held for long.
  */
-import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { BootcardError, toBootcardError } from '../errors.js';
+import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
 import { inputKind, openInputFile, readInputFile, throwIfCancelled, type InputFile } from '../files/input-file.io.js';
 import { CardErrorCode } from './errors.js';
 import { checkArchivePath, type FirmwareFile } from './firmware-files.js';
@@ -35,7 +34,6 @@ import {
   type ZipLocation,
 } from './zip-directory.js';
 
-const inflateRaw = promisify(zlib.inflateRaw);
 
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
@@ -49,6 +47,7 @@ const MAX_FOLDER_DEPTH = 16;
 const MAX_CENTRAL_DIRECTORY_BYTES = 16 * 1024 * 1024;
 /** zlib's output chunk: each chunk is one short callback on the event loop. */
 const INFLATE_CHUNK_BYTES = 256 * 1024;
+const CRC_STEP_BYTES = 4 * 1024 * 1024;
 
 export interface ReadFirmwareOptions {
   /** The partition the files must fit (bytes); checked against the declared sizes before extracting. */
@@ -100,22 +99,74 @@ async function extractEntry(zip: InputFile, entry: ZipEntry, entryPath: string, 
   throwIfCancelled(signal, 'firmware zip');
   const compressed = await readAt(zip, start, entry.compressedSize, source);
   let data: Uint8Array;
+  let crc: number;
   if (entry.method === METHOD_STORED) {
     if (entry.compressedSize !== entry.uncompressedSize) throw sizeMismatch(source, entryPath, entry.uncompressedSize, `is stored with ${entry.compressedSize} bytes, other`);
     data = compressed;
+    crc = await crc32InSteps(data);
   } else {
-    try {
-      // maxOutputLength makes zlib stop (and fail) as soon as the output passes the declared size.
-      const out = await inflateRaw(compressed, { maxOutputLength: Math.max(1, entry.uncompressedSize), chunkSize: INFLATE_CHUNK_BYTES });
-      data = new Uint8Array(out.buffer, out.byteOffset, out.length);
-    } catch (error) {
-      if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw sizeMismatch(source, entryPath, entry.uncompressedSize, 'unpacks to more');
-      throw damaged(`cannot be extracted (${(error as Error).message})`);
-    }
+    ({ data, crc } = await inflateBounded(compressed, entry.uncompressedSize, {
+      tooLarge: () => sizeMismatch(source, entryPath, entry.uncompressedSize, 'unpacks to more'),
+      damaged: (error) => damaged(`cannot be extracted (${error.message})`),
+      ...(signal ? { signal } : {}),
+    }));
   }
   if (data.length !== entry.uncompressedSize) throw sizeMismatch(source, entryPath, entry.uncompressedSize, `unpacks to ${data.length} bytes, other`);
-  if (zlib.crc32(data) >>> 0 !== entry.crc32 >>> 0) throw damaged('does not match its CRC-32');
+  if (crc >>> 0 !== entry.crc32 >>> 0) throw damaged('does not match its CRC-32');
   return data;
+}
+
+/** CRC-32 in steps with a turn of the event loop between them (a 256 MiB stored file would hold it for long). */
+async function crc32InSteps(data: Uint8Array): Promise<number> {
+  let crc = 0;
+  for (let at = 0; at < data.length; at += CRC_STEP_BYTES) {
+    crc = zlib.crc32(data.subarray(at, at + CRC_STEP_BYTES), crc);
+    if (at + CRC_STEP_BYTES < data.length) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return crc;
+}
+
+interface InflateHooks {
+  readonly tooLarge: () => BootcardError;
+  readonly damaged: (error: Error) => BootcardError;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Inflates into a buffer of exactly `declared` bytes: zlib hands over
+ * INFLATE_CHUNK_BYTES at a time (each a short turn of the event loop, CRC
+ * taken as it goes), and the first byte past `declared` stops it. So a bomb
+ * costs at most its declared size, never what it would inflate to.
+ */
+function inflateBounded(compressed: Uint8Array, declared: number, hooks: InflateHooks): Promise<{ data: Uint8Array; crc: number }> {
+  const out = new Uint8Array(declared);
+  let filled = 0;
+  let crc = 0;
+  const inflate = zlib.createInflateRaw({ chunkSize: INFLATE_CHUNK_BYTES });
+  return new Promise<{ data: Uint8Array; crc: number }>((resolve, reject) => {
+    let settled = false;
+    const finish = (error?: BootcardError) => {
+      if (settled) return;
+      settled = true;
+      hooks.signal?.removeEventListener('abort', onAbort);
+      if (error) {
+        inflate.destroy();
+        reject(error);
+      } else resolve({ data: out.subarray(0, filled), crc });
+    };
+    const onAbort = () => finish(new BootcardError(CommonErrorCode.CANCELLED, 'Reading the firmware zip was cancelled.'));
+    hooks.signal?.addEventListener('abort', onAbort, { once: true });
+    inflate.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      if (filled + chunk.length > declared) return finish(hooks.tooLarge());
+      out.set(chunk, filled);
+      filled += chunk.length;
+      crc = zlib.crc32(chunk, crc);
+    });
+    inflate.on('error', (error: Error) => finish(hooks.damaged(error)));
+    inflate.on('end', () => finish());
+    inflate.end(compressed);
+  });
 }
 
 /** Reads every file of a firmware zip. Directories are implied by the files' paths. */
