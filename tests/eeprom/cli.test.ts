@@ -58,6 +58,8 @@ describeShared('bootcard eeprom (CLI)', () => {
     const bin = new Uint8Array(readFileSync(out('pi5.bin')));
     expect(readBootConf(bin)).toBe('[all]\nBOOT_UART=1\nBOOT_ORDER=0xf21\nTFTP_IP=10.0.0.1\n');
     expect(readUpdateTimestamp(bin)).toBe(1790000000);
+    const json = await runBootcard(['eeprom', 'read', '--json', out('pi5.bin')]);
+    expect(JSON.parse(json.stdout).updateTimestamp).toBe(1790000000);
     expect(readFileSync(out('pi5.sig'), 'utf8')).toMatch(/\nts: 1790000000\ntarget-soc: 2712\n$/);
     // --stamp-image is the older spelling: with SOURCE_DATE_EPOCH and no --timestamp it stamps that time.
     const stamped = await runBootcard(['eeprom', 'build', '--base', eepromFixture(IMAGES.pi5), '--stamp-image', '--out', out('stamped.bin')], { env: { SOURCE_DATE_EPOCH: '1790000001' } });

@@ -27,6 +27,7 @@ import {
   planBatch,
   readBootConf,
   readBootConfBytes,
+  readUpdateTimestamp,
   validateBootConf,
   getEepromFileAt,
   bootConfCapacity,
@@ -156,6 +157,8 @@ export function registerEepromCommands(program: Command, ctx: CliContext): void 
           config: readBootConf(bytes, image),
           configBytes: readBootConfBytes(bytes, image).length,
           freeBytes: bootConfCapacity(image),
+          // Where rpi-eeprom-config --timestamp put one; null when none is set.
+          updateTimestamp: readUpdateTimestamp(bytes, image) ?? null,
           files: image.files,
         });
         return;
