@@ -24,6 +24,9 @@ export function keepServingThroughErrors(log: ServeLog): () => void {
   // A host that already captures them (a test runner running the CLI in-process) keeps doing so.
   if (process.hasUncaughtExceptionCaptureCallback()) return () => undefined;
   process.setUncaughtExceptionCaptureCallback((error: unknown) => {
+    // The terminal or log reader went away: writing that down would fail the same way, again and again.
+    const code = (error as NodeJS.ErrnoException | null)?.code;
+    if (code === 'EPIPE' || code === 'EIO') return;
     const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
     log.warn(`internal error (serve keeps running; please report it): ${text}`);
   });
