@@ -37,11 +37,16 @@ describe('refused targets are never opened', () => {
     const openDevice = vi.fn((): Destination => {
       throw new Error('must not be called');
     });
+    // Nothing of a refused card is unmounted either (the system disk's / least of all).
+    const unmount = vi.fn(async () => {
+      throw new Error('must not be called');
+    });
     const results = await runWrite(
       { image, targets: [...world.keys()], verify: true },
-      { deps: { describeTarget: async (t) => world.get(t)!, openDevice } },
+      { deps: { describeTarget: async (t) => world.get(t)!, openDevice, unmount } },
     );
     expect(openDevice).not.toHaveBeenCalled();
+    expect(unmount).not.toHaveBeenCalled();
     expect(results.map((r) => [r.target, r.ok, r.bytesWritten, r.error?.code])).toEqual([
       ['/dev/mmcblk0', false, 0, 'DRIVE_SYSTEM'],
       ['/dev/mmcblk1', false, 0, 'DRIVE_WRITE_PROTECTED'],
@@ -64,9 +69,11 @@ describe('refused targets are never opened', () => {
     const openDevice = vi.fn((): Destination => {
       throw new Error('must not be called');
     });
-    const [result] = await runWrite({ image, targets: ['/dev/sdb'], verify: false }, { deps: { describeTarget, openDevice } });
+    const unmount = vi.fn(async () => undefined);
+    const [result] = await runWrite({ image, targets: ['/dev/sdb'], verify: false }, { deps: { describeTarget, openDevice, unmount } });
     expect(calls).toBeGreaterThanOrEqual(2);
     expect(openDevice).not.toHaveBeenCalled();
+    expect(unmount).not.toHaveBeenCalled();
     expect(result!.error).toMatchObject({ code: 'DRIVE_SYSTEM' });
   });
 });
