@@ -10,6 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { fetchPftfFirmware, pftfZipName } from '../../electron/core/card/firmware-download.io.js';
 import { readFirmwareSource } from '../../electron/core/card/firmware-zip.io.js';
 import { BootcardError, CommonErrorCode } from '../../electron/core/errors.js';
 import { readInputFile } from '../../electron/core/files/input-file.io.js';
@@ -139,6 +140,16 @@ describeShared('special files beside a real bootloader', () => {
     // Before, each FIFO open held one of libuv's four threads for ever, and this request was never answered.
     const answer = await call('firmware.locate', { kind: 'eeprom', board: '2711', path: good });
     expect(answer).toMatchObject({ ok: true, value: { kind: 'eeprom', board: '2711' } });
+  });
+});
+
+describe('a FIFO planted in the download cache', () => {
+  it('is refused at once instead of being hashed for ever', async () => {
+    const cache = at('cache');
+    mkdirSync(path.join(cache, 'pftf', 'v1.34'), { recursive: true });
+    mkfifo(path.join(cache, 'pftf', 'v1.34', pftfZipName('v1.34')));
+    const error = await fetchPftfFirmware({ version: 'v1.34', cacheDir: cache, baseUrl: 'http://127.0.0.1:9/' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: CommonErrorCode.FILE_UNREADABLE, message: expect.stringMatching(/cached firmware .* is a named pipe/) });
   });
 });
 

@@ -13,11 +13,11 @@
  * mirror, and for tests that serve a zip on 127.0.0.1.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
+import { openInputFile, readInputFile } from '../files/input-file.io.js';
 import { CardErrorCode } from './errors.js';
 
 /** v1.34: newer releases fail to boot some operating systems over a signature problem (pftf/RPi4 issues). */
@@ -77,9 +77,19 @@ export function bootcardCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(env.HOME ?? os.homedir(), '.cache'), 'bootcard');
 }
 
-async function sha256File(file: string): Promise<string> {
+/** A cached release zip is a few MiB; anything near this is not one. */
+const MAX_CACHED_ZIP_BYTES = 1024 * 1024 * 1024;
+const HASH_STEP_BYTES = 4 * 1024 * 1024;
+
+/** Through the input opener: a FIFO or device planted in the cache is refused, not read for ever. */
+async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  const input = await openInputFile(file, { what: 'cached firmware', maxBytes: MAX_CACHED_ZIP_BYTES, ...(signal ? { signal } : {}) });
+  try {
+    for (let at = 0; at < input.size; at += HASH_STEP_BYTES) hash.update(await input.read(at, Math.min(HASH_STEP_BYTES, input.size - at)));
+  } finally {
+    await input.close();
+  }
   return hash.digest('hex');
 }
 
@@ -102,8 +112,8 @@ export async function fetchPftfFirmware(options: FetchFirmwareOptions = {}): Pro
   const sumFile = `${zip}.sha256`;
 
   if (await exists(zip)) {
-    const recorded = (await exists(sumFile)) ? (await readFile(sumFile, 'utf8')).split(/\s+/)[0] : undefined;
-    const actual = await sha256File(zip);
+    const recorded = (await exists(sumFile)) ? new TextDecoder().decode(await readInputFile(sumFile, { what: 'checksum file', maxBytes: 4096 })).split(/\s+/)[0] : undefined;
+    const actual = await sha256File(zip, options.signal);
     if (!recorded || recorded !== actual) {
       throw new BootcardError(
         CardErrorCode.CHECKSUM_MISMATCH,
