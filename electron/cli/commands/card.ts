@@ -296,8 +296,9 @@ async function runBatch(
   }
   const left = cards.slice(targets.length).map((c) => c.row.name);
   if (targets.length && !outDir && left.length) ctx.warn(`not written (more Pis than --to cards): ${left.join(', ')}`);
-  if (options.json) ctx.printJson({ batch: options.batch, firmware, cards: results });
-  else if (outDir) ctx.print(`Wrote ${cards.length} card images to ${outDir}.`);
+  // With --to the writer owns stdout (each card's result, as JSON with --json), as for one card.
+  if (options.json && targets.length === 0) ctx.printJson({ batch: options.batch, firmware, cards: results });
+  else if (outDir && !options.json) ctx.print(`Wrote ${cards.length} card images to ${outDir}.`);
 }
 
 interface RecoveryCommandOptions extends OutputOptions {
@@ -336,7 +337,7 @@ function registerRecovery(card: Command, ctx: CliContext): void {
     .option('--eeprom <file>', 'the base pieeprom-*.bin (overrides --firmware-dir)')
     .option('--recovery <file>', 'recovery.bin (overrides --firmware-dir)')
     .option('--vl805 <file>', 'Pi 4 only: vl805-*.bin (overrides --firmware-dir)')
-    .option('--timestamp <seconds>', 'update timestamp for pieeprom.bin and the .sig files (default $SOURCE_DATE_EPOCH, else now)')
+    .option('--timestamp <seconds>', 'the pieeprom.sig ts line and the file times (default $SOURCE_DATE_EPOCH, else now); pieeprom.bin keeps the release\'s bytes, as on Imager\'s cards')
     .option('--strict', 'treat config warnings as errors')
     .option('--sign-key <pem>', 'signed boot: sign the card\'s bootloader config with this RSA-2048 private key and embed bootconf.sig and pubkey.bin (as eeprom build --sign-key)')
     .option('--out <file>', 'write the card image to this file')
