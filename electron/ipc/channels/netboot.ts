@@ -25,7 +25,7 @@ export interface NetbootTreeProgress {
   readonly text: string;
 }
 
-const ipv4 = z.string().regex(/^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$/, 'an IPv4 address such as 10.42.0.211');
+const ipv4 = z.string().max(15).regex(/^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$/, 'an IPv4 address such as 10.42.0.211');
 
 export const netbootChannels = {
   'netboot.tree': channel<NetbootTreeResult, NetbootTreeProgress>()(
