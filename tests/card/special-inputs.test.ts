@@ -163,6 +163,18 @@ describe('cancelling a read', () => {
     await expect(reading).rejects.toMatchObject({ code: CommonErrorCode.CANCELLED });
   });
 
+  it('ends a card.plan whose request is cancelled (the client left) instead of reading on', async () => {
+    const zip = makeZip(at('large-firmware.zip'), [
+      { name: 'RPI_EFI.fd', text: 'efi' },
+      { name: 'start4.elf', text: 'x'.repeat(48 * 1024 * 1024) },
+      { name: 'config.txt', text: PFTF_CONFIG_TXT },
+    ]);
+    const result = await call('card.plan', { recipe: { kind: 'uefi', firmwarePath: zip, configTxt: [] } }, { cancelAfterStart: true });
+    expect(result).toMatchObject({ ok: false, error: { code: CommonErrorCode.CANCELLED } });
+    // The same request not cancelled reads the zip whole.
+    expect(await call('card.plan', { recipe: { kind: 'uefi', firmwarePath: zip, configTxt: [] } })).toMatchObject({ ok: true });
+  });
+
   it('refuses to start reading a firmware zip for a request already cancelled', async () => {
     const controller = new AbortController();
     controller.abort();
