@@ -1,11 +1,13 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runWriterChild } from '../../electron/core/writer/child.io.js';
+import type { runWrite } from '../../electron/core/writer/engine.io.js';
+import { writerChildEntry } from '../../electron/core/writer/spawn-child.io.js';
 import { childCommand, overridesToIgnore, pkexecExitError } from '../../electron/core/writer/privilege.js';
 import { encodeMessage } from '../../electron/core/writer/protocol.js';
 import type { WriteProgress } from '../../electron/core/writer/progress.js';
@@ -13,6 +15,7 @@ import { writeImageToDrives } from '../../electron/core/writer/writer.io.js';
 import { attachLoop, describeLoop, sectorsWritten, type LoopDevice } from '../helpers/loop.js';
 import { pseudoRandomBytes } from '../helpers/pseudo-random.js';
 import { MiB, readFileRange, rendered, testCardImage } from './card-image.js';
+import { descendantsOf, isWriterChild, stillRunningAfter } from './cli-process.js';
 
 async function talkToChild(lines: string[]): Promise<{ code: number; messages: { type: string; error?: { code: string; message: string } }[] }> {
   return talkToChildAs(undefined, lines);
@@ -126,6 +129,85 @@ describe('privilege', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('the child always ends, and the parent never waits for it forever', () => {
+  const sparseWrite = encodeMessage({
+    type: 'write',
+    image: { kind: 'sparse', size: 4096, ranges: [{ offset: 0, data: Buffer.alloc(512, 1).toString('base64') }] },
+    targets: ['/dev/sdz'],
+    verify: true,
+    includeLoop: false,
+    allowNonCard: false,
+    lockAfterVerify: false,
+  } as never);
+
+  it('a cancelled write whose engine never returns (an I/O call that hangs) still ends the child at its deadline, every card reported incomplete', async () => {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let text = '';
+    output.on('data', (c: Buffer) => (text += c.toString()));
+    const hangs: typeof runWrite = () => new Promise(() => undefined);
+    const running = runWriterChild(input, output, { write: hangs, cancelDeadlineMs: 300 });
+    input.write(sparseWrite);
+    input.write(encodeMessage({ type: 'cancel' }));
+    expect(await running).toBe(1);
+    expect(JSON.parse(text.trim().split('\n').at(-1)!)).toMatchObject({ type: 'fatal', error: { code: 'WRITE_CANCELLED', message: expect.stringMatching(/incomplete.*again/) } });
+    input.end();
+  });
+
+  it('a child whose parent died while someone else holds its input open notices (its parent process changed) and exits by itself', async () => {
+    const entry = writerChildEntry();
+    const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+    // bash starts the child with its stdin from `sleep` (which outlives bash), prints the child's pid, and is then killed.
+    const shell = spawn('bash', ['-c', `sleep 120 | ${[entry.nodePath, ...entry.nodeArgs].map(quote).join(' ')} > /dev/null & echo $!; wait`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const childPid = Number(await new Promise<string>((resolve) => shell.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()))));
+    const holder = descendantsOf(shell.pid!).filter((p) => !isWriterChild(p));
+    try {
+      // Let the child start, then take its parent away.
+      const until = Date.now() + 30_000;
+      while (!readFileSync(`/proc/${childPid}/cmdline`, 'utf8').includes('child-main') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 1500));
+      shell.kill('SIGKILL');
+      expect(await stillRunningAfter([childPid], 15_000)).toEqual([]);
+    } finally {
+      for (const p of holder) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    }
+  }, 60_000);
+
+  it('a cancelled child that never answers is given up on, its cards reported incomplete; a second Ctrl-C (stop) gives up at once', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bootcard-deaf-child-'));
+    try {
+      // Stands in for a child that says ready and then neither reads nor answers.
+      const deaf = path.join(dir, 'pkexec');
+      writeFileSync(deaf, `#!/bin/sh\necho $$ >> '${dir}/pids'\necho '{"type":"ready","pid":1,"uid":0}'\nexec sleep 60\n`);
+      chmodSync(deaf, 0o755);
+      const cancel = new AbortController();
+      const cancelled = writeImageToDrives({ image: testCardImage(1), targets: ['/dev/sdz'], verify: true, privilege: 'pkexec', pkexec: deaf, signal: cancel.signal });
+      setTimeout(() => cancel.abort(), 500);
+      expect(await cancelled).toEqual([expect.objectContaining({ target: '/dev/sdz', ok: false, error: expect.objectContaining({ code: 'WRITE_CANCELLED', message: expect.stringMatching(/incomplete; write it again/) }) })]);
+
+      const stop = new AbortController();
+      const stopped = writeImageToDrives({ image: testCardImage(1), targets: ['/dev/sdz'], verify: true, privilege: 'pkexec', pkexec: deaf, signal: new AbortController().signal, stopSignal: stop.signal });
+      setTimeout(() => stop.abort(), 500);
+      expect(await stopped).toMatchObject([{ ok: false, error: { code: 'WRITE_CANCELLED' } }]);
+    } finally {
+      for (const pid of readFileSync(path.join(dir, 'pids'), 'utf8').trim().split('\n').map(Number)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describeLoop('writing through the privileged child process', () => {

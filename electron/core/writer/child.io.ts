@@ -32,6 +32,8 @@ export interface WriterChildOptions {
   /** The parent's pid at start; when process.ppid changes, the parent died and the child cancels. */
   readonly parentPid?: number;
   readonly cancelDeadlineMs?: number;
+  /** The engine; tests hand in one that ignores the cancel, to see the deadline end the child anyway. */
+  readonly write?: typeof runWrite;
 }
 
 /**
@@ -127,6 +129,7 @@ export async function runWriterChild(input: Readable, output: Writable, options:
   output.on('error', onOutputError);
   const puller = new ImagePuller(send);
   let started: Promise<number> | undefined;
+  let sdlock = false;
   send({ type: 'ready', pid: process.pid, uid: process.getuid?.() ?? -1 });
 
   return new Promise<number>((resolve) => {
@@ -154,6 +157,8 @@ export async function runWriterChild(input: Readable, output: Writable, options:
     controller.signal.addEventListener('abort', () => {
       puller.close(new BootcardError(WriteErrorCode.CANCELLED, 'Cancelled: the image stopped arriving; every card being written is incomplete.'));
       // The engine ends every card within moments of a cancel; an I/O call that hangs must not keep root running.
+      // An SD write-protect change is a few card commands that must not be cut apart, and it is short: no deadline there.
+      if (sdlock) return;
       deadline = setTimeout(() => {
         send({
           type: 'fatal',
@@ -165,7 +170,7 @@ export async function runWriterChild(input: Readable, output: Writable, options:
 
     if (options.parentPid !== undefined) {
       parentWatch = setInterval(() => {
-        if (process.ppid !== options.parentPid) controller.abort();
+        if (process.ppid !== options.parentPid) onParentGone();
       }, PARENT_CHECK_MS);
       parentWatch.unref();
     }
@@ -206,6 +211,7 @@ export async function runWriterChild(input: Readable, output: Writable, options:
       }
       if (message.type === 'sdlock') {
         // One short card command sequence: a cancel cannot stop it, so it runs to the end.
+        sdlock = true;
         started = performSdLockRequest(message).then(
           (result) => {
             send({ type: 'sdlock-result', result });
@@ -224,7 +230,7 @@ export async function runWriterChild(input: Readable, output: Writable, options:
         fatal(new BootcardError(WriteErrorCode.REFUSED, 'Nothing was written: loop devices (--include-loop) are for tests and image builders run as root; the privileged writer does not write them for a user. Run bootcard as root to write a loop device.'));
         return 0;
       }
-      started = runWrite(
+      started = (options.write ?? runWrite)(
         {
           image: imageFromWire(message.image, puller.read),
           targets: message.targets,
@@ -265,11 +271,12 @@ export async function runWriterChild(input: Readable, output: Writable, options:
         else fatal(toBootcardError(error, 'The writer received a bad message'));
       }
     };
-    const onInputEnd = () => {
-      // The parent went away (or closed our input): stop writing; each card reports itself incomplete.
+    // The parent went away (or closed our input): stop writing; each card reports itself incomplete.
+    const onParentGone = () => {
       controller.abort();
       if (!started) fatal(new BootcardError(CommonErrorCode.INVALID_REQUEST, 'The writer received no request.'));
     };
+    const onInputEnd = onParentGone;
     input.on('data', onData);
     input.once('end', onInputEnd);
     input.once('close', onInputEnd);
