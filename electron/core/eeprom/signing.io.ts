@@ -33,7 +33,7 @@ function isPublicPem(pem: string): boolean {
 function checkRsa2048(key: KeyObject, file: string): void {
   const bits = key.asymmetricKeyDetails?.modulusLength;
   if (key.asymmetricKeyType !== 'rsa' || bits !== RSA_KEY_BITS) {
-    const what = key.asymmetricKeyType === 'rsa' ? `an RSA-${bits} key` : `a ${key.asymmetricKeyType ?? 'non-RSA'} key`;
+    const what = key.asymmetricKeyType === 'rsa' ? `an RSA-${bits} key` : `a key of type ${key.asymmetricKeyType ?? 'unknown'}, not RSA`;
     throw new BootcardError(
       EepromErrorCode.BAD_KEY,
       `${file} is ${what}; the bootloader verifies only RSA-2048 signatures. Make one with: openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out private.pem`,
