@@ -39,6 +39,10 @@ export async function readFirmwareSource(file: string, options: { readonly signa
       if (!entry) {
         throw new BootcardError(UefiErrorCode.NV_REGION_NOT_FOUND, `${file} holds a FAT32 file system without ${RPI_EFI_FD_NAME} in its root: it is not a pftf UEFI card.`, { path: file });
       }
+      // The size comes from the card's own directory entry: a hostile image may claim up to 4 GiB.
+      if (entry.size > MAX_FIRMWARE_FILE_SIZE) {
+        throw new BootcardError(UefiErrorCode.NV_REGION_NOT_FOUND, `${file}: its ${RPI_EFI_FD_NAME} is ${entry.size} bytes, far larger than a firmware file: it is not a pftf UEFI card.`, { path: file, size: entry.size });
+      }
       return { fd: await fat.volume.readFile(entry.path), kind: 'card', path: file };
     }
     if (reader.size > MAX_FIRMWARE_FILE_SIZE) {
