@@ -196,7 +196,16 @@ describe('the child always ends, and the parent never waits for it forever', () 
       const stop = new AbortController();
       const stopped = writeImageToDrives({ image: testCardImage(1), targets: ['/dev/sdz'], verify: true, privilege: 'pkexec', pkexec: deaf, signal: new AbortController().signal, stopSignal: stop.signal });
       setTimeout(() => stop.abort(), 500);
-      expect(await stopped).toMatchObject([{ ok: false, error: { code: 'WRITE_CANCELLED' } }]);
+      expect(await stopped).toMatchObject([{ ok: false, error: { code: 'WRITE_CANCELLED', message: expect.stringMatching(/incomplete/) } }]);
+
+      // One that never got as far as ready (a password prompt, say): nothing can have been written, and that is what it says.
+      const silent = path.join(dir, 'pkexec-prompt');
+      writeFileSync(silent, `#!/bin/sh\necho $$ >> '${dir}/pids'\nexec sleep 60\n`);
+      chmodSync(silent, 0o755);
+      const atPrompt = new AbortController();
+      const prompt = writeImageToDrives({ image: testCardImage(1), targets: ['/dev/sdz'], verify: true, privilege: 'pkexec', pkexec: silent, stopSignal: atPrompt.signal });
+      setTimeout(() => atPrompt.abort(), 500);
+      expect(await prompt).toMatchObject([{ ok: false, error: { code: 'WRITE_CANCELLED', message: expect.stringMatching(/nothing was written to \/dev\/sdz/) } }]);
     } finally {
       for (const pid of readFileSync(path.join(dir, 'pids'), 'utf8').trim().split('\n').map(Number)) {
         try {

@@ -61,8 +61,12 @@ export interface ChildRun<T> extends PrivilegeOptions {
   readonly readImage?: (offset: number, length: number) => Promise<Uint8Array>;
   /** Each report; return `{ value }` to finish with it. */
   readonly onReport: (report: ChildReport) => { readonly value: T } | undefined;
-  /** The value for a run that was cancelled and ended without one (the child died, or was abandoned); without it, that is an error. */
-  readonly whenCancelled?: () => T;
+  /**
+   * The value for a run that was cancelled and ended without one (the child
+   * died, or was abandoned); without it, that is an error. `childStarted`: the
+   * child said it was ready (false: it never ran, e.g. Ctrl-C at the password prompt).
+   */
+  readonly whenCancelled?: (childStarted: boolean) => T;
   /** Appended to the message for a child that died, e.g. "Cards it was writing are incomplete." */
   readonly whenStopped: string;
 }
@@ -77,7 +81,7 @@ export function runPrivilegedChild<T>(run: ChildRun<T>): Promise<T> {
 
   return new Promise<T>((resolve, reject) => {
     if (run.stopSignal?.aborted && run.whenCancelled) {
-      resolve(run.whenCancelled());
+      resolve(run.whenCancelled(false));
       return;
     }
     const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: childEnv });
@@ -93,7 +97,7 @@ export function runPrivilegedChild<T>(run: ChildRun<T>): Promise<T> {
       setTimeout(release, CHILD_EXIT_GRACE_MS).unref();
       run.signal?.removeEventListener('abort', onAbort);
       run.stopSignal?.removeEventListener('abort', onStop);
-      if (error && cancelled() && run.whenCancelled) resolve(run.whenCancelled());
+      if (error && cancelled() && run.whenCancelled) resolve(run.whenCancelled(spoke));
       else if (error) reject(error);
       else resolve(value!.value);
     };

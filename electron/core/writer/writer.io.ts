@@ -66,7 +66,7 @@ async function writeThroughChild(request: WriteRequest & PrivilegeOptions): Prom
       ...(opened ? { readImage: opened.read } : {}),
       whenStopped: 'Cards it was writing are incomplete.',
       // Cancelled, and the child ended (or was abandoned) before it said how each card ended: every card it had not finished is incomplete.
-      whenCancelled: () => targets.map((t) => finished.get(t) ?? cancelledResult(t)),
+      whenCancelled: (childStarted) => targets.map((t) => finished.get(t) ?? cancelledResult(t, childStarted)),
       onReport: (report) => {
         switch (report.type) {
           case 'progress':
@@ -88,12 +88,15 @@ async function writeThroughChild(request: WriteRequest & PrivilegeOptions): Prom
   }
 }
 
-function cancelledResult(target: string): WriteResult {
+function cancelledResult(target: string, childStarted: boolean): WriteResult {
+  const message = childStarted
+    ? `Cancelled: ${target} is incomplete; write it again before using it.`
+    : `Cancelled before the privileged writer started: nothing was written to ${target}.`;
   return {
     target,
     ok: false,
     kind: 'device',
-    error: new BootcardError(WriteErrorCode.CANCELLED, `Cancelled: ${target} is incomplete; write it again before using it.`, { target }).toJSON(),
+    error: new BootcardError(WriteErrorCode.CANCELLED, message, { target }).toJSON(),
     bytesWritten: 0,
     durationMs: 0,
     verified: false,
