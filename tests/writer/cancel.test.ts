@@ -7,7 +7,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { runCli } from '../../electron/cli/program.js';
 import { pseudoRandomBytes } from '../helpers/pseudo-random.js';
 import { attachLoop, describeLoop, sectorsWritten, type LoopDevice } from '../helpers/loop.js';
 import { MiB, readFileRange } from './card-image.js';
@@ -115,6 +117,30 @@ describeLoop('cancelling `bootcard flash` (real CLI process, real child, real lo
     expect(await expectCleanEnd(cli, card, 'two Ctrl-C')).toBe('cancelled');
     expect(cardHoldsImage(card)).toBe(false);
   }, 120_000);
+
+  it('Ctrl-C at the "Erase this card?" prompt: the prompt is closed, nothing is written, exit 1', async () => {
+    const card = slowCard();
+    const before = written(card);
+    const stdin = new PassThrough();
+    let stderr = '';
+    const run = runCli(['flash', imageFile, '--to', card.device, '--include-loop'], {
+      stdout: { write: () => true },
+      stderr: { write: (s: string) => (stderr += s) },
+      stdin,
+      interactive: true,
+      env: process.env,
+      cwd: dir,
+    });
+    const until = Date.now() + 30_000;
+    while (!stderr.includes('Erase this card?') && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(stderr).toMatch(/Erase this card\? \[y\/N\]/);
+    // What the terminal's Ctrl-C does to this process (in-process: the handlers bootcard installed, nothing else).
+    process.emit('SIGINT', 'SIGINT');
+    expect(await run).toBe(1);
+    expect(stderr).toMatch(/Cancelled: nothing was written/);
+    expect(written(card)).toBe(before);
+    expect(stdin.listenerCount('data') + stdin.listenerCount('readable')).toBe(0);
+  });
 
   it('the parent killed mid-write (SIGKILL): the child notices, cancels and exits by itself', async () => {
     const card = slowCard();
