@@ -95,3 +95,14 @@ describe('HTTP boot settings', () => {
     expect(check('HTTP_PATH=/pis/\n').join()).toMatch(/^warning HTTP_PATH=\/pis\/: write it without a leading or trailing '\/' .*\/pis\/boot\.img/);
   });
 });
+
+describeShared('HTTP boot and the bootloader image', () => {
+  it('warns when BOOT_ORDER asks a Pi 4 bootloader from before 2022-03-10 for HTTP boot (mode 7)', async () => {
+    const { buildPieeprom } = await import('../../electron/core/eeprom/index.js');
+    const { fixtureBytes, IMAGES } = await import('./helpers.js');
+    const config = '[all]\nBOOT_ORDER=0xf71\n';
+    const old = buildPieeprom({ base: fixtureBytes(IMAGES.pi4Old), config });
+    expect(old.diagnostics.map((d) => d.message).join()).toMatch(/BOOT_ORDER has 7 \(HTTP boot\) but this Pi 4 bootloader was built on 2020-07-16/);
+    expect(buildPieeprom({ base: fixtureBytes(IMAGES.pi4), config }).diagnostics).toEqual([]);
+  });
+});

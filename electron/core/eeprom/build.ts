@@ -19,6 +19,7 @@ import {
   bootConfCapacity,
   getEepromFile,
   parseEepromImage,
+  readBuildTimestamp,
   readBootConf,
   replaceEepromFileInPlace,
   setUpdateTimestampInPlace,
@@ -141,6 +142,9 @@ export function buildPieeprom(options: BuildPieepromOptions): BuildPieepromResul
   return { image: out, config, board: image.board, diagnostics, freeBytes };
 }
 
+/** The first Pi 4 bootloader with HTTP boot (BOOT_ORDER mode 7): 2022-03-10. */
+export const HTTP_BOOT_SINCE_2711 = Date.UTC(2022, 2, 10) / 1000;
+
 /** Raspberry Pi's download server, the bootloader's HTTP_HOST default: its own public key verifies it. */
 export const DEFAULT_HTTP_HOST = 'fw-download-alias1.raspberrypi.com';
 
@@ -166,10 +170,11 @@ function imageFile(base: Uint8Array, image: EepromImage, name: string): Uint8Arr
 }
 
 /**
- * What the bootloader will refuse because of keys and certificates: a custom
+ * What the bootloader will refuse because of keys, certificates or its age: a custom
  * HTTP_HOST with no public key in the image (the bootloader then checks
- * boot.sig against Raspberry Pi's own key, so your boot.img is refused), and
- * an HTTP_CACERT_HASH that is not the SHA-256 of the image's cacert.der.
+ * boot.sig against Raspberry Pi's own key, so your boot.img is refused), an
+ * HTTP_CACERT_HASH that is not the SHA-256 of the image's cacert.der, and HTTP
+ * boot in BOOT_ORDER on a Pi 4 bootloader from before it had it.
  */
 export function signingDiagnostics(
   config: string,
@@ -187,6 +192,16 @@ export function signingDiagnostics(
       key: 'HTTP_HOST',
       code: EepromDiagnosticCode.HTTP_HOST_WITHOUT_KEY,
       message: `HTTP_HOST=${hosts[0]} is set but this image has no public key. The bootloader documentation: "All HTTP downloads must be signed. The bootloader includes a public key for the files on the default host ${DEFAULT_HTTP_HOST}. This key will be used to verify the network install image, unless you set HTTP_HOST and include a public key in the EEPROM." Build with --sign-key (or --pubkey) and sign boot.img with the same key.`,
+    });
+  }
+  const httpFirst = bootloaderValues(config, 'BOOT_ORDER').some((v) => /^0x[0-9a-f]*7[0-9a-f]*$/i.test(v));
+  const built = image.board === '2711' ? readBuildTimestamp(base) : undefined;
+  if (httpFirst && built !== undefined && built < HTTP_BOOT_SINCE_2711) {
+    out.push({
+      severity: 'warning',
+      key: 'BOOT_ORDER',
+      code: EepromDiagnosticCode.HTTP_BOOT_NOT_IN_IMAGE,
+      message: `BOOT_ORDER has 7 (HTTP boot) but this Pi 4 bootloader was built on ${new Date(built * 1000).toISOString().slice(0, 10)}; HTTP boot needs "a bootloader dated 10th March 2022 or later". Use a newer pieeprom-*.bin.`,
     });
   }
   const hashes = bootloaderValues(config, 'HTTP_CACERT_HASH').filter((h) => /^[0-9a-f]{64}$/i.test(h));

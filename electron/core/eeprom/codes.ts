@@ -59,4 +59,6 @@ export const EepromDiagnosticCode = {
   /** A custom HTTP_HOST with no public key in the image: the bootloader refuses your boot.img. */
   HTTP_HOST_WITHOUT_KEY: 'EEPROM_HTTP_HOST_WITHOUT_KEY',
   CACERT_HASH_MISMATCH: 'EEPROM_CACERT_HASH_MISMATCH',
+  /** BOOT_ORDER asks for HTTP boot from a Pi 4 bootloader older than 2022-03-10. */
+  HTTP_BOOT_NOT_IN_IMAGE: 'EEPROM_HTTP_BOOT_NOT_IN_IMAGE',
 } as const;

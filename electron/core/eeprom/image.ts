@@ -437,3 +437,28 @@ export function readUpdateTimestamp(bytes: Uint8Array, parsed?: EepromImage): nu
   if ((~ts >>> 0) !== inverted || ts === 0xffffffff) return undefined;
   return ts;
 }
+
+const BUILD_TIMESTAMP_TAG = new TextEncoder().encode('BUILD_TIMESTAMP=');
+const buildTimestamps = new WeakMap<Uint8Array, number | null>();
+
+/** When the bootloader in this image was built (its BUILD_TIMESTAMP= string, as rpi-eeprom-update reads it). */
+export function readBuildTimestamp(bytes: Uint8Array): number | undefined {
+  const cached = buildTimestamps.get(bytes);
+  if (cached !== undefined) return cached ?? undefined;
+  let found: number | null = null;
+  const first = BUILD_TIMESTAMP_TAG[0]!;
+  for (let i = bytes.indexOf(first); i >= 0 && i + BUILD_TIMESTAMP_TAG.length < bytes.length; i = bytes.indexOf(first, i + 1)) {
+    let match = true;
+    for (let j = 1; j < BUILD_TIMESTAMP_TAG.length && match; j++) match = bytes[i + j] === BUILD_TIMESTAMP_TAG[j];
+    if (!match) continue;
+    let k = i + BUILD_TIMESTAMP_TAG.length;
+    let value = 0;
+    while (k < bytes.length && bytes[k]! >= 0x30 && bytes[k]! <= 0x39 && k - i < 40) value = value * 10 + (bytes[k++]! - 0x30);
+    if (k > i + BUILD_TIMESTAMP_TAG.length) {
+      found = value;
+      break;
+    }
+  }
+  buildTimestamps.set(bytes, found);
+  return found ?? undefined;
+}
