@@ -9,6 +9,8 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePiId } from '../../electron/core/netboot/pi-id.js';
+import { buildNetbootTree } from '../../electron/core/netboot/tree.io.js';
 import { runBootcard } from '../helpers/cli.js';
 import { BOOT_FILES, bootFileBytes, buildOsImage, IMAGE_CONFIG_TXT, toolsMissing, type BuiltImage } from './os-image.js';
 
@@ -219,5 +221,27 @@ describeTools('bootcard netboot tree', () => {
     const run = await runBootcard(['netboot', 'tree', '--image', image.img, '--tftp-root', tftp, '--pi', SERIAL]);
     expect(run.code, run.stderr).toBe(0);
     expect(readdirSync(tftp).filter((n) => n.startsWith('.bootcard-work') || n === '.bootcard-netboot.lock')).toEqual([]);
+  });
+
+  it.each(['Decompressing', 'Extracting', 'NFS root'])('cancelling at "%s" stops the run, leaves the Pi folders as they were and no child process behind', async (at) => {
+    const controller = new AbortController();
+    const before = statSync(path.join(nfs, MAC)).ino;
+    const run = buildNetbootTree({
+      image: image.xz,
+      tftpRoot: tftp,
+      nfsRoot: nfs,
+      server: SERVER,
+      pis: [{ id: parsePiId(MAC) }],
+      signal: controller.signal,
+      // Aborted as the step starts: its child process (xz, debugfs, cp) is started with an aborted signal.
+      onProgress: (text) => {
+        if (text.startsWith(at)) controller.abort();
+      },
+    });
+    await expect(run).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(statSync(path.join(nfs, MAC)).ino).toBe(before);
+    expect([...readdirSync(tftp), ...readdirSync(nfs)].filter((n) => n.startsWith('.bootcard-work') || n.endsWith('.lock'))).toEqual([]);
+    const children = spawnSync('ps', ['-o', 'pid=,stat=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' }).stdout;
+    expect(children).not.toMatch(/debugfs|xz|\bcp\b/);
   });
 });

@@ -14,7 +14,7 @@ import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { BootcardError, toBootcardError } from '../errors.js';
+import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
 import { COMPRESSION_MAGIC_BYTES, DECOMPRESSOR, compressionOf, type Compression } from './compression.js';
 import { NetbootErrorCode } from './errors.js';
 
@@ -39,8 +39,8 @@ export interface DecompressedStream {
   readonly stream: Readable;
   /** Resolves when the decompressor ended well; rejects with a BootcardError otherwise. */
   readonly finished: Promise<void>;
-  /** Stops the decompressor (its child process, if any). */
-  cancel(): void;
+  /** Stops the decompressor; resolves once its child process (if any) is gone. */
+  cancel(): Promise<void>;
 }
 
 function failed(file: string, compression: Compression, why: string): BootcardError {
@@ -48,7 +48,7 @@ function failed(file: string, compression: Compression, why: string): BootcardEr
 }
 
 /** The image's bytes, decompressed when its first bytes say it is compressed. */
-export async function openDecompressed(file: string): Promise<DecompressedStream> {
+export async function openDecompressed(file: string, signal?: AbortSignal): Promise<DecompressedStream> {
   const compression = await detectCompression(file);
   if (compression === 'none' || compression === 'gzip') {
     const source = createReadStream(file);
@@ -60,34 +60,52 @@ export async function openDecompressed(file: string): Promise<DecompressedStream
       stream.on('end', resolve);
     });
     finished.catch(() => undefined);
-    return { compression, stream, finished, cancel: () => stream.destroy() };
+    return {
+      compression,
+      stream,
+      finished,
+      cancel: async () => {
+        stream.destroy();
+      },
+    };
   }
   const tool = DECOMPRESSOR[compression];
   // The tool reads the file this process opened (its stdin), not a path it would resolve again.
   const input = await open(file, 'r').catch((error: unknown) => {
     throw toBootcardError(error, `Could not open the image ${file}`);
   });
-  const child: ChildProcess = spawn(tool.command, ['-dc'], { stdio: [input.fd, 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(tool.command, ['-dc'], { stdio: [input.fd, 'pipe', 'pipe'], signal, killSignal: 'SIGKILL' });
   const closeInput = () => void input.close().catch(() => undefined);
   child.on('spawn', closeInput);
   child.on('error', closeInput);
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-2000)));
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
   const finished = new Promise<void>((resolve, reject) => {
     child.on('error', (error: NodeJS.ErrnoException) => {
+      if (child.pid !== undefined && (signal?.aborted || child.killed)) return; // answered on 'close'
       reject(
         error.code === 'ENOENT'
           ? new BootcardError(NetbootErrorCode.DECOMPRESS_FAILED, `${file} is ${compression}-compressed and the ${tool.command} command is missing: install it (apt install ${tool.debianPackage}), or decompress the image yourself.`, { path: file, compression })
           : failed(file, compression, error.message),
       );
     });
-    child.on('close', (code, signal) => {
+    child.on('close', (code, killedBy) => {
       if (code === 0) resolve();
-      else reject(failed(file, compression, signal ? `${tool.command} was stopped (${signal})` : stderr.trim() || `${tool.command} exited with ${code}`));
+      else if (signal?.aborted) reject(new BootcardError(CommonErrorCode.CANCELLED, 'Cancelled while decompressing the image.'));
+      else reject(failed(file, compression, killedBy ? `${tool.command} was stopped (${killedBy})` : stderr.trim() || `${tool.command} exited with ${code}`));
     });
   });
   finished.catch(() => undefined);
-  return { compression, stream: child.stdout!, finished, cancel: () => child.kill('SIGKILL') };
+  return {
+    compression,
+    stream: child.stdout!,
+    finished,
+    cancel: async () => {
+      child.kill('SIGKILL');
+      if (child.pid !== undefined) await exited;
+    },
+  };
 }
 
 const BLOCK = 64 * 1024;
@@ -98,12 +116,13 @@ function isZero(bytes: Uint8Array): boolean {
 }
 
 /** Unpacks `file` into `dest` (created, mode 0600), leaving holes for zero blocks. Returns the image size. */
-export async function decompressToSparseFile(file: string, dest: string): Promise<{ compression: Compression; size: number }> {
-  const source = await openDecompressed(file);
+export async function decompressToSparseFile(file: string, dest: string, signal?: AbortSignal): Promise<{ compression: Compression; size: number }> {
+  const source = await openDecompressed(file, signal);
   const out = await open(dest, 'wx', 0o600);
   let position = 0;
   try {
     for await (const chunk of source.stream as AsyncIterable<Buffer>) {
+      if (signal?.aborted) throw new BootcardError(CommonErrorCode.CANCELLED, 'Cancelled while decompressing the image.');
       for (let at = 0; at < chunk.length; at += BLOCK) {
         const block = chunk.subarray(at, Math.min(chunk.length, at + BLOCK));
         if (!isZero(block)) await out.write(block, 0, block.length, position);
@@ -114,7 +133,7 @@ export async function decompressToSparseFile(file: string, dest: string): Promis
     await out.truncate(position);
     return { compression: source.compression, size: position };
   } catch (error) {
-    source.cancel();
+    await source.cancel();
     throw error instanceof BootcardError ? error : failed(file, source.compression, error instanceof Error ? error.message : String(error));
   } finally {
     await out.close();

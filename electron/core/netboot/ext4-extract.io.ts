@@ -23,7 +23,7 @@
 import { spawn } from 'node:child_process';
 import { chmod, link, lchown, mkdtemp, open, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { BootcardError } from '../errors.js';
+import { BootcardError, CommonErrorCode } from '../errors.js';
 import { NetbootErrorCode } from './errors.js';
 
 const S_IFMT = 0o170000;
@@ -57,6 +57,12 @@ interface Ext4Source {
   /** The image file (opened by the caller, passed to debugfs as fd 3). */
   readonly fd: number;
   readonly offset: number;
+  /** Aborting kills the running debugfs (or mknod, setfattr). */
+  readonly signal?: AbortSignal | undefined;
+}
+
+function cancelled(): BootcardError {
+  return new BootcardError(CommonErrorCode.CANCELLED, 'Cancelled while extracting the root file system; the Pi folders were left as they were.');
 }
 
 function extractError(message: string, details?: Record<string, unknown>): BootcardError {
@@ -66,15 +72,22 @@ function extractError(message: string, details?: Record<string, unknown>): Bootc
 /** Runs debugfs read-only on the source with these commands; resolves with its stdout (latin1: bytes kept 1:1). */
 function debugfs(source: Ext4Source, commands: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('debugfs', ['-f', '-', `/dev/fd/3?offset=${source.offset}`], { stdio: ['pipe', 'pipe', 'pipe', source.fd] });
+    const child = spawn('debugfs', ['-f', '-', `/dev/fd/3?offset=${source.offset}`], { stdio: ['pipe', 'pipe', 'pipe', source.fd], signal: source.signal, killSignal: 'SIGKILL' });
     const out: Buffer[] = [];
     let stderr = '';
     child.stdout!.on('data', (b: Buffer) => out.push(b));
     child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-4000)));
-    child.on('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'ENOENT' ? extractError('debugfs is missing: install e2fsprogs (apt install e2fsprogs) to extract the root file system.') : extractError(`debugfs failed: ${error.message}`)),
-    );
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      // A cancel kills the child: 'close' follows once it is gone, and answers then (no process left behind).
+      if (source.signal?.aborted && child.pid !== undefined) return;
+      reject(
+        error.code === 'ENOENT'
+          ? extractError('debugfs is missing: install e2fsprogs (apt install e2fsprogs) to extract the root file system.')
+          : extractError(`debugfs failed: ${error.message}`),
+      );
+    });
     child.on('close', (code) => {
+      if (source.signal?.aborted) return reject(cancelled());
       // debugfs reports a failed command on stderr and goes on; a file system it cannot open is the fatal case.
       if (code !== 0 || /while (opening|trying to open) filesystem/i.test(stderr) || /Bad magic number/i.test(stderr)) {
         reject(extractError(`debugfs could not read the image's root file system: ${stderr.trim().split('\n').slice(-3).join(' ')}`));
@@ -161,13 +174,16 @@ async function deviceNumbers(source: Ext4Source, inodes: readonly number[]): Pro
   return map;
 }
 
-function run(command: string, args: readonly string[], options: { cwd?: string } = {}): Promise<void> {
+function run(command: string, args: readonly string[], options: { cwd?: string; signal?: AbortSignal | undefined } = {}): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: options.cwd });
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: options.cwd, signal: options.signal, killSignal: 'SIGKILL' });
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-2000)));
-    child.on('error', (error: NodeJS.ErrnoException) => reject(error));
-    child.on('close', (code) => (code === 0 ? resolve() : reject(extractError(`${command} failed: ${stderr.trim() || `exit ${code}`}`))));
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      if (options.signal?.aborted && child.pid !== undefined) return; // answered on 'close', once it is gone
+      reject(error);
+    });
+    child.on('close', (code) => (options.signal?.aborted ? reject(cancelled()) : code === 0 ? resolve() : reject(extractError(`${command} failed: ${stderr.trim() || `exit ${code}`}`))));
   });
 }
 
@@ -209,7 +225,7 @@ async function restoreXattrs(source: Ext4Source, dest: string, entries: readonly
   const dumpFile = path.join(scratch, 'xattrs.dump');
   await writeFile(dumpFile, dump, { mode: 0o600 });
   try {
-    await run('setfattr', ['-h', `--restore=${dumpFile}`], { cwd: dest });
+    await run('setfattr', ['-h', `--restore=${dumpFile}`], { cwd: dest, signal: source.signal });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw extractError('setfattr is missing: install attr (apt install attr) to copy extended attributes and file capabilities.');
     throw error;
@@ -221,12 +237,12 @@ async function restoreXattrs(source: Ext4Source, dest: string, entries: readonly
  * Extracts the ext4 file system at `offset` in `image` into `dest` (an empty
  * folder this process made). Must run as root to keep owners and capabilities.
  */
-export async function extractExt4(image: string, offset: number, dest: string): Promise<ExtractSummary> {
+export async function extractExt4(image: string, offset: number, dest: string, signal?: AbortSignal): Promise<ExtractSummary> {
   if (/["\\\n]/.test(dest)) throw new BootcardError(NetbootErrorCode.UNSAFE_PATH, `bootcard cannot extract into ${JSON.stringify(dest)}: choose a folder whose path has no quote, backslash or line break.`, { dest });
   const handle = await open(image, 'r');
   const scratch = await mkdtemp(path.join(path.dirname(dest), '.bootcard-xattrs-'));
   try {
-    const source: Ext4Source = { fd: handle.fd, offset };
+    const source: Ext4Source = { fd: handle.fd, offset, signal };
     const entries = await listExt4(source);
     const dumped = await debugfs(source, [`rdump / "${dest}"`]);
     if (/rdump: /.test(dumped)) throw extractError(`debugfs could not copy the files: ${dumped.trim().slice(0, 500)}`);
@@ -238,6 +254,7 @@ export async function extractExt4(image: string, offset: number, dest: string): 
     let hardLinks = 0;
     let skippedSockets = 0;
     for (const entry of entries) {
+      if (signal?.aborted) throw cancelled();
       const target = path.join(dest, entry.path);
       const type = entry.mode & S_IFMT;
       const permissions = entry.mode & 0o7777;
@@ -263,7 +280,7 @@ export async function extractExt4(image: string, offset: number, dest: string): 
         await rm(target, { force: true });
         const numbers = devices.get(entry.inode);
         const args = type === S_IFIFO ? [target, 'p'] : [target, type === S_IFCHR ? 'c' : 'b', String(numbers!.major), String(numbers!.minor)];
-        await run('mknod', ['-m', '0600', ...args]);
+        await run('mknod', ['-m', '0600', ...args], { signal });
       }
       // chown first: it clears set-uid and set-gid bits, which chmod then sets.
       await lchown(target, entry.uid, entry.gid);

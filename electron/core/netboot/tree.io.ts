@@ -58,6 +58,8 @@ export interface TreeOptions {
   readonly pis: readonly PiSpec[];
   readonly configTxtEdits?: readonly ConfigTxtEdit[];
   readonly onProgress?: (text: string) => void;
+  /** Aborting stops the run within seconds (child processes killed); finished Pi folders stay, the rest as before. */
+  readonly signal?: AbortSignal;
 }
 
 export interface PiTreeResult {
@@ -313,7 +315,10 @@ async function buildNfsFolder(options: TreeOptions, spec: PiSpec, staging: strin
   const fresh = await mkdtemp(path.join(nfsRoot, `${WORK_PREFIX}${folder}-`));
   try {
     // cp -a keeps owners, modes, hard links, device nodes, xattrs and capabilities of the extracted root.
-    await execFileAsync('cp', ['-a', '--reflink=auto', '--', `${staging}/.`, `${fresh}/`], { maxBuffer: 1024 * 1024 });
+    await execFileAsync('cp', ['-a', '--reflink=auto', '--', `${staging}/.`, `${fresh}/`], { maxBuffer: 1024 * 1024, signal: options.signal, killSignal: 'SIGKILL' }).catch((error: unknown) => {
+      if (options.signal?.aborted) throw new BootcardError(CommonErrorCode.CANCELLED, `Cancelled while copying the root for ${folder}; its old folder was left as it was.`);
+      throw error;
+    });
     const fstab = (await readInRoot(fresh, 'etc/fstab')) ?? '';
     await replaceInRoot(fresh, 'etc/fstab', netbootFstab(fstab, { server: options.server!, bootPath: path.join(options.tftpRoot, folder), ...(options.nfsOptions ? { options: options.nfsOptions } : {}), diskSignature }));
     if (spec.hostname) {
@@ -387,7 +392,11 @@ async function lockTree(tftpRoot: string, otherRoots: readonly string[]): Promis
 }
 
 export async function buildNetbootTree(options: TreeOptions): Promise<TreeResult> {
-  const progress = options.onProgress ?? (() => undefined);
+  const report = options.onProgress ?? (() => undefined);
+  const progress = (text: string) => {
+    if (options.signal?.aborted) throw new BootcardError(CommonErrorCode.CANCELLED, 'Cancelled: the Pi folders not built yet were left as they were.');
+    report(text);
+  };
   if (options.pis.length === 0) throw new BootcardError(CommonErrorCode.USAGE, 'Name the Pis to build folders for: --pi ID (repeatable) or --pis pis.csv.');
   if (options.nfsRoot && !options.server) throw new BootcardError(CommonErrorCode.USAGE, 'An NFS root needs the server address the Pis mount it from: --server IP.');
   if (options.nfsRoot && process.geteuid?.() !== 0) {
@@ -444,69 +453,67 @@ async function buildLocked(options: TreeOptions, progress: (text: string) => voi
 }
 
 async function buildFromImage(options: TreeOptions, progress: (text: string) => void, work: string, openedImage: string): Promise<TreeResult> {
-  {
-    let imageFile = openedImage;
-    const compression = await detectCompression(openedImage);
-    if (compression !== 'none') {
-      progress(`Decompressing ${path.basename(options.image)} (${compression})...`);
-      imageFile = path.join(work, 'image.img');
-      await decompressToSparseFile(openedImage, imageFile).catch((error: unknown) => {
-        // Name the file the user gave, not the descriptor it was read through.
-        throw BootcardError.is(error) ? new BootcardError(error.code, error.message.split(openedImage).join(options.image), error.details) : error;
-      });
+  let imageFile = openedImage;
+  const compression = await detectCompression(openedImage);
+  if (compression !== 'none') {
+    progress(`Decompressing ${path.basename(options.image)} (${compression})...`);
+    imageFile = path.join(work, 'image.img');
+    await decompressToSparseFile(openedImage, imageFile, options.signal).catch((error: unknown) => {
+      // Name the file the user gave, not the descriptor it was read through.
+      throw BootcardError.is(error) ? new BootcardError(error.code, error.message.split(openedImage).join(options.image), error.details) : error;
+    });
+  }
+  const reader = await openByteReader(imageFile);
+  let files: BootFile[];
+  let layout;
+  try {
+    layout = await readOsImageLayout(reader);
+    progress('Reading the boot partition...');
+    files = [];
+    for (const entry of await layout.boot.files()) {
+      checkBootPath(entry.path);
+      const bytes = await layout.boot.readFile(entry.path);
+      files.push({ path: entry.path, bytes, sha256: createHash('sha256').update(bytes).digest('hex') });
     }
-    const reader = await openByteReader(imageFile);
-    let files: BootFile[];
-    let layout;
+  } finally {
+    await reader.close();
+  }
+  if (!files.some((f) => f.path.toLowerCase() === 'cmdline.txt')) {
+    files.push({ path: 'cmdline.txt', bytes: new Uint8Array(0), sha256: createHash('sha256').digest('hex') });
+  }
+  if (options.nfsRoot && !layout.root) {
+    throw new BootcardError(NetbootErrorCode.IMAGE_LAYOUT, 'The image has no ext4 root partition to copy into --nfs-root; give a Raspberry Pi OS image, or leave out --nfs-root.');
+  }
+
+  const store = path.join(options.tftpRoot, SHARED_FOLDER);
+  await fillStore(store, files.filter((f) => !OWN_COPY.has(f.path.toLowerCase())), work);
+
+  let root: ExtractSummary | null = null;
+  if (options.nfsRoot && layout.root) {
+    const staging = await mkdtemp(path.join(options.nfsRoot, `${WORK_PREFIX}staging-`));
     try {
-      layout = await readOsImageLayout(reader);
-      progress('Reading the boot partition...');
-      files = [];
-      for (const entry of await layout.boot.files()) {
-        checkBootPath(entry.path);
-        const bytes = await layout.boot.readFile(entry.path);
-        files.push({ path: entry.path, bytes, sha256: createHash('sha256').update(bytes).digest('hex') });
+      await chmod(staging, 0o700);
+      progress('Extracting the root file system...');
+      root = await extractExt4(imageFile, layout.root.offset, staging, options.signal);
+      const rootMode = (await lstat(staging)).mode;
+      for (const spec of options.pis) {
+        progress(`NFS root for ${spec.id.folder}...`);
+        await buildNfsFolder(options, spec, staging, layout.diskSignature, rootMode);
       }
     } finally {
-      await reader.close();
+      await rm(staging, { recursive: true, force: true });
     }
-    if (!files.some((f) => f.path.toLowerCase() === 'cmdline.txt')) {
-      files.push({ path: 'cmdline.txt', bytes: new Uint8Array(0), sha256: createHash('sha256').digest('hex') });
-    }
-    if (options.nfsRoot && !layout.root) {
-      throw new BootcardError(NetbootErrorCode.IMAGE_LAYOUT, 'The image has no ext4 root partition to copy into --nfs-root; give a Raspberry Pi OS image, or leave out --nfs-root.');
-    }
-
-    const store = path.join(options.tftpRoot, SHARED_FOLDER);
-    await fillStore(store, files.filter((f) => !OWN_COPY.has(f.path.toLowerCase())), work);
-
-    let root: ExtractSummary | null = null;
-    if (options.nfsRoot && layout.root) {
-      const staging = await mkdtemp(path.join(options.nfsRoot, `${WORK_PREFIX}staging-`));
-      try {
-        await chmod(staging, 0o700);
-        progress('Extracting the root file system...');
-        root = await extractExt4(imageFile, layout.root.offset, staging);
-        const rootMode = (await lstat(staging)).mode;
-        for (const spec of options.pis) {
-          progress(`NFS root for ${spec.id.folder}...`);
-          await buildNfsFolder(options, spec, staging, layout.diskSignature, rootMode);
-        }
-      } finally {
-        await rm(staging, { recursive: true, force: true });
-      }
-    }
-
-    const results: PiTreeResult[] = [];
-    for (const spec of options.pis) {
-      progress(`TFTP folder for ${spec.id.folder}...`);
-      results.push(await buildTftpFolder(options, spec, files, store));
-    }
-
-    const bootcode = await placeBootcode(options.tftpRoot, store, files, work);
-    const kept = await pruneStore(store);
-    return { pis: results, sharedFiles: kept.files, sharedBytes: kept.bytes, bootcode, root, compression };
   }
+
+  const results: PiTreeResult[] = [];
+  for (const spec of options.pis) {
+    progress(`TFTP folder for ${spec.id.folder}...`);
+    results.push(await buildTftpFolder(options, spec, files, store));
+  }
+
+  const bootcode = await placeBootcode(options.tftpRoot, store, files, work);
+  const kept = await pruneStore(store);
+  return { pis: results, sharedFiles: kept.files, sharedBytes: kept.bytes, bootcode, root, compression };
 }
 
 /** bootcode.bin at the TFTP root, unless a different one that is not bootcard's is there. */

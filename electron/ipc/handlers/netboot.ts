@@ -29,6 +29,7 @@ export function netbootTreeHandler(options: { cwd: string; outputRoot: string })
       ...(request.server ? { server: request.server } : {}),
       pis,
       onProgress: (text) => ctx.progress({ text }),
+      signal: ctx.signal,
     });
   };
 }
