@@ -8,6 +8,7 @@ export { formatDiagnostic, hasErrors } from './diagnostics.js';
 export {
   BOOTCONF_SIG,
   BOOTCONF_TXT,
+  CACERT_DER,
   IMAGE_SIZE_BY_BOARD,
   MAX_BOOTCONF_SIZE,
   MODIFIABLE_FILES,
@@ -21,8 +22,11 @@ export {
   parseEepromImage,
   readBootConf,
   readBootConfBytes,
+  readBuildTimestamp,
   readUpdateTimestamp,
   replaceEepromFile,
+  updateTimestampPlace,
+  type UpdateTimestampPlace,
   rsaPublicKeyToBin,
   PUBKEY_BIN_SIZE,
   type Board,
@@ -57,7 +61,16 @@ export {
 } from './boot-order.js';
 export { MAX_LINE_LENGTH, parseConfigInt, validateBootConf, type ValidateOptions } from './validate.js';
 export { checkTimestamp, makePieepromSig, parsePieepromSig, sha256HexPure, type PieepromSig, type Sha256Hex, type SigOptions } from './sig.js';
-export { assertBuildable, buildPieeprom, resolveBootConf, type BuildPieepromOptions, type BuildPieepromResult } from './build.js';
+export {
+  assertBuildable,
+  buildPieeprom,
+  resolveBootConf,
+  signingDiagnostics,
+  DEFAULT_HTTP_HOST,
+  type BuildPieepromOptions,
+  type BuildPieepromResult,
+  type ConfigSignature,
+} from './build.js';
 export {
   buildBatchRow,
   createBatchBuilder,
@@ -68,6 +81,7 @@ export {
   type BatchOptions,
   type BatchPlan,
   type BatchRow,
+  type BatchSigner,
   type BuiltRow,
   type CsvTable,
   type IncrementalSha256,
