@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import type { NetbootTreeResult } from '../../../electron/ipc/channels/netboot.js';
 import { messageOf, useClient } from '../client-context.js';
 import type { WizardState } from '../wizard/state.js';
@@ -31,16 +31,18 @@ export function PrepareServer({ state }: { state: WizardState }) {
   const [progress, setProgress] = useState<string | null>(null);
   const [result, setResult] = useState<NetbootTreeResult | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const controller = useRef<AbortController | null>(null);
   const ids = pis.split(/[\s,]+/).filter((p) => p.length > 0);
   const prepare = () => {
     setRunning(true);
     setResult(null);
     setError(null);
+    controller.current = new AbortController();
     client
       .call(
         'netboot.tree',
         { image, tftpRoot, ...(nfsRoot ? { nfsRoot } : {}), ...(server ? { server } : {}), pis: ids, ...(ssh ? { ssh: true } : {}) },
-        { onProgress: (p) => setProgress(p.text) },
+        { signal: controller.current.signal, onProgress: (p) => setProgress(p.text) },
       )
       .then(setResult, (e: unknown) => setError(messageOf(e)))
       .finally(() => {
@@ -63,6 +65,7 @@ export function PrepareServer({ state }: { state: WizardState }) {
       </div>
       <label><input type="checkbox" checked={ssh} onChange={(e) => setSsh(e.target.checked)} /> Turn SSH on at first boot</label>
       <button type="button" disabled={running || ids.length === 0 || image === '' || tftpRoot === ''} onClick={prepare}>Prepare the server</button>
+      {running ? <button type="button" onClick={() => controller.current?.abort()}>Cancel</button> : null}
       {progress ? <p role="status">{progress}</p> : null}
       {error ? <p role="alert" className="field-error">{error}</p> : null}
       {result ? (
