@@ -5,8 +5,9 @@
  * error that names what the path is, hold no file thread (so the next request
  * is still answered), write nothing, and stop reading when cancelled.
  */
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -140,6 +141,30 @@ describeShared('special files beside a real bootloader', () => {
     // Before, each FIFO open held one of libuv's four threads for ever, and this request was never answered.
     const answer = await call('firmware.locate', { kind: 'eeprom', board: '2711', path: good });
     expect(answer).toMatchObject({ ok: true, value: { kind: 'eeprom', board: '2711' } });
+  });
+});
+
+describe('a node of the wrong kind is never opened', () => {
+  it('refuses a FIFO from its stat: a writer waiting for a reader is not released', async () => {
+    const fifo = mkfifo(at('watched-fifo'));
+    // The shell's open for writing returns only once someone opens the FIFO for reading.
+    const writer = spawn('sh', ['-c', `exec 3>"$0"; echo opened`, fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let output = '';
+    writer.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
+    const exited = new Promise<void>((resolve) => writer.once('exit', () => resolve()));
+    try {
+      await expect(readInputFile(fifo, { what: 'firmware file', maxBytes: 1024 })).rejects.toMatchObject({ code: CommonErrorCode.FILE_UNREADABLE });
+      await expect(readFirmwareSource(fifo, { partitionSize: 1 << 28 })).rejects.toMatchObject({ code: CommonErrorCode.FILE_UNREADABLE });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(output).toBe('');
+      // The check itself: opening it for reading does release the writer.
+      const handle = await open(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+      await exited;
+      await handle.close();
+      expect(output).toBe('opened\n');
+    } finally {
+      writer.kill('SIGKILL');
+    }
   });
 });
 

@@ -5,14 +5,16 @@
  *
  * A path can name anything: a FIFO (whose plain open waits for a writer and
  * holds one of Node's four file threads for ever), /dev/zero or /dev/urandom
- * (endless), a terminal, a socket, a folder. So every input is opened with
- * O_NONBLOCK | O_NOCTTY (the open never waits and never takes a terminal),
- * its kind is checked on the opened handle (fstat: what was checked is what
- * gets read, even if the path is swapped in between), its size is capped
- * before a byte is read, and reading stops at a cancel between chunks.
+ * (endless), a terminal, a socket, a folder, a device whose open acts on its
+ * own (/dev/watchdog). So a path whose node is the wrong kind is refused from
+ * stat without being opened; the rest is opened with O_NONBLOCK | O_NOCTTY
+ * (the open never waits and never takes a terminal) and checked again on the
+ * opened handle (fstat: the same node, of the right kind, so what was checked
+ * is what gets read even if the path is swapped in between); its size is
+ * capped before a byte is read, and reading stops at a cancel between chunks.
  */
 import { constants, type Stats } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { lstat, open, stat as statPath, type FileHandle } from 'node:fs/promises';
 import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
 import { formatBytes } from '../units.js';
 
@@ -78,25 +80,52 @@ export function tooLarge(path: string, size: number, options: Pick<OpenInputOpti
   );
 }
 
+const linkRefused = (path: string, what: string) =>
+  new BootcardError(CommonErrorCode.FILE_UNREADABLE, `The ${what} ${path} is a symbolic link, which bootcard does not follow here.`, { path, reason: 'link' });
+
+/**
+ * Looks at the path before opening it: opening a device node can act on its
+ * own (as root, opening /dev/watchdog arms the watchdog), so a path whose
+ * node is not one `accept` wants is refused without ever being opened.
+ */
+async function statBeforeOpen(path: string, options: { what: string; noFollow?: boolean }, accept: (stat: Stats) => boolean, refuse: (stat: Stats) => BootcardError): Promise<Stats> {
+  let before: Stats;
+  try {
+    before = options.noFollow ? await lstat(path) : await statPath(path);
+  } catch (error) {
+    throw toBootcardError(error, `Could not open the ${options.what} ${path}`);
+  }
+  if (options.noFollow && before.isSymbolicLink()) throw linkRefused(path, options.what);
+  if (!accept(before)) throw refuse(before);
+  return before;
+}
+
 async function openNonBlocking(path: string, flags: number, what: string): Promise<FileHandle> {
   try {
     return await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | flags);
   } catch (error) {
-    if ((error as { code?: string }).code === 'ELOOP') {
-      throw new BootcardError(CommonErrorCode.FILE_UNREADABLE, `The ${what} ${path} is a symbolic link, which bootcard does not follow here.`, { path, reason: 'link' });
-    }
+    if ((error as { code?: string }).code === 'ELOOP') throw linkRefused(path, what);
     throw toBootcardError(error, `Could not open the ${what} ${path}`);
+  }
+}
+
+/** The opened node must be the one looked at (the path was not swapped between the look and the open). */
+function checkSameNode(path: string, before: Stats, opened: Stats, what: string): void {
+  if (before.dev !== opened.dev || before.ino !== opened.ino) {
+    throw new BootcardError(CommonErrorCode.FILE_UNREADABLE, `The ${what} ${path} changed while it was being opened. Try again.`, { path, reason: 'changed' });
   }
 }
 
 /** Opens a regular file (or, if allowed, a block device) for reading; see the module comment. */
 export async function openInputFile(path: string, options: OpenInputOptions): Promise<InputFile> {
   throwIfCancelled(options.signal, options.what);
+  const accepts = (st: Stats) => st.isFile() || (options.allowBlockDevice === true && st.isBlockDevice());
+  const before = await statBeforeOpen(path, options, accepts, (st) => notAFile(path, st, options));
   const handle = await openNonBlocking(path, options.noFollow ? constants.O_NOFOLLOW : 0, options.what);
   try {
     const stat = await handle.stat();
-    const accepted = stat.isFile() || (options.allowBlockDevice === true && stat.isBlockDevice());
-    if (!accepted) throw notAFile(path, stat, options);
+    if (!accepts(stat)) throw notAFile(path, stat, options);
+    checkSameNode(path, before, stat, options.what);
     if (stat.isFile() && stat.size > options.maxBytes) throw tooLarge(path, stat.size, options);
     const size = stat.isFile() ? stat.size : 0;
     const read = async (offset: number, length: number): Promise<Uint8Array> => {
@@ -150,16 +179,20 @@ export type InputKind = 'file' | 'folder';
  */
 export async function inputKind(path: string, options: Pick<OpenInputOptions, 'what' | 'signal'>): Promise<InputKind> {
   throwIfCancelled(options.signal, options.what);
+  const refuse = (st: Stats) =>
+    new BootcardError(
+      CommonErrorCode.FILE_UNREADABLE,
+      `The ${options.what} ${path} is ${describeFileKind(st)}, not a file or a folder: name the ${options.what} itself.`,
+      { path, reason: 'not-a-file', kind: describeFileKind(st) },
+    );
+  const accepts = (st: Stats) => st.isFile() || st.isDirectory();
+  const before = await statBeforeOpen(path, options, accepts, refuse);
   const handle = await openNonBlocking(path, 0, options.what);
   try {
     const stat = await handle.stat();
-    if (stat.isFile()) return 'file';
-    if (stat.isDirectory()) return 'folder';
-    throw new BootcardError(
-      CommonErrorCode.FILE_UNREADABLE,
-      `The ${options.what} ${path} is ${describeFileKind(stat)}, not a file or a folder: name the ${options.what} itself.`,
-      { path, reason: 'not-a-file', kind: describeFileKind(stat) },
-    );
+    if (!accepts(stat)) throw refuse(stat);
+    checkSameNode(path, before, stat, options.what);
+    return stat.isFile() ? 'file' : 'folder';
   } catch (error) {
     throw toBootcardError(error, `Could not read the ${options.what} ${path}`);
   } finally {
