@@ -113,6 +113,20 @@ describeSigning('signing as rpi-eeprom-digest does (checked with openssl)', () =
     expect(Buffer.from(pubkey.subarray(256)).toString('hex')).toBe('0100010000000000');
   });
 
+  it('build --sign-key gives the same bytes as --digest with a .sig made by openssl (rpi-eeprom-digest\'s recipe) plus --pubkey', async () => {
+    // rpi-eeprom-digest -k: sha256sum, "ts: N", then "rsa2048: " + xxd -p of `openssl dgst -sign KEY -sha256`.
+    const sigBin = at('openssl-bootconf.sig.bin');
+    openssl('dgst', '-sha256', '-sign', at('private.pem'), '-out', sigBin, at('bootconf.txt'));
+    const sha = openssl('dgst', '-sha256', '-r', at('bootconf.txt')).split(' ')[0];
+    writeFileSync(at('openssl-bootconf.sig'), `${sha}\nts: ${TS}\nrsa2048: ${readFileSync(sigBin).toString('hex')}\n`);
+    for (const image of [IMAGES.pi4, IMAGES.pi5]) {
+      const viaDigest = await runBootcard(['eeprom', 'build', '--base', eepromFixture(image), '--config', at('bootconf.txt'), '--digest', at('openssl-bootconf.sig'), '--pubkey', at('public.pem'), '--timestamp', String(TS), '--out', at('via-digest.bin')]);
+      const viaKey = await runBootcard(['eeprom', 'build', '--base', eepromFixture(image), '--config', at('bootconf.txt'), '--sign-key', at('private.pem'), '--timestamp', String(TS), '--out', at('via-key.bin')]);
+      expect([viaDigest.code, viaKey.code]).toEqual([0, 0]);
+      expect(Buffer.compare(readFileSync(at('via-digest.bin')), readFileSync(at('via-key.bin'))), image).toBe(0);
+    }
+  });
+
   it('a custom HTTP_HOST without a public key in the image is warned in the bootloader\'s words', async () => {
     const r = await runBootcard(['eeprom', 'build', '--base', eepromFixture(IMAGES.pi5), '--config', at('bootconf.txt'), '--out', at('unsigned.bin')]);
     expect(r.code).toBe(0);
