@@ -98,7 +98,12 @@ function replay(server: ServeChild, headers: Record<string, string>, token: stri
       ws.send(JSON.stringify({ type: 'auth', token }));
       ws.send(manifestSave('replay'));
     });
-    ws.on('message', (d) => answers.push(d.toString()));
+    // Let in: it answered (and would stay open), which is the failure this test looks for.
+    ws.on('message', (d) => {
+      answers.push(d.toString());
+      resolve({ code: 0, answers });
+      ws.terminate();
+    });
     ws.on('unexpected-response', (_req, res) => {
       resolve({ code: res.statusCode ?? 0, answers });
       ws.terminate();
@@ -151,7 +156,9 @@ describeChromium('a second local server cannot drive bootcard serve through the 
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the operator’s station works, and the token leaves the address bar', async () => {
+  it('the operator’s station works, the token leaves the address bar, and an old serve’s cookie is dropped', async () => {
+    // A cookie an older serve set, holding (the worst case) the token itself: the station tells the browser to forget it.
+    await browser.context.addCookies([{ name: 'bootcard_token', value: server.token, domain: '127.0.0.1', path: '/', httpOnly: true, sameSite: 'Strict' }]);
     await station.goto(server.url);
     await station.getByRole('heading', { name: 'What do you want to make?' }).waitFor({ timeout: 60_000 });
     // Finding the firmware is a firmware.locate call over the socket: the page is authenticated.

@@ -65,6 +65,7 @@ export async function startServeCommand(options: ServeCommandOptions, ctx: CliCo
   } else {
     ctx.print(`bootcard wizard: ${server.url}`);
     ctx.info('Open this URL in a browser (it carries the access token). Press Ctrl+C to stop.');
+    ctx.info('Paste it into the address bar rather than passing it on a command line: other users can read command lines.');
     ctx.info(`Files saved from the wizard go under ${outputRoot}.`);
     if (!isLoopbackHost(options.host)) ctx.warn(`listening on ${options.host}: anyone who can reach this machine and has the URL can write cards.`);
     if (includeLoop) ctx.warn('loop devices are offered as targets (test mode).');
