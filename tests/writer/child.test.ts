@@ -156,6 +156,32 @@ describe('the child always ends, and the parent never waits for it forever', () 
     input.end();
   });
 
+  it('pulls image bytes by read requests; an answer still on its way after a cancel is read and dropped, not taken for a protocol error', async () => {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    const messages: { type: string; id?: number; offset?: number; length?: number; error?: { code: string } }[] = [];
+    let buffered = '';
+    output.on('data', (c: Buffer) => {
+      buffered += c.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      for (const l of lines) messages.push(JSON.parse(l));
+    });
+    const running = runWriterChild(input, output, {});
+    input.write(encodeMessage({ type: 'write', image: { kind: 'stream', size: 8 * MiB }, targets: ['/dev/sdz'], verify: true, includeLoop: false, allowNonCard: false, lockAfterVerify: false }));
+    const until = Date.now() + 10_000;
+    while (!messages.some((m) => m.type === 'read') && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    const read = messages.find((m) => m.type === 'read')!;
+    // The checksum pass asks for the image from its first byte, one chunk at a time.
+    expect(read).toMatchObject({ type: 'read', offset: 0, length: 4 * MiB });
+    input.write(encodeMessage({ type: 'cancel' }));
+    input.write(encodeMessage({ type: 'data', id: read.id!, length: read.length! }));
+    input.write(Buffer.alloc(read.length!, 5));
+    expect(await running).toBe(1);
+    expect(messages.at(-1)).toMatchObject({ type: 'fatal', error: { code: 'WRITE_CANCELLED' } });
+    input.end();
+  });
+
   it('a child whose parent died while someone else holds its input open notices (its parent process changed) and exits by itself', async () => {
     const entry = writerChildEntry();
     const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;

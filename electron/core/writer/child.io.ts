@@ -87,6 +87,8 @@ class ImagePuller {
 
   /** The length of the bytes that answer `id`, or a protocol error for an answer nobody asked for. */
   expect(id: number, length: number): void {
+    // After a cancel, answers to the reads it dropped may still be on their way: they are read and discarded.
+    if (this.failure && id < this.nextId) return;
     const waiting = this.pending.get(id);
     if (!waiting || waiting.length !== length) {
       throw new BootcardError(CommonErrorCode.INVALID_REQUEST, `The writer received ${length} image bytes it did not ask for (read ${id}).`);
