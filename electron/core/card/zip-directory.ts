@@ -147,10 +147,10 @@ export function escapedName(bytes: Uint8Array): string {
 
 /** Decodes an entry name, refusing bytes that would silently become something else. */
 export function decodeEntryName(bytes: Uint8Array, flags: number, archive: string): string {
-  const refuse = (why: string) =>
+  const refuse = (why: string, fix = 'Use the firmware zip from the pftf/RPi4 releases page.') =>
     new BootcardError(
       CardErrorCode.BAD_ENTRY_NAME,
-      `${archive} was not used: the name of its entry "${escapedName(bytes)}" ${why}, so it cannot be copied to the card under its real name. Use the firmware zip from the pftf/RPi4 releases page.`,
+      `${archive} was not used: the name of its entry "${escapedName(bytes)}" ${why}, so it cannot be copied to the card under its real name. ${fix}`,
       { entry: escapedName(bytes) },
     );
   if (flags & FLAG_UTF8) {
@@ -160,7 +160,9 @@ export function decodeEntryName(bytes: Uint8Array, flags: number, archive: strin
       throw refuse('is marked UTF-8 but is not valid UTF-8');
     }
   }
-  if (bytes.some((b) => b >= 0x80)) throw refuse('is not ASCII and not marked UTF-8 (its encoding is unknown)');
+  // Without the flag the encoding is unknown (CP437 by the spec, UTF-8 from Info-ZIP on Linux, a local code page from
+  // others): any guess could put a different name on the card, so only ASCII is taken.
+  if (bytes.some((b) => b >= 0x80)) throw refuse('is not ASCII and not marked UTF-8 (its encoding is unknown)', 'Use the firmware zip from the pftf/RPi4 releases page, the unpacked folder, or a zip that marks its names UTF-8 (7z, Python zipfile).');
   return String.fromCharCode(...bytes);
 }
 
