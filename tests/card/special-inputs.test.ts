@@ -133,6 +133,17 @@ describeShared('special files beside a real bootloader', () => {
     expect(await plan(fifoImage)).toMatchObject({ ok: false, error: { code: CommonErrorCode.FILE_UNREADABLE, message: expect.stringMatching(/EEPROM image .*pieeprom-2026-05-17\.bin is a named pipe/) } });
   });
 
+  it('eeprom.build refuses a FIFO or /dev/zero as firmware and a FIFO as the signing key, writing nothing', async () => {
+    const good = folder('fw-build', (p) => copyFileSync(eepromFixture('recovery-2711.bin'), p));
+    const outputDir = at('build-out');
+    mkdirSync(outputDir);
+    const build = (extra: Record<string, unknown>) => call('eeprom.build', { board: '2711', firmwarePath: good, config: '[all]\nBOOT_ORDER=0xf21\n', outputDir: 'build-out', ...extra });
+    expect(await build({ firmwarePath: FIFO })).toMatchObject({ ok: false, error: { code: CommonErrorCode.FILE_UNREADABLE, message: expect.stringMatching(/named pipe/) } });
+    expect(await build({ firmwarePath: '/dev/zero' })).toMatchObject({ ok: false, error: { code: CommonErrorCode.FILE_UNREADABLE, message: expect.stringMatching(/character device/) } });
+    expect(await build({ signKeyPath: FIFO })).toMatchObject({ ok: false, error: { code: CommonErrorCode.FILE_UNREADABLE, message: expect.stringMatching(/private key .*named pipe/) } });
+    expect(readdirSync(outputDir)).toEqual([]);
+  });
+
   it('still answers after many FIFO and device requests at once (no file thread is held)', async () => {
     const good = folder('fw-good', (p) => copyFileSync(eepromFixture('recovery-2711.bin'), p));
     const hostile = Array.from({ length: 12 }, (_, i) => call('firmware.locate', { kind: 'uefi', path: i % 3 === 0 ? FIFO : i % 3 === 1 ? '/dev/zero' : '/dev/urandom' }));
