@@ -107,8 +107,8 @@ describe('zip bombs', () => {
     }
   });
 
-  it('refuses an entry whose declared sizes fit the partition in total only by lying, before inflating (whole archive capped)', async () => {
-    // Declares 300 MiB honestly: more than the 256 MiB partition, refused from the directory alone.
+  it('refuses an archive whose declared sizes add up to more than the partition, before inflating anything', async () => {
+    // 300 MiB declared for 1,000 compressed bytes: more than the 256 MiB partition, refused from the directory alone.
     const big: RawZipEntry = { name: 'RPI_EFI.fd', method: 8, stored: bombData.subarray(0, 1000), declaredSize: 300 * MIB, crc32: 0 };
     const error = await refusal(readFirmwareZip(file('too-big.zip', buildZip([big, ...required(['RPI_EFI.fd'])])), { partitionSize: PARTITION }));
     expect(error.code).toBe(CardErrorCode.FIRMWARE_TOO_LARGE);
