@@ -1,21 +1,27 @@
 /**
- * Special files as inputs against a real `bootcard serve` (issue 11, item 8):
+ * Hostile inputs against a real `bootcard serve` (issue 11, items 7 and 8):
  * a FIFO, /dev/zero and /dev/urandom given as firmware paths over the
- * WebSocket are refused at once, and serve goes on answering every channel.
- * Before, each FIFO held one of Node's four file threads for ever and serve
- * then stopped answering anything that touched a file.
+ * WebSocket are refused at once, and serve goes on answering every channel
+ * (before, each FIFO held one of Node's four file threads for ever and serve
+ * then stopped answering anything that touched a file); a zip bomb sent to
+ * the three channels that read firmware is refused with serve's peak memory
+ * bounded.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createClient, type Transport } from '../../electron/ipc/client.js';
 import type { WireFromMain } from '../../electron/ipc/define.js';
+import { CardErrorCode } from '../../electron/core/card/errors.js';
 import { BootcardError } from '../../electron/core/errors.js';
 import { startServeChild, type ServeChild } from '../e2e/setup.js';
 import { describeShared, eepromFixture } from '../helpers/shared.js';
+import { buildZip, deflatedZeros, storedEntry, type RawZipEntry } from './hostile-zip.js';
+
+const MIB = 1024 * 1024;
 
 function socketTransport(ws: WebSocket): Transport {
   return {
@@ -83,5 +89,22 @@ describeShared('special files given to a real bootcard serve', () => {
     expect((await within(20_000, 'app.info', client.call('app.info', {}))).frontEnd).toBe('serve');
     const located = await within(20_000, 'firmware.locate of a real folder', client.call('firmware.locate', { kind: 'eeprom', board: '2711', path: good }));
     expect(located).toMatchObject({ kind: 'eeprom', board: '2711' });
+  }, 90_000);
+
+  it('refuses a zip bomb in firmware.locate, uefi.preview and card.plan at once with its peak memory bounded', async () => {
+    // RPI_EFI.fd declares 1 MiB in both headers and inflates to 512 MiB.
+    const lying: RawZipEntry = { name: 'RPI_EFI.fd', method: 8, stored: await deflatedZeros(512 * MIB), declaredSize: MIB, crc32: 0 };
+    const bomb = path.join(dir, 'bomb.zip');
+    writeFileSync(bomb, buildZip([lying, storedEntry('start4.elf', new Uint8Array(1000)), storedEntry('config.txt', new TextEncoder().encode('arm_64bit=1\n'))]));
+    const requests = [
+      client.call('firmware.locate', { kind: 'uefi', path: bomb }),
+      client.call('uefi.preview', { firmwarePath: bomb, settings: { bootTimeoutSeconds: 3 } }),
+      client.call('card.plan', { recipe: { kind: 'uefi', firmwarePath: bomb, configTxt: [] } }),
+    ].map((r, i) => within(60_000, `bomb request ${i}`, r.then(() => null, (error: unknown) => error)));
+    for (const error of await Promise.all(requests)) expect(BootcardError.is(error, CardErrorCode.ENTRY_SIZE_MISMATCH), String(error)).toBe(true);
+    // VmHWM: the serve process's peak resident memory. Inflating the three whole (as before) needs 1.5 GiB at least.
+    const peak = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))![1]) * 1024;
+    expect(peak).toBeLessThan(400 * MIB);
+    expect((await within(20_000, 'app.info', client.call('app.info', {}))).frontEnd).toBe('serve');
   }, 90_000);
 });
