@@ -131,21 +131,30 @@ export async function exitWithin(cli: CliProcess, ms: number): Promise<Awaited<C
   return outcome;
 }
 
-/** Limits a block device's writes (cgroup v1 blkio), so a small write lasts seconds like a real SD card; returns the undo, or null where it cannot. */
-export function throttleWrites(device: string, bytesPerSecond: number): (() => void) | null {
-  const file = '/sys/fs/cgroup/blkio/blkio.throttle.write_bps_device';
-  if (!existsSync(file)) return null;
+/**
+ * Limits a block device's writes and reads (cgroup v1 blkio), so a small write
+ * and its verify last seconds, as on a real SD card; returns the undo, or null
+ * where it cannot.
+ */
+export function throttle(device: string, bytesPerSecond: { readonly write: number; readonly read: number }): (() => void) | null {
+  const files = { write: '/sys/fs/cgroup/blkio/blkio.throttle.write_bps_device', read: '/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device' };
+  if (!existsSync(files.write) || !existsSync(files.read)) return null;
   const majMin = readFileSync(`/sys/block/${path.basename(device)}/dev`, 'utf8').trim();
-  try {
-    writeFileSync(file, `${majMin} ${bytesPerSecond}`);
-  } catch {
-    return null;
-  }
-  return () => {
-    try {
-      writeFileSync(file, `${majMin} 0`);
-    } catch {
-      // the device is gone already
+  const undo = () => {
+    for (const file of Object.values(files)) {
+      try {
+        writeFileSync(file, `${majMin} 0`);
+      } catch {
+        // the device is gone already
+      }
     }
   };
+  try {
+    writeFileSync(files.write, `${majMin} ${bytesPerSecond.write}`);
+    writeFileSync(files.read, `${majMin} ${bytesPerSecond.read}`);
+  } catch {
+    undo();
+    return null;
+  }
+  return undo;
 }
