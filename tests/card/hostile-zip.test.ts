@@ -18,6 +18,7 @@ import { BootcardError } from '../../electron/core/errors.js';
 import { createDispatcher } from '../../electron/ipc/dispatcher.js';
 import { createHandlers } from '../../electron/ipc/handlers/index.js';
 import type { WireFromMain } from '../../electron/ipc/define.js';
+import { pseudoRandomBytes } from '../helpers/pseudo-random.js';
 import { describeShared, REPO_ROOT, uefiFixture } from '../helpers/shared.js';
 import { makeZip, PFTF_CONFIG_TXT } from './firmware-zip.js';
 import { buildZip, deflatedEntry, deflatedZeros, storedEntry, type RawZipEntry } from './hostile-zip.js';
@@ -151,11 +152,49 @@ describe('runaway archives', () => {
     expect(error.message).toMatch(/holds more than the 3 entries it declares/);
   });
 
+  it('refuses an entry whose local header offset points past the archive data', async () => {
+    const whole = buildZip(required());
+    // The first central-directory entry's local-header offset (46-byte header, offset field at 42).
+    const directoryOffset = whole.readUInt32LE(whole.length - 22 + 16);
+    whole.writeUInt32LE(0x7fffffff, directoryOffset + 42);
+    const error = await refusal(readFirmwareZip(file('far-offset.zip', whole), { partitionSize: PARTITION }));
+    expect(error.code).toBe(CardErrorCode.BAD_ARCHIVE);
+    expect(error.message).toMatch(/"RPI_EFI\.fd" has its local header outside the archive data/);
+  });
+
   it('refuses a file that is not a zip, and a zip cut short, as damaged', async () => {
     expect((await refusal(readFirmwareZip(file('text.zip', new TextEncoder().encode('not a zip at all')), { partitionSize: PARTITION }))).code).toBe(CardErrorCode.BAD_ARCHIVE);
     const whole = buildZip(required());
     expect((await refusal(readFirmwareZip(file('cut.zip', whole.subarray(0, whole.length - 30)), { partitionSize: PARTITION }))).code).toBe(CardErrorCode.BAD_ARCHIVE);
   });
+});
+
+describe('damaged archives (mutation fuzzing)', () => {
+  it('answers 2,000 byte-mutated zips with the files or a clear refusal, never an internal error', async () => {
+    const base = buildZip([...required(), deflatedEntry('overlays/a.dtbo', new Uint8Array(3000).fill(9)), storedEntry('Readme.md', new Uint8Array(200).fill(65))]);
+    const noise = pseudoRandomBytes(2000 * 8, 11);
+    const zip = path.join(dir, 'fuzz.zip');
+    const seen = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const mutated = Buffer.from(base);
+      // 1 to 4 bytes set to pseudo-random values at pseudo-random places; headers are small, so many land in them.
+      const n = 1 + (noise[i * 8]! % 4);
+      for (let k = 0; k < n; k++) {
+        const where = ((noise[i * 8 + 1 + k]! << 8) | noise[i * 8 + 5]!) % mutated.length;
+        mutated[where] = noise[(i * 8 + 7 + k) % noise.length]!;
+      }
+      writeFileSync(zip, mutated);
+      try {
+        await readFirmwareZip(zip, { partitionSize: PARTITION });
+        seen.add('read');
+      } catch (error) {
+        expect(error, `mutation ${i}`).toBeInstanceOf(BootcardError);
+        expect((error as BootcardError).code, `mutation ${i}: ${(error as Error).message}`).not.toBe('INTERNAL');
+        seen.add((error as BootcardError).code);
+      }
+    }
+    expect(seen.size).toBeGreaterThan(2);
+  }, 120_000);
 });
 
 describe('entry names', () => {

@@ -92,7 +92,8 @@ async function extractEntry(zip: InputFile, entry: ZipEntry, entryPath: string, 
   if (entry.compressedSize > maxCompressedSize(entry.uncompressedSize)) {
     throw sizeMismatch(source, entryPath, entry.uncompressedSize, `takes far more compressed bytes (${entry.compressedSize})`);
   }
-  const header = await readAt(zip, entry.localHeaderOffset, Math.min(LOCAL_HEADER_SIZE + entry.nameBytes.length, zip.size - entry.localHeaderOffset), source);
+  if (entry.localHeaderOffset + LOCAL_HEADER_SIZE + entry.nameBytes.length > dataEnd) throw damaged('has its local header outside the archive data');
+  const header = await readAt(zip, entry.localHeaderOffset, LOCAL_HEADER_SIZE + entry.nameBytes.length, source);
   const start = localDataOffset(header, entry, source);
   // The data must end before the central directory (a lying offset or size is refused, not read).
   if (start + entry.compressedSize > dataEnd) throw damaged('runs past the end of the archive data');
