@@ -144,11 +144,18 @@ function childAsNobody(standIn: string, env: readonly string[], lines: readonly 
     console.log(`[pkexec] symlink swap: ${outcomes.join(', ')}`);
   }, 300_000);
 
-  it('loop devices are refused through pkexec, before anything is written', async () => {
+  it('loop devices are refused through pkexec, before anything is written: by bootcard before the password prompt, and by the child when asked directly', async () => {
     const before = sectorsWritten(loop.device);
-    const end = await finished(flashAsNobody(nobodysImage, standIns.pkexec));
+    const cli = flashAsNobody(nobodysImage, standIns.pkexec);
+    const end = await finished(cli);
     expect(end.code).toBe(1);
     expect(end.stderr).toMatch(/loop devices .* not write them for a user/);
+    expect(cli.writerChildren.size).toBe(0);
+    const sparse = { kind: 'sparse', size: 4096, ranges: [{ offset: 0, data: Buffer.alloc(512, 7).toString('base64') }] };
+    const asked = await childAsNobody(standIns.pkexec, [], [
+      encodeMessage({ type: 'write', image: sparse, targets: [loop.device], verify: true, includeLoop: true, allowNonCard: false, lockAfterVerify: false } as never),
+    ]);
+    expect(asked.messages.at(-1)).toMatchObject({ type: 'fatal', error: { code: 'WRITE_REFUSED', message: expect.stringMatching(/loop devices .* not write them for a user/) } });
     expect(sectorsWritten(loop.device)).toBe(before);
   }, 120_000);
 

@@ -18,6 +18,7 @@ import type { Readable, Writable } from 'node:stream';
 import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
 import { runWrite } from './engine.io.js';
 import { FrameDecoder, FrameError } from './frames.js';
+import { LOOP_THROUGH_PKEXEC_REFUSAL } from './privilege.js';
 import { encodeMessage, imageFromWire, MAX_MESSAGE_LINE, MAX_READ, parentMessageSchema, type ChildMessage } from './protocol.js';
 import { performSdLockRequest } from './sdlock-request.io.js';
 import { WriteErrorCode, type StreamSource } from './types.js';
@@ -229,7 +230,7 @@ export async function runWriterChild(input: Readable, output: Writable, options:
       }
       if (options.onBehalfOfUid !== undefined && message.includeLoop) {
         // Loop devices are a test mode: what they are backed by is whatever file the user picked, so root never writes them for a user.
-        fatal(new BootcardError(WriteErrorCode.REFUSED, 'Nothing was written: loop devices (--include-loop) are for tests and image builders run as root; the privileged writer does not write them for a user. Run bootcard as root to write a loop device.'));
+        fatal(new BootcardError(WriteErrorCode.REFUSED, LOOP_THROUGH_PKEXEC_REFUSAL));
         return 0;
       }
       started = (options.write ?? runWrite)(

@@ -57,6 +57,10 @@ export function overridesToIgnore(env: Readonly<Record<string, string | undefine
   return Object.keys(env).filter((name) => name.startsWith('BOOTCARD_'));
 }
 
+/** Why the privileged writer refuses loop devices for a user (the child says it; the parent says it before a password prompt that could not help). */
+export const LOOP_THROUGH_PKEXEC_REFUSAL =
+  'Nothing was written: loop devices (--include-loop) are for tests and image builders run as root; the privileged writer does not write them for a user. Run bootcard as root to write a loop device.';
+
 /** What the child was started for, in the words of its pkexec errors. */
 export interface ChildPurpose {
   /** What did not happen, e.g. "Nothing was written". */

@@ -8,9 +8,9 @@ import path from 'node:path';
 import { describeTarget, enumerationPaths } from '../drives/enumerate.io.js';
 import { BootcardError } from '../errors.js';
 import { runWrite } from './engine.io.js';
-import { ioThreadsFor, WRITE_PURPOSE } from './privilege.js';
+import { ioThreadsFor, LOOP_THROUGH_PKEXEC_REFUSAL, WRITE_PURPOSE } from './privilege.js';
 import { imageToWire, type ParentMessage } from './protocol.js';
-import { runPrivilegedChild, type PrivilegeOptions } from './spawn-child.io.js';
+import { runPrivilegedChild, startsAsRoot, type PrivilegeOptions } from './spawn-child.io.js';
 import { openImageForChild } from './image-stream.io.js';
 import { isSparseSource, isStreamSource, WriteErrorCode, type WriteRequest, type WriteResult } from './types.js';
 
@@ -40,6 +40,8 @@ export async function writeImageToDrives(request: WriteRequest & PrivilegeOption
 async function writeThroughChild(request: WriteRequest & PrivilegeOptions): Promise<WriteResult[]> {
   const env = request.env ?? process.env;
   if (isStreamSource(request.image)) throw new BootcardError(WriteErrorCode.BAD_REQUEST, 'An image to write through the privileged writer is a composed image or an image file.');
+  // The child refuses this through pkexec anyway; say so before asking for a password that cannot help.
+  if (request.includeLoop && !startsAsRoot(request)) throw new BootcardError(WriteErrorCode.REFUSED, LOOP_THROUGH_PKEXEC_REFUSAL);
   const targets = request.targets.map((t) => path.resolve(t));
   // The image file is opened here, with this user's rights; the child only ever sees its bytes.
   const opened = isSparseSource(request.image) ? undefined : await openImageForChild(request.image.path);
