@@ -35,6 +35,7 @@ const S_IFBLK = 0o060000;
 const S_IFIFO = 0o010000;
 const S_IFSOCK = 0o140000;
 const ROOT_INODE = 2;
+const FIX_BATCH = 64;
 
 export interface Ext4Entry {
   /** Relative path under the file system's root, `/`-separated ('' for the root). */
@@ -250,31 +251,29 @@ export async function extractExt4(image: string, offset: number, dest: string, s
       source,
       entries.filter((e) => [S_IFCHR, S_IFBLK].includes(e.mode & S_IFMT)).map((e) => e.inode),
     );
+    // Which path of each hard-linked inode rdump's copy stays (the first listed); the others become links to it.
     const firstPath = new Map<number, string>();
-    let hardLinks = 0;
-    let skippedSockets = 0;
+    const linkTo = new Map<Ext4Entry, string>();
     for (const entry of entries) {
-      if (signal?.aborted) throw cancelled();
+      if ((entry.mode & S_IFMT) !== S_IFREG) continue;
+      const first = firstPath.get(entry.inode);
+      if (first === undefined) firstPath.set(entry.inode, entry.path);
+      else linkTo.set(entry, first);
+    }
+    let skippedSockets = 0;
+    const fix = async (entry: Ext4Entry): Promise<void> => {
       const target = path.join(dest, entry.path);
       const type = entry.mode & S_IFMT;
-      const permissions = entry.mode & 0o7777;
-      if (type === S_IFLNK) {
-        await lchown(target, entry.uid, entry.gid);
-        continue;
-      }
+      if (type === S_IFLNK) return lchown(target, entry.uid, entry.gid);
       if (type === S_IFSOCK) {
         skippedSockets++;
-        continue;
+        return;
       }
-      if (type === S_IFREG) {
-        const first = firstPath.get(entry.inode);
-        if (first !== undefined) {
-          await unlink(target);
-          await link(path.join(dest, first), target);
-          hardLinks++;
-          continue;
-        }
-        firstPath.set(entry.inode, entry.path);
+      const first = linkTo.get(entry);
+      if (first !== undefined) {
+        await unlink(target);
+        await link(path.join(dest, first), target);
+        return;
       }
       if (type === S_IFCHR || type === S_IFBLK || type === S_IFIFO) {
         await rm(target, { force: true });
@@ -284,8 +283,16 @@ export async function extractExt4(image: string, offset: number, dest: string, s
       }
       // chown first: it clears set-uid and set-gid bits, which chmod then sets.
       await lchown(target, entry.uid, entry.gid);
-      await chmod(target, permissions);
+      await chmod(target, entry.mode & 0o7777);
+    };
+    // Each entry's fix touches only its own path, so many run at once (libuv's threads do the system calls).
+    for (let at = 0; at < entries.length; at += FIX_BATCH) {
+      if (signal?.aborted) throw cancelled();
+      // allSettled: on a failure nothing of this batch is still running when the caller cleans up.
+      const failure = (await Promise.allSettled(entries.slice(at, at + FIX_BATCH).map(fix))).find((r) => r.status === 'rejected');
+      if (failure) throw failure.reason;
     }
+    const hardLinks = linkTo.size;
     const xattrs = await restoreXattrs(source, dest, entries, scratch);
     return { entries: entries.length, hardLinks, devices: devices.size, xattrs, skippedSockets };
   } finally {

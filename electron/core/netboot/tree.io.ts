@@ -299,6 +299,7 @@ async function buildTftpFolder(
     };
     await writeNew(path.join(fresh, MARKER_FILE), `${JSON.stringify(marker, null, 2)}\n`);
     await chmod(fresh, 0o755);
+    throwIfCancelled(options.signal);
     await swapIn(fresh, final, existed);
   } catch (error) {
     await rm(fresh, { recursive: true, force: true });
@@ -307,18 +308,24 @@ async function buildTftpFolder(
   return { folder, kind: spec.id.kind, tftpFolder: final, nfsFolder, bootFiles: files.length, replaced: existed };
 }
 
-async function buildNfsFolder(options: TreeOptions, spec: PiSpec, staging: string, diskSignature: number | null, rootMode: number): Promise<void> {
+/**
+ * One Pi's root: a copy of the extracted root, or (`take`, for the last Pi)
+ * the extracted root itself, so one Pi costs one extraction and no copy.
+ */
+async function buildNfsFolder(options: TreeOptions, spec: PiSpec, staging: string, take: boolean, diskSignature: number | null, rootMode: number): Promise<void> {
   const folder = spec.id.folder;
   const nfsRoot = options.nfsRoot!;
   const final = path.join(nfsRoot, folder);
   const existed = await checkReplaceable(final);
-  const fresh = await mkdtemp(path.join(nfsRoot, `${WORK_PREFIX}${folder}-`));
+  const fresh = take ? staging : await mkdtemp(path.join(nfsRoot, `${WORK_PREFIX}${folder}-`));
   try {
-    // cp -a keeps owners, modes, hard links, device nodes, xattrs and capabilities of the extracted root.
-    await execFileAsync('cp', ['-a', '--reflink=auto', '--', `${staging}/.`, `${fresh}/`], { maxBuffer: 1024 * 1024, signal: options.signal, killSignal: 'SIGKILL' }).catch((error: unknown) => {
-      if (options.signal?.aborted) throw new BootcardError(CommonErrorCode.CANCELLED, `Cancelled while copying the root for ${folder}; its old folder was left as it was.`);
-      throw error;
-    });
+    if (!take) {
+      // cp -a keeps owners, modes, hard links, device nodes, xattrs and capabilities of the extracted root.
+      await execFileAsync('cp', ['-a', '--reflink=auto', '--', `${staging}/.`, `${fresh}/`], { maxBuffer: 1024 * 1024, signal: options.signal, killSignal: 'SIGKILL' }).catch((error: unknown) => {
+        if (options.signal?.aborted) throw new BootcardError(CommonErrorCode.CANCELLED, `Cancelled while copying the root for ${folder}; its old folder was left as it was.`);
+        throw error;
+      });
+    }
     const fstab = (await readInRoot(fresh, 'etc/fstab')) ?? '';
     await replaceInRoot(fresh, 'etc/fstab', netbootFstab(fstab, { server: options.server!, bootPath: path.join(options.tftpRoot, folder), ...(options.nfsOptions ? { options: options.nfsOptions } : {}), diskSignature }));
     if (spec.hostname) {
@@ -339,6 +346,7 @@ async function buildNfsFolder(options: TreeOptions, spec: PiSpec, staging: strin
     };
     await writeNew(path.join(fresh, MARKER_FILE), `${JSON.stringify(marker, null, 2)}\n`, 0o644);
     await chmod(fresh, rootMode & 0o7777);
+    throwIfCancelled(options.signal);
     await swapIn(fresh, final, existed);
   } catch (error) {
     await rm(fresh, { recursive: true, force: true });
@@ -347,6 +355,11 @@ async function buildNfsFolder(options: TreeOptions, spec: PiSpec, staging: strin
 }
 
 const LOCK_FILE = '.bootcard-netboot.lock';
+
+/** Checked before each step and before a Pi's folder is swapped in (the point after which it is the new one). */
+function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new BootcardError(CommonErrorCode.CANCELLED, 'Cancelled: the Pi folders not built yet were left as they were.');
+}
 
 function notAnImage(file: string): BootcardError {
   return new BootcardError(NetbootErrorCode.IMAGE_LAYOUT, `${file} is not an image file (a device or a folder?): give the OS image as a file (.img, .img.xz, ...).`, { path: file });
@@ -394,7 +407,7 @@ async function lockTree(tftpRoot: string, otherRoots: readonly string[]): Promis
 export async function buildNetbootTree(options: TreeOptions): Promise<TreeResult> {
   const report = options.onProgress ?? (() => undefined);
   const progress = (text: string) => {
-    if (options.signal?.aborted) throw new BootcardError(CommonErrorCode.CANCELLED, 'Cancelled: the Pi folders not built yet were left as they were.');
+    throwIfCancelled(options.signal);
     report(text);
   };
   if (options.pis.length === 0) throw new BootcardError(CommonErrorCode.USAGE, 'Name the Pis to build folders for: --pi ID (repeatable) or --pis pis.csv.');
@@ -496,9 +509,9 @@ async function buildFromImage(options: TreeOptions, progress: (text: string) => 
       progress('Extracting the root file system...');
       root = await extractExt4(imageFile, layout.root.offset, staging, options.signal);
       const rootMode = (await lstat(staging)).mode;
-      for (const spec of options.pis) {
+      for (const [i, spec] of options.pis.entries()) {
         progress(`NFS root for ${spec.id.folder}...`);
-        await buildNfsFolder(options, spec, staging, layout.diskSignature, rootMode);
+        await buildNfsFolder(options, spec, staging, i === options.pis.length - 1, layout.diskSignature, rootMode);
       }
     } finally {
       await rm(staging, { recursive: true, force: true });
