@@ -87,6 +87,7 @@ function registerTree(netboot: Command, ctx: CliContext): void {
       if (options.nfsRoot && !options.server) throw usageError('--nfs-root needs --server IP: the address the Pis mount their root from.');
       if (options.server && !isIpv4(options.server)) throw usageError(`--server expects an IPv4 address, got "${options.server}".`);
       const pis = await piSpecs(options, ctx);
+      if (!options.nfsRoot && pis.some((p) => p.hostname)) ctx.warn('Host names go into each Pi\'s root file system (/etc/hostname): without --nfs-root they are not written.');
       const result = await buildNetbootTree({
         image: path.resolve(ctx.io.cwd, options.image),
         tftpRoot: path.resolve(ctx.io.cwd, options.tftpRoot),
