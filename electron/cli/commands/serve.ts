@@ -12,6 +12,7 @@ import { createHandlers } from '../../ipc/handlers/index.js';
 import { DEFAULT_CLOSE_GRACE_MS, defaultRendererDir, startServer, type RunningServer } from '../../serve/server.js';
 import { keepServingThroughErrors, stopOnFirstSignal } from '../../serve/lifecycle.js';
 import { isLoopbackHost, parsePort } from '../../serve/access.js';
+import { loadOrCreateTokenFile } from '../../serve/token-file.io.js';
 import type { CliContext } from '../context.js';
 import { usageError } from '../program.js';
 
@@ -24,6 +25,7 @@ interface ServeCommandOptions {
   includeLoop?: boolean;
   rendererDir?: string;
   outputDir?: string;
+  tokenFile?: string;
 }
 
 /**
@@ -53,7 +55,9 @@ export async function startServeCommand(options: ServeCommandOptions, ctx: CliCo
   if (port === null) throw usageError(`--port must be a number from 0 to 65535, not "${options.port}".`);
   const includeLoop = Boolean(options.includeLoop);
   const outputRoot = await outputRootFor(options, ctx);
+  const kept = options.tokenFile !== undefined ? await loadOrCreateTokenFile(path.resolve(ctx.io.cwd, options.tokenFile)) : null;
   const server = await startServer({
+    ...(kept ? { token: kept.token } : {}),
     host: options.host,
     port,
     rendererDir: options.rendererDir ?? defaultRendererDir(fileURLToPath(import.meta.url)),
@@ -67,6 +71,7 @@ export async function startServeCommand(options: ServeCommandOptions, ctx: CliCo
     ctx.info('Open this URL in a browser (it carries the access token). Press Ctrl+C to stop.');
     ctx.info('Paste it into the address bar rather than passing it on a command line: other users can read command lines.');
     ctx.info(`Files saved from the wizard go under ${outputRoot}.`);
+    if (kept) ctx.info(kept.created ? `The token is kept in ${options.tokenFile} (new, mode 0600): this URL stays the same when serve restarts.` : `The token comes from ${options.tokenFile}: the URL is the one from before.`);
     if (!isLoopbackHost(options.host)) ctx.warn(`listening on ${options.host}: anyone who can reach this machine and has the URL can write cards.`);
     if (includeLoop) ctx.warn('loop devices are offered as targets (test mode).');
   }
@@ -81,6 +86,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     .option('--port <n>', 'port to listen on (0 picks a free one)', String(DEFAULT_SERVE_PORT))
     .option('--json', 'print the URL, port and token as JSON')
     .option('--output-dir <dir>', 'the folder the wizard saves files under (default: the current folder)')
+    .option('--token-file <file>', 'keep the access token in this file (created mode 0600), so the URL survives restarts')
     .addOption(new Option('--include-loop', 'offer loop devices as targets (for tests)').hideHelp())
     .addOption(new Option('--renderer-dir <dir>', 'serve this built renderer instead of dist/renderer').hideHelp())
     .action(async (options: ServeCommandOptions) => {
