@@ -5,6 +5,7 @@
  */
 import { createInterface } from 'node:readline/promises';
 import type { Readable } from 'node:stream';
+import type { BootcardError } from '../core/errors.js';
 
 export interface CliIO {
   readonly stdout: { write(chunk: string): unknown };
@@ -17,6 +18,9 @@ export interface CliIO {
 }
 
 export class CliContext {
+  /** The command runs with --json: results and failures are JSON on stdout. */
+  json = false;
+
   constructor(readonly io: CliIO) {}
 
   print(text: string): void {
@@ -38,6 +42,11 @@ export class CliContext {
 
   printJson(value: unknown): void {
     this.io.stdout.write(`${JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+  }
+
+  /** A failure under --json: one object {code, message, details} on stdout, nothing else. */
+  printError(error: BootcardError): void {
+    this.printJson({ code: error.code, message: error.message, details: error.toJSON().details ?? {} });
   }
 
   /** Asks a yes/no question on the terminal; false when nobody can answer. `signal` abandons the question (rejects), closing the prompt so stdin is let go. */

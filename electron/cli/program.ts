@@ -24,6 +24,10 @@ export function buildProgram(ctx: CliContext): Command {
     })
     .exitOverride();
   program.helpCommand(true);
+  // The command that runs decides the error's form: with --json a failure is one JSON object on stdout.
+  program.hook('preAction', (_program, action) => {
+    ctx.json = action.opts<{ json?: unknown }>().json === true;
+  });
   for (const register of commandRegistrars) register(program, ctx);
   // Every subcommand inherits the same output and exit handling.
   const configure = (cmd: Command) => {
@@ -43,6 +47,9 @@ export function buildProgram(ctx: CliContext): Command {
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
   const ctx = new CliContext(io);
   const program = buildProgram(ctx);
+  // A usage error stops before any action runs, so --json is read from the words (options end at `--`).
+  const optionWords = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  ctx.json = optionWords.includes('--json');
   if (argv.length === 0) {
     program.outputHelp();
     return ExitCode.USAGE;
@@ -55,10 +62,13 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
         return ExitCode.OK;
       }
+      // commander has printed its words on stderr; a script reading --json gets the same failure as an object.
+      if (ctx.json) ctx.printError(new BootcardError(CommonErrorCode.USAGE, error.message.replace(/^error: /, ''), { commander: error.code }));
       return ExitCode.USAGE;
     }
     const failure = toBootcardError(error);
-    io.stderr.write(`bootcard: error: ${failure.message}\n`);
+    if (ctx.json) ctx.printError(failure);
+    else io.stderr.write(`bootcard: error: ${failure.message}\n`);
     return failure.code === CommonErrorCode.USAGE ? ExitCode.USAGE : ExitCode.FAILURE;
   }
 }

@@ -209,12 +209,14 @@ async function checkConfirmWrite(source: CliImage, targets: readonly string[], o
     },
   });
 
-  if (options.json) ctx.printJson({ results });
-  else for (const r of results) ctx.print(resultLine(r));
   const failed = results.filter((r) => !r.ok || (r.lock && !r.lock.ok));
+  // Under --json a failure is the one object on stdout, so it carries every card's result.
+  if (options.json && failed.length === 0) ctx.printJson({ results });
+  else if (!options.json) for (const r of results) ctx.print(resultLine(r));
   if (failed.length) {
     throw new BootcardError(WriteTargetErrorCode.FAILED, `${failed.length} of ${results.length} target${results.length === 1 ? '' : 's'} failed: ${failed.map((r) => r.target).join(', ')}.`, {
       failed: failed.map((r) => r.target),
+      ...(options.json ? { results } : {}),
     });
   }
   return results;

@@ -318,6 +318,11 @@ export function registerEepromCommands(program: Command, ctx: CliContext): void 
       if (options.bootOrder !== undefined) {
         const board = options.board ?? '2711';
         const order = parseBootOrder(options.bootOrder, board);
+        const errors = order.diagnostics.filter((d) => d.severity === 'error');
+        if (errors.length > 0) {
+          if (!options.json) printDiagnostics(ctx, order.diagnostics.filter((d) => d.severity === 'warning'));
+          throw new BootcardError(EepromErrorCode.BAD_BOOT_ORDER, errors.map((d) => d.message).join(' '), { board, value: order.hex, diagnostics: order.diagnostics });
+        }
         if (options.json) {
           ctx.printJson({ board, value: order.hex, explanation: explainBootOrder(options.bootOrder, board), steps: order.steps, ending: order.ending, diagnostics: order.diagnostics });
           return;
