@@ -24,6 +24,8 @@ export const FatErrorCode = {
   NOT_FAT32: 'FAT_NOT_FAT32',
   /** A FAT32 file system whose structures are damaged (chain loops, clusters out of range, ...). */
   CORRUPT: 'FAT_CORRUPT',
+  /** A partition table or file system that runs past the end of the image: the file was cut short. */
+  TRUNCATED: 'FAT_IMAGE_TRUNCATED',
   /** A path that is not on the card. */
   NOT_FOUND: 'FAT_NOT_FOUND',
 } as const;

@@ -116,6 +116,14 @@ export function parseMbr(sector: Uint8Array): ParsedMbr | null {
   return { diskSignature: view.getUint32(MBR_DISK_SIGNATURE_OFFSET, true), partitions };
 }
 
+/** GPT's protective entry may claim the whole 2 TiB MBR range whatever the disk's size, so it says nothing about truncation. */
+const GPT_PROTECTIVE = 0xee;
+
+/** The first partition that ends past `size` bytes (a table written for a bigger image than this one), if any. */
+export function partitionPastEnd(partitions: readonly MbrPartition[], size: number): MbrPartition | undefined {
+  return partitions.find((p) => p.type !== GPT_PROTECTIVE && (p.firstLba + p.sectorCount) * SECTOR_SIZE > size);
+}
+
 export function partitionTypeName(type: number): string {
   switch (type) {
     case 0x0b:

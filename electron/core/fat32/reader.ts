@@ -11,7 +11,7 @@ import { BootcardError } from '../errors.js';
 import { SECTOR_SIZE, readSparse, type SparseImage } from '../image/sparse-image.js';
 import { fromDosTimestamp } from './dos-time.js';
 import { FatErrorCode } from './errors.js';
-import { parseMbr, type MbrPartition } from './mbr.js';
+import { parseMbr, partitionPastEnd, type MbrPartition } from './mbr.js';
 import { DIR_ENTRY_SIZE, LFN_ATTRIBUTE, LFN_LAST_ENTRY_FLAG, lfnChecksum, readLfnChars, shortNameToString } from './names.js';
 
 /** Random access to the bytes of a card or an image. */
@@ -309,6 +309,36 @@ export interface FatImage {
   readonly volume: Fat32Volume;
 }
 
+function mib(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(bytes % 1048576 === 0 ? 0 : 1)} MiB`;
+}
+
+function truncated(what: string, end: number, size: number, details: Record<string, unknown>): BootcardError {
+  return new BootcardError(
+    FatErrorCode.TRUNCATED,
+    `The image is truncated: ${what} runs to ${mib(end)} (${end} bytes), but the image ends at ${mib(size)} (${size} bytes). ` +
+      'It was cut short (an interrupted download or copy): get or make the whole image again.',
+    { ...details, end, size },
+  );
+}
+
+/**
+ * Refuses an image whose sector 0 describes more bytes than it has: an MBR partition, or a
+ * file system starting at byte 0, that runs past `size`. Sector 0 without either passes
+ * (a raw image is not ours to judge).
+ */
+export function assertImageNotTruncated(sector0: Uint8Array, size: number): void {
+  const bare = parseFat32BootSector(sector0);
+  if (bare && sector0[0] === 0xeb) {
+    const end = bare.totalSectors * bare.bytesPerSector;
+    if (end > size) throw truncated('its FAT32 file system', end, size, { partition: null });
+    return;
+  }
+  const mbr = parseMbr(sector0);
+  const past = mbr ? partitionPastEnd(mbr.partitions, size) : undefined;
+  if (past) throw truncated(`partition ${past.index}`, (past.firstLba + past.sectorCount) * SECTOR_SIZE, size, { partition: past.index });
+}
+
 /**
  * Opens the FAT32 file system of a card or image: the first MBR partition
  * holding FAT32, or a file system starting at byte 0 (a "superfloppy").
@@ -318,6 +348,7 @@ export async function readFatImage(reader: ByteReader): Promise<FatImage> {
     throw new BootcardError(FatErrorCode.NO_PARTITION_TABLE, 'The image is smaller than one sector: it is not a card image.');
   }
   const sector0 = await reader.read(0, SECTOR_SIZE);
+  assertImageNotTruncated(sector0, reader.size);
   const bare = parseFat32BootSector(sector0);
   if (bare && sector0[0] === 0xeb) {
     return { partitions: null, diskSignature: null, partition: null, volume: new Fat32Volume(reader, 0, bare) };
@@ -330,6 +361,9 @@ export async function readFatImage(reader: ByteReader): Promise<FatImage> {
     const offset = partition.firstLba * SECTOR_SIZE;
     if (offset + SECTOR_SIZE > reader.size) continue;
     const boot = parseFat32BootSector(await reader.read(offset, SECTOR_SIZE));
+    if (boot && offset + boot.totalSectors * boot.bytesPerSector > reader.size) {
+      throw truncated(`the FAT32 file system of partition ${partition.index}`, offset + boot.totalSectors * boot.bytesPerSector, reader.size, { partition: partition.index });
+    }
     if (boot) return { partitions: mbr.partitions, diskSignature: mbr.diskSignature, partition, volume: new Fat32Volume(reader, offset, boot) };
   }
   throw new BootcardError(

@@ -7,6 +7,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { deviceNumberOf } from '../drives/enumerate.io.js';
 import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
+import { assertImageNotTruncated } from '../fat32/reader.js';
 import { assertSparseImage, zeroRangesOf } from '../image/sparse-image.js';
 import { boundedImageReader, extentDigests, fileImageReader, sparseImageReader, type ImageReader } from './card-source.io.js';
 import { rawImageRanges, type RangeExtent } from './layout.js';
@@ -61,6 +62,7 @@ export async function prepareImage(request: WriteRequest, onBehalfOfUid: number 
   }
   if (!info.isFile()) throw new BootcardError(WriteErrorCode.BAD_REQUEST, `${image.path} is not an image file.`);
   assertDiskImageSize(image.path, info.size);
+  await assertWholeImage(await fileImageReader(sourcePath), info.size);
   const extents = rawImageRanges(info.size);
   let digests: { overall: string; each: Map<number, string> } | undefined;
   if (request.verify) {
@@ -88,11 +90,23 @@ export function assertDiskImageSize(name: string, size: number): void {
   }
 }
 
+/** A partition table in sector 0 that runs past the end of the file: a cut-short download, refused before any card is touched. */
+async function assertWholeImage(reader: { read: ImageReader; close(): Promise<void> }, size: number): Promise<void> {
+  try {
+    const sector0 = Buffer.alloc(512);
+    await reader.read(sector0, 0, 512, 0);
+    assertImageNotTruncated(sector0, size);
+  } finally {
+    await reader.close();
+  }
+}
+
 /** An image whose bytes arrive through `read` (the child's pull from its parent): checksums come from what arrived. */
 async function prepareStream(image: StreamSource, request: WriteRequest): Promise<PreparedImage> {
   assertDiskImageSize(image.sourcePath ?? 'The image', image.size);
   const extents = rawImageRanges(image.size);
   const read = boundedImageReader(image.size, image.read);
+  await assertWholeImage({ read, close: async () => undefined }, image.size);
   const digests = request.verify ? await extentDigests(read, extents, request.signal) : undefined;
   return {
     size: image.size,
