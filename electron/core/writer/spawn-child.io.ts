@@ -122,30 +122,33 @@ export function runPrivilegedChild<T>(run: ChildRun<T>): Promise<T> {
     run.signal?.addEventListener('abort', onAbort, { once: true });
     run.stopSignal?.addEventListener('abort', onStop, { once: true });
 
-    // Reads are answered one at a time, in order, each only once the pipe has room: memory stays at one chunk however fast the child asks.
+    // Reads are answered in order, each sent only once the pipe has room; the next one is read from the file while
+    // the last one drains, so memory stays at two chunks however fast the child asks.
     const reads: { id: number; offset: number; length: number }[] = [];
     let serving = false;
+    const fetchRead = async ({ id, offset, length }: { id: number; offset: number; length: number }) => {
+      try {
+        if (!run.readImage) throw new BootcardError(WriteErrorCode.CHILD_FAILED, 'The privileged helper asked for image data where there is no image file.');
+        return { id, bytes: await run.readImage(offset, length) };
+      } catch (error) {
+        return { id, failure: toBootcardError(error, 'Reading the image') };
+      }
+    };
     const serveReads = async () => {
       if (serving) return;
       serving = true;
       try {
-        while (reads.length > 0 && !settled) {
-          const { id, offset, length } = reads.shift()!;
-          let bytes: Uint8Array | undefined;
-          let failure: BootcardError | undefined;
-          try {
-            if (!run.readImage) throw new BootcardError(WriteErrorCode.CHILD_FAILED, 'The privileged helper asked for image data where there is no image file.');
-            bytes = await run.readImage(offset, length);
-          } catch (error) {
-            failure = toBootcardError(error, 'Reading the image');
-          }
+        let next = reads.length > 0 ? fetchRead(reads.shift()!) : undefined;
+        while (next && !settled) {
+          const answer = await next;
+          next = reads.length > 0 ? fetchRead(reads.shift()!) : undefined;
           let room: boolean;
-          if (bytes) {
-            const [header, payload] = encodeData(id, bytes);
+          if (answer.bytes) {
+            const [header, payload] = encodeData(answer.id, answer.bytes);
             const headerFits = send(header);
             room = send(payload) && headerFits;
           } else {
-            room = send(encodeMessage({ type: 'read-failed', id, error: failure!.toJSON() }));
+            room = send(encodeMessage({ type: 'read-failed', id: answer.id, error: answer.failure!.toJSON() }));
           }
           if (!room && !settled) await new Promise<void>((done) => {
             const go = () => {
@@ -156,6 +159,7 @@ export function runPrivilegedChild<T>(run: ChildRun<T>): Promise<T> {
             child.stdin.once('drain', go);
             child.stdin.once('close', go);
           });
+          next ??= reads.length > 0 ? fetchRead(reads.shift()!) : undefined;
         }
       } finally {
         serving = false;
