@@ -11,7 +11,7 @@ import { SaveStep } from './steps/SaveStep.js';
 import { WhatStep } from './steps/WhatStep.js';
 import { WriteStep } from './steps/WriteStep.js';
 import { recipeOf } from './wizard/recipe.js';
-import { STEP_TITLES, canLeave, initialState, reducer, stepsFor, type WizardState } from './wizard/state.js';
+import { STEP_TITLES, initialState, reducer, stepsFor, whyNotLeave, type WizardState } from './wizard/state.js';
 
 type Theme = 'auto' | 'light' | 'dark';
 
@@ -38,7 +38,7 @@ export function App({ client, initial = initialState }: { client: BootcardClient
     const controller = new AbortController();
     writing.current = controller;
     const targets = [...state.targets];
-    dispatch({ type: 'writeStarted', targets });
+    dispatch({ type: 'writeStarted', targets, plan });
     client
       .call('card.write', { recipe: recipeOf(state), targets, verify: state.verify, lock: state.lock, timestamp: plan.timestamp }, { signal: controller.signal, onProgress: (event) => dispatch({ type: 'writeProgress', event }) })
       .then(
@@ -51,6 +51,7 @@ export function App({ client, initial = initialState }: { client: BootcardClient
   }, [client, state]);
 
   const next = steps[index + 1];
+  const why = whyNotLeave(state);
   const back = steps[index - 1];
   return (
     <ClientContext.Provider value={client}>
@@ -90,9 +91,12 @@ export function App({ client, initial = initialState }: { client: BootcardClient
             <button type="button" onClick={() => dispatch({ type: 'go', step: back })}>Back</button>
           ) : <span />}
           {next && !isFinal ? (
-            <button type="button" className="primary" disabled={!canLeave(state)} onClick={() => dispatch({ type: 'go', step: next })}>
-              Next
-            </button>
+            <span className="next-group">
+              {why ? <span id="next-why" className="next-why">{why}</span> : null}
+              <button type="button" className="primary" disabled={why !== null} aria-describedby={why ? 'next-why' : undefined} onClick={() => dispatch({ type: 'go', step: next })}>
+                Next
+              </button>
+            </span>
           ) : null}
           {state.step === 'done' || state.step === 'save' || state.step === 'lock' ? (
             <button type="button" onClick={() => dispatch({ type: 'startOver' })}>Start over</button>

@@ -1,10 +1,32 @@
-/** Sizes, speeds and durations as people read them (bytes in the CLI's words). */
-export { formatBytes } from '../../electron/core/units.js';
+/**
+ * Sizes, counts and durations as the wizard says them. One convention for
+ * every size on screen: powers of ten, the way card makers sell cards (a
+ * "32 GB" card is 31,914,983,424 bytes), with the exact byte count where it
+ * matters (beside a card's size, and an image's).
+ */
+const DECIMAL_UNITS = ['B', 'kB', 'MB', 'GB', 'TB'] as const;
 
 export function formatSize(bytes: number): string {
-  // Card makers count in powers of ten.
-  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(bytes >= 1e10 ? 0 : 1)} GB`;
-  return `${Math.round(bytes / 1e6)} MB`;
+  if (!Number.isFinite(bytes) || bytes < 0) return '';
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < DECIMAL_UNITS.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  if (unit === 0) return `${bytes} B`;
+  // 31.9e9 reads "32 GB" as on the card's label; below ten, one decimal ("7.9 GB", "1.5 MB").
+  return `${value >= 10 ? Math.round(value) : value.toFixed(1)} ${DECIMAL_UNITS[unit]}`;
+}
+
+/** "31,914,983,424 bytes" (grouped the same whatever the browser's locale, so it reads like the CLI's). */
+export function formatExactBytes(bytes: number): string {
+  return `${String(Math.round(bytes)).replace(/\B(?=(\d{3})+(?!\d))/g, ',')} ${bytes === 1 ? 'byte' : 'bytes'}`;
+}
+
+/** "1 card", "3 cards"; `many` for irregular plurals ("1 Pi folder", "2 Pi folders" need none). */
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
 }
 
 export function formatDuration(seconds: number): string {

@@ -10,7 +10,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
-import { composeRecoveryCard, composeUefiCard, formatBytes } from '../../electron/core/card/index.js';
+import { composeRecoveryCard, composeUefiCard } from '../../electron/core/card/index.js';
+import { formatSize } from '../../renderer/src/format.js';
 import { readFirmwareZip } from '../../electron/core/card/firmware-zip.io.js';
 import { saveSparseImage } from '../../electron/core/image/sparse-image.io.js';
 import { CardInspectionView } from '../../renderer/src/steps/CardInspectionView.js';
@@ -38,16 +39,20 @@ describeShared('inspecting a card image', () => {
 
     const table = await screen.findByRole('table', { name: 'Partition table' });
     const cells = within(table).getAllByRole('row').slice(1).map((r) => [...r.querySelectorAll('td')].map((c) => c.textContent));
-    // One FAT32 (LBA) partition at 4 MiB, 256 MiB long: the recovery card's layout.
-    expect(cells).toEqual([['1', expect.stringMatching(/^0x0c FAT32/), '4.0 MiB', '256 MiB']]);
+    // One FAT32 (LBA) partition at 4 MiB, 256 MiB long: the recovery card's layout, in the wizard's one (decimal) convention.
+    expect(cells).toEqual([['1', expect.stringMatching(/^0x0c FAT32/), '4.2 MB', '268 MB']]);
+    // The exact figure is one hover away.
+    expect(within(table).getAllByRole('row')[1]!.querySelectorAll('td')[3]!.getAttribute('title')).toBe('268,435,456 bytes');
     expect(screen.getByTestId('inspect-summary').textContent).toMatch(/^An EEPROM recovery card .*FAT32 “BOOTLOADER”/);
     const files = screen.getByRole('region', { name: 'Files' });
+    // What the card core put on the card, read back, in the wizard's size words.
+    const sizeOf = (name: string) => formatSize(card.files.find((f) => f.path.replace(/^\//, '') === name)!.size);
     expect([...files.querySelectorAll('li')].map((li) => li.textContent)).toEqual([
-      'pieeprom.bin 512 KiB',
-      'pieeprom.sig 80 B',
-      `recovery.bin ${formatBytes(readFileSync(eepromFixture('recovery-2711.bin')).length)}`,
-      `vl805.bin ${formatBytes(readFileSync(eepromFixture('vl805-000138c0.bin')).length)}`,
-      'vl805.sig 80 B',
+      'pieeprom.bin 524 kB',
+      `pieeprom.sig ${sizeOf('pieeprom.sig')}`,
+      `recovery.bin ${formatSize(readFileSync(eepromFixture('recovery-2711.bin')).length)}`,
+      `vl805.bin ${formatSize(readFileSync(eepromFixture('vl805-000138c0.bin')).length)}`,
+      `vl805.sig ${sizeOf('vl805.sig')}`,
     ]);
     // The bootloader config read out of pieeprom.bin on the card, and its BOOT_ORDER in the EEPROM core's words.
     const bootconf = screen.getByLabelText(/Bootloader config in pieeprom.bin \(Pi 4, 2711\)/);

@@ -34,10 +34,17 @@ describeShared('step 2: configure the bootloader', () => {
     expect(screen.getByTestId('boot-order-sentence').textContent).toBe('1. SD card 2. network (TFTP) 3. restart');
     await user.selectOptions(screen.getByLabelText('Add a mode'), 'USB mass storage');
     await user.click(screen.getByRole('button', { name: 'Add' }));
-    // Added after restart: listed, but the sentence says what the Pi really tries.
+    // A new mode goes where it can run: before restart, not after it.
+    expect(screen.getByTestId('boot-order-hex').textContent).toBe('BOOT_ORDER=0xf421');
+    expect(screen.queryByRole('list', { name: 'Boot order warnings' })).toBeNull();
+    // Moved after restart by hand, it is never tried: the validator's warning stands beside the list.
+    await user.click(screen.getByRole('button', { name: 'Move USB mass storage down' }));
     expect(screen.getByTestId('boot-order-hex').textContent).toBe('BOOT_ORDER=0x4f21');
+    expect(screen.getByRole('list', { name: 'Boot order warnings' }).textContent).toContain('BOOT_ORDER 0x4f21: mode 4 (0x4) comes after restart and is never tried.');
+    expect(screen.getByTestId('boot-mode-4').textContent).toContain('never tried');
     await user.click(screen.getByRole('button', { name: 'Move USB mass storage up' }));
     expect(screen.getByTestId('boot-order-hex').textContent).toBe('BOOT_ORDER=0xf421');
+    expect(screen.queryByRole('list', { name: 'Boot order warnings' })).toBeNull();
     expect(screen.getByTestId('boot-order-sentence').textContent).toBe('1. SD card 2. network (TFTP) 3. USB mass storage 4. restart');
     await user.click(screen.getByRole('button', { name: 'Remove network (TFTP)' }));
     expect(screen.getByTestId('boot-order-hex').textContent).toBe('BOOT_ORDER=0xf41');

@@ -35,7 +35,7 @@ describe('step 5: write', () => {
     expect(bars).toHaveLength(2);
     expect((screen.getByRole('progressbar', { name: /\/dev\/sdb — Writing/ }) as HTMLProgressElement).value).toBeCloseTo(0.25);
     expect((screen.getByRole('progressbar', { name: /\/dev\/sdc — Verifying/ }) as HTMLProgressElement).value).toBeCloseTo(0.5);
-    expect(screen.getByTestId('progress--dev-sdb').textContent).toContain('8.0 MiB of 32.0 MiB · 4.0 MiB/s · 6 s left');
+    expect(screen.getByTestId('progress--dev-sdb').textContent).toContain('25 % · 4.2 MB/s · 6 s left');
     expect(screen.getByRole('button', { name: 'Cancel' })).toBeTruthy();
     expect(screen.queryByRole('button', { name: 'Back' })).toBeNull();
   });

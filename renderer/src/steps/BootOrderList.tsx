@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { bootOrderHex } from '../wizard/bootconf.js';
-import { bootModeLabel, bootModesFor, explainModes } from '../wizard/boot-modes.js';
+import { bootModeLabel, bootModesFor, bootOrderWarnings, explainModes, withModeAdded } from '../wizard/boot-modes.js';
 import type { Board } from '../wizard/state.js';
 
 interface Props {
@@ -26,6 +26,7 @@ export function BootOrderList({ board, modes, onChange, problem }: Props) {
     next.splice(to, 0, item!);
     onChange(next);
   };
+  const { warnings, unreachable } = bootOrderWarnings(board, modes);
   const addValue = toAdd !== '' && available.some((m) => String(m.value) === toAdd) ? Number(toAdd) : available[0]?.value;
   return (
     <fieldset className="boot-order">
@@ -39,7 +40,7 @@ export function BootOrderList({ board, modes, onChange, problem }: Props) {
               key={mode}
               draggable
               data-testid={`boot-mode-${mode.toString(16)}`}
-              className={dragFrom === i ? 'dragging' : undefined}
+              className={[dragFrom === i ? 'dragging' : '', unreachable.has(i) ? 'unreachable' : ''].filter(Boolean).join(' ') || undefined}
               onDragStart={(e) => {
                 setDragFrom(i);
                 e.dataTransfer.effectAllowed = 'move';
@@ -54,6 +55,7 @@ export function BootOrderList({ board, modes, onChange, problem }: Props) {
             >
               <span className="grip" aria-hidden="true">⋮⋮</span>
               <span className="mode-name">{label}</span>
+              {unreachable.has(i) ? <span className="never-tried">never tried</span> : null}
               <span className="row-actions">
                 <button type="button" aria-label={`Move ${label} up`} disabled={i === 0} onClick={() => move(i, i - 1)}>↑</button>
                 <button type="button" aria-label={`Move ${label} down`} disabled={i === modes.length - 1} onClick={() => move(i, i + 1)}>↓</button>
@@ -73,13 +75,20 @@ export function BootOrderList({ board, modes, onChange, problem }: Props) {
               ))}
             </select>
           </label>{' '}
-          <button type="button" onClick={() => addValue !== undefined && onChange([...modes, addValue])}>Add</button>
+          <button type="button" onClick={() => addValue !== undefined && onChange(withModeAdded(modes, addValue))}>Add</button>
         </div>
       ) : null}
       <p className="boot-order-value">
         <code data-testid="boot-order-hex">BOOT_ORDER={bootOrderHex(modes)}</code>{' '}
         <span data-testid="boot-order-sentence">{explainModes(board, modes)}</span>
       </p>
+      {warnings.length > 0 ? (
+        <ul className="diagnostics boot-order-warnings" aria-label="Boot order warnings">
+          {warnings.map((w) => (
+            <li key={w} className="warning"><strong>Warning</strong>: {w}</li>
+          ))}
+        </ul>
+      ) : null}
       {problem ? <p className="field-error" role="alert">{problem}</p> : null}
     </fieldset>
   );

@@ -5,7 +5,7 @@ import type { FatTreeNode } from '../../../electron/core/fat32/reader.js';
 import type { CardInspectResult, CardInspection } from '../../../electron/ipc/channels/card.js';
 import type { RequestOf } from '../../../electron/ipc/contract.js';
 import { messageOf, useClient } from '../client-context.js';
-import { formatBytes } from '../format.js';
+import { formatExactBytes, formatSize } from '../format.js';
 
 export type InspectTarget = RequestOf<'card.inspect'>;
 
@@ -44,7 +44,7 @@ function FileTree({ nodes }: { nodes: readonly FatTreeNode[] }) {
           </li>
         ) : (
           <li key={n.path}>
-            <code>{n.name}</code> <span className="file-size">{formatBytes(n.size)}</span>
+            <code>{n.name}</code> <span className="file-size" title={formatExactBytes(n.size)}>{formatSize(n.size)}</span>
           </li>
         ),
       )}
@@ -81,7 +81,7 @@ function Contents({ inspection }: { inspection: CardInspection }) {
   return (
     <>
       <p data-testid="inspect-summary">
-        {KIND_WORDS[inspection.kind]} ({formatBytes(inspection.size)}): FAT32 “{fs.label}”, volume ID {fs.volumeId}, {fs.clusters} clusters of {formatBytes(fs.clusterBytes)}.
+        {KIND_WORDS[inspection.kind]} ({formatSize(inspection.size)}, {formatExactBytes(inspection.size)}): FAT32 “{fs.label}”, volume ID {fs.volumeId}, {fs.clusters} clusters of {formatExactBytes(fs.clusterBytes)}.
       </p>
       {inspection.partitions ? (
         <table className="partitions" aria-label="Partition table">
@@ -101,8 +101,8 @@ function Contents({ inspection }: { inspection: CardInspection }) {
                   <code>{hex2(p.type)}</code> {p.typeName}
                   {p.bootable ? ', active' : ''}
                 </td>
-                <td className="num">{formatBytes(p.offset)}</td>
-                <td className="num">{formatBytes(p.size)}</td>
+                <td className="num" title={formatExactBytes(p.offset)}>{formatSize(p.offset)}</td>
+                <td className="num" title={formatExactBytes(p.size)}>{formatSize(p.size)}</td>
               </tr>
             ))}
           </tbody>

@@ -1,8 +1,8 @@
 import { useEffect, useState, type Dispatch } from 'react';
 import type { DriveView } from '../../../electron/ipc/channels/drives.js';
 import { messageOf, useClient } from '../client-context.js';
-import { formatSize } from '../format.js';
-import { blockingProblems, driveNote } from '../wizard/drives.js';
+import { formatExactBytes, formatSize, plural } from '../format.js';
+import { blockingProblems, byDeviceName, driveNote, problemText } from '../wizard/drives.js';
 import type { Action, WizardState } from '../wizard/state.js';
 import { DEFAULT_CARD_IMAGE_SIZE } from '../../../electron/core/card/size.js';
 
@@ -25,7 +25,11 @@ export function CardsStep({ state, dispatch }: Props) {
       (e: unknown) => !controller.signal.aborted && setError(messageOf(e)),
     );
     client
-      .call('drives.watch', request, { signal: controller.signal, onProgress: (event) => setDrives(event.drives) })
+      .call('drives.watch', request, { signal: controller.signal, onProgress: (event) => {
+        // The list came after all: whatever kept it away is over.
+        setError(null);
+        setDrives(event.drives);
+      } })
       .catch(() => undefined);
     return () => controller.abort();
   }, [client, single]);
@@ -38,7 +42,8 @@ export function CardsStep({ state, dispatch }: Props) {
     if (kept.length !== state.targets.length) dispatch({ type: 'targets', devices: kept });
   }, [drives, state.targets, state.recipe, dispatch]);
 
-  const shown = (drives ?? []).filter((d) => showAll || !d.hiddenByDefault);
+  const shown = (drives ?? []).filter((d) => showAll || !d.hiddenByDefault).sort(byDeviceName);
+  const imageSize = single ? null : DEFAULT_CARD_IMAGE_SIZE;
   const hiddenCount = (drives ?? []).length - shown.length;
   return (
     <section aria-labelledby="step-title">
@@ -68,12 +73,12 @@ export function CardsStep({ state, dispatch }: Props) {
               />
               <span className="drive-name">{d.description || d.device}</span>
               <span className="drive-meta">
-                {d.device} · {formatSize(d.size)}
+                {d.device} · <span title={formatExactBytes(d.size)}>{formatSize(d.size)}</span>
                 {d.isCard ? ' · SD card' : d.isRemovable ? ' · removable' : ''}
               </span>
               {disabled ? (
                 <span className="drive-reason" id={reasonId}>
-                  {problems.map((p) => p.message).join(' ')}
+                  {problems.map((p) => problemText(p, d, imageSize)).join(' ')}
                 </span>
               ) : note ? (
                 <span className="drive-note" id={reasonId}>
@@ -87,7 +92,7 @@ export function CardsStep({ state, dispatch }: Props) {
       {hiddenCount > 0 || showAll ? (
         <label className="check">
           <input type="checkbox" checked={showAll} onChange={(e) => setShowAll(e.target.checked)} />
-          Show all drives{hiddenCount > 0 ? ` (${hiddenCount} hidden: system and other non-card drives)` : ''}
+          Show all drives{hiddenCount > 0 ? ` (${plural(hiddenCount, 'drive')} hidden: system and other non-card drives)` : ''}
         </label>
       ) : null}
       {!single ? (

@@ -11,6 +11,7 @@ import { CONFIG_TXT_PRESETS } from '../../../electron/core/configtxt/config-txt.
 import { MAC_HELP } from '../../../electron/core/uefi/network-boot.js';
 import { uefiFormConfigTxtEdits } from '../wizard/uefi-form.js';
 import { BootOrderList } from './BootOrderList.js';
+import { bootOrderWarnings } from '../wizard/boot-modes.js';
 import { Field } from './Field.js';
 import { useDebounced } from './useDebounced.js';
 
@@ -71,6 +72,7 @@ function EepromConfigure({ state, dispatch }: Props) {
   // Live validation by the EEPROM core itself (a pure module), as the CLI validates.
   const { config, diagnostics, problems } = useMemo(() => checkConfigure(state), [state]);
   const network = state.bootOrder.includes(0x2);
+  const shownBesideList = new Set(bootOrderWarnings(state.board, state.bootOrder).warnings);
   return (
     <section aria-labelledby="step-title" className="configure">
       <h2 id="step-title" tabIndex={-1}>Configure the bootloader</h2>
@@ -133,7 +135,8 @@ function EepromConfigure({ state, dispatch }: Props) {
           <FirmwareField state={state} dispatch={dispatch} problem={problems.firmware} />
           <h3 className="small-heading" id="bootconf-heading">The bootloader config</h3>
           <pre className="config-preview" aria-labelledby="bootconf-heading" data-testid="bootconf-preview">{config}</pre>
-          <Diagnostics diagnostics={diagnostics} />
+          {/* The boot order's own warnings stand beside the list. */}
+          <Diagnostics diagnostics={diagnostics.filter((d) => !(d.key === 'BOOT_ORDER' && d.severity === 'warning' && shownBesideList.has(d.message)))} />
         </div>
       </div>
     </section>
@@ -164,7 +167,7 @@ function UefiConfigure({ state, dispatch }: Props) {
       <div className="columns">
         <div>
           <FirmwareField state={state} dispatch={dispatch} problem={problems.firmware} />
-          <FirmwareDownload onDownloaded={(path) => dispatch({ type: 'field', field: 'firmwarePath', value: path })} />
+          <FirmwareDownload found={state.firmware !== null} onDownloaded={(path) => dispatch({ type: 'field', field: 'firmwarePath', value: path })} />
           <UefiNetworkFields state={state} dispatch={dispatch} problems={problems} />
           <fieldset>
             <legend>UEFI settings</legend>
@@ -326,10 +329,14 @@ function UefiHardwareFields({ state, dispatch, problems }: UefiFieldProps) {
 }
 
 /** Downloads the pftf release zip (into bootcard's cache) with its progress, then uses it. */
-function FirmwareDownload({ onDownloaded }: { onDownloaded: (path: string) => void }) {
+function FirmwareDownload({ found, onDownloaded }: { found: boolean; onDownloaded: (path: string) => void }) {
   const client = useClient();
   const [progress, setProgress] = useState<{ received: number; total: number | null } | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // A failed download no longer matters once firmware is found (named by hand, or picked).
+  useEffect(() => {
+    if (found) setError(null);
+  }, [found]);
   const start = () => {
     setError(null);
     setProgress({ received: 0, total: null });

@@ -11,7 +11,8 @@ export function DoneStep({ state, dispatch }: { state: WizardState; dispatch: Di
   const [format, setFormat] = useState<ManifestFormat>('csv');
   const [path, setPath] = useState(() => manifestFileName(new Date(), 'csv'));
   const [saved, setSaved] = useState<string | null>(null);
-  const [saveError, setSaveError] = useState<string | null>(null);
+  /** The refusal and the file it was about: another name or format takes it away. */
+  const [saveFailure, setSaveFailure] = useState<{ path: string; format: ManifestFormat; message: string } | null>(null);
   /** The file name and format refused because the file exists, and the handler's words: asked about before resending. */
   const [question, setQuestion] = useState<{ path: string; format: ManifestFormat; message: string } | null>(null);
   const text = useMemo(() => (state.manifest.length > 0 ? formatManifest(state.manifest, format) : ''), [state.manifest, format]);
@@ -22,14 +23,15 @@ export function DoneStep({ state, dispatch }: { state: WizardState; dispatch: Di
   };
   const send = (target: { path: string; format: ManifestFormat }, replace: boolean) => {
     setSaved(null);
-    setSaveError(null);
+    setSaveFailure(null);
     setQuestion(null);
     client.call('manifest.save', { ...target, entries: [...state.manifest], ...(replace ? { replace: true } : {}) }).then(
       (r) => setSaved(`Saved ${r.path}`),
-      (e: unknown) => (isExistsRefusal(e) && !replace ? setQuestion({ ...target, message: e.message }) : setSaveError(messageOf(e))),
+      (e: unknown) => (isExistsRefusal(e) && !replace ? setQuestion({ ...target, message: e.message }) : setSaveFailure({ ...target, message: messageOf(e) })),
     );
   };
   const save = () => send({ path, format }, false);
+  const saveError = saveFailure && saveFailure.path === path && saveFailure.format === format ? saveFailure.message : null;
   // The answer is about one file: another name or format takes the question back.
   const asked = question && question.path === path && question.format === format ? question : null;
   return (

@@ -3,6 +3,7 @@ import type { NetbootTreeResult } from '../../../electron/ipc/channels/netboot.j
 import { messageOf, useClient } from '../client-context.js';
 import type { WizardState } from '../wizard/state.js';
 import { Field } from './Field.js';
+import { plural } from '../format.js';
 
 /** What the Pis these cards program will ask for, in the words of the EEPROM's TFTP_PREFIX. */
 function askedBy(state: WizardState): { hint: string; initial: string } {
@@ -70,7 +71,7 @@ export function PrepareServer({ state }: { state: WizardState }) {
       {error ? <p role="alert" className="field-error">{error}</p> : null}
       {result ? (
         <div role="status" className="ok-text" data-testid="netboot-result">
-          <p>Built {result.pis.length} Pi folder(s); {result.sharedFiles} boot files shared between them.</p>
+          <p>Built {plural(result.pis.length, 'Pi folder')}; {plural(result.sharedFiles, 'boot file')} shared between them.</p>
           <ul>
             {result.pis.map((p) => (
               <li key={p.folder}><code>{p.tftpFolder}</code>{p.nfsFolder ? <> · root <code>{p.nfsFolder}</code></> : null}{p.replaced ? ' (updated)' : ''}</li>

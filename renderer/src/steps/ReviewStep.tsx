@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import type { CardPlan } from '../../../electron/ipc/channels/card.js';
 import type { UefiSettingsPreview, UefiSettingsRequest } from '../../../electron/ipc/channels/uefi.js';
 import { messageOf, useClient } from '../client-context.js';
-import { formatBytes } from '../format.js';
+import { formatExactBytes, formatSize, plural } from '../format.js';
 import { recipeOf } from '../wizard/recipe.js';
 import type { WizardState } from '../wizard/state.js';
 
@@ -44,13 +44,13 @@ export function ReviewStep({ state, onWrite }: Props) {
                 {plan.files.map((f) => (
                   <tr key={f.name}>
                     <td><code>{f.name}</code></td>
-                    <td className="num">{formatBytes(f.size)}</td>
+                    <td className="num" title={formatExactBytes(f.size)}>{formatSize(f.size)}</td>
                   </tr>
                 ))}
               </tbody>
             </table>
             <p className="hint">
-              A {formatBytes(plan.imageSize)} FAT32 card image; SHA-256 <code className="hash" data-testid="plan-sha256">{plan.sha256.slice(0, 16)}…</code>
+              A {formatSize(plan.imageSize)} FAT32 card image ({formatExactBytes(plan.imageSize)}); SHA-256 <code className="hash" data-testid="plan-sha256">{plan.sha256.slice(0, 16)}…</code>
             </p>
             {plan.warnings.map((w) => (
               <p key={w} className="warning">{w}</p>
@@ -78,11 +78,11 @@ export function ReviewStep({ state, onWrite }: Props) {
       </p>
       <label className="check confirm">
         <input type="checkbox" checked={confirmed} onChange={(e) => setConfirmed(e.target.checked)} />
-        Erase everything on {n === 1 ? 'this card' : `these ${n} cards`} and write it
+        Erase everything on {n === 1 ? 'this card' : `these ${plural(n, 'card')}`} and write it
       </label>
       <div>
         <button type="button" className="primary" disabled={!confirmed || !plan} onClick={() => plan && onWrite(plan)}>
-          Write {n === 1 ? '1 card' : `${n} cards`}
+          Write {plural(n, 'card')}
         </button>
       </div>
     </section>

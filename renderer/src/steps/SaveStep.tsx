@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { EepromBuildResult } from '../../../electron/ipc/channels/eeprom.js';
 import { messageOf, useClient } from '../client-context.js';
-import { formatBytes } from '../format.js';
+import { formatExactBytes, formatSize } from '../format.js';
 import { bootConfOf } from '../wizard/recipe.js';
 import type { WizardState } from '../wizard/state.js';
 import { Field } from './Field.js';
@@ -13,7 +13,8 @@ type BuildRequest = { board: WizardState['board']; firmwarePath: string; config:
 export function SaveStep({ state, onOutputDir }: { state: WizardState; onOutputDir: (dir: string) => void }) {
   const client = useClient();
   const [result, setResult] = useState<EepromBuildResult | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  /** The refusal and the request it was about: changing what is asked for takes it away. */
+  const [failure, setFailure] = useState<{ request: BuildRequest; message: string } | null>(null);
   const [busy, setBusy] = useState(false);
   /** Signed boot: a private key on the machine bootcard runs on (optional), and its passphrase. */
   const [signKey, setSignKey] = useState('');
@@ -22,16 +23,18 @@ export function SaveStep({ state, onOutputDir }: { state: WizardState; onOutputD
   const [question, setQuestion] = useState<{ request: BuildRequest; message: string } | null>(null);
   const send = (request: BuildRequest, replace: boolean) => {
     setBusy(true);
-    setError(null);
+    setFailure(null);
     setResult(null);
     setQuestion(null);
     client
       .call('eeprom.build', replace ? { ...request, replace: true } : request)
-      .then(setResult, (e: unknown) => (isExistsRefusal(e) && !replace ? setQuestion({ request, message: e.message }) : setError(messageOf(e))))
+      .then(setResult, (e: unknown) => (isExistsRefusal(e) && !replace ? setQuestion({ request, message: e.message }) : setFailure({ request, message: messageOf(e) })))
       .finally(() => setBusy(false));
   };
   const signing = signKey.trim() !== '' ? { signKeyPath: signKey.trim(), ...(passphrase !== '' ? { signKeyPassphrase: passphrase } : {}) } : {};
-  const build = () => send({ board: state.board, firmwarePath: state.firmwarePath.trim(), config: bootConfOf(state), outputDir: state.outputDir.trim(), ...signing }, false);
+  const current: BuildRequest = { board: state.board, firmwarePath: state.firmwarePath.trim(), config: bootConfOf(state), outputDir: state.outputDir.trim(), ...signing };
+  const build = () => send(current, false);
+  const error = failure && sameRequest(failure.request, current) ? failure.message : null;
   // The answer is about one folder: naming another one takes the question back.
   const asked = question && question.request.outputDir === state.outputDir.trim() ? question : null;
   return (
@@ -52,7 +55,7 @@ export function SaveStep({ state, onOutputDir }: { state: WizardState; onOutputD
       {error ? <p role="alert" className="field-error">{error}</p> : null}
       {result ? (
         <div role="status" className="result-box">
-          <p>Saved <code>{result.imagePath}</code> ({formatBytes(result.size)}) and <code>{result.sigPath}</code>.</p>
+          <p>Saved <code>{result.imagePath}</code> ({formatSize(result.size)}, {formatExactBytes(result.size)}) and <code>{result.sigPath}</code>.</p>
           {result.signed ? <p>The config is signed; the public key is in the image.</p> : null}
           <p>SHA-256 <code className="hash">{result.sha256}</code></p>
           <p className="hint">On the Pi: <code>sudo rpi-eeprom-update -d -f {result.imagePath}</code></p>
@@ -60,4 +63,8 @@ export function SaveStep({ state, onOutputDir }: { state: WizardState; onOutputD
       ) : null}
     </section>
   );
+}
+
+function sameRequest(a: BuildRequest, b: BuildRequest): boolean {
+  return a.outputDir === b.outputDir && a.signKeyPath === b.signKeyPath && a.signKeyPassphrase === b.signKeyPassphrase && a.firmwarePath === b.firmwarePath && a.config === b.config;
 }

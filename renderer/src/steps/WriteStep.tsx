@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration } from '../format.js';
+import { formatDuration, formatExactBytes, formatSize, plural } from '../format.js';
 import type { CardProgress, WizardState } from '../wizard/state.js';
 
 const PHASE_LABEL: Record<CardProgress['phase'], string> = {
@@ -12,9 +12,16 @@ const PHASE_LABEL: Record<CardProgress['phase'], string> = {
 
 /** A progress bar per card: phase, bytes, speed and time left; one Cancel for all. */
 export function WriteStep({ state, onCancel }: { state: WizardState; onCancel: () => void }) {
+  const imageSize = state.plan?.imageSize ?? null;
+  const cards = Object.keys(state.progress).length;
   return (
     <section aria-labelledby="step-title">
       <h2 id="step-title" tabIndex={-1}>Writing</h2>
+      {imageSize !== null ? (
+        <p className="hint" data-testid="write-header">
+          The {formatSize(imageSize)} card image ({formatExactBytes(imageSize)}) to {plural(cards, 'card')}.
+        </p>
+      ) : null}
       <ul className="progress-list">
         {Object.entries(state.progress).map(([device, p]) => {
           const fraction = p.phase === 'done' ? 1 : p.total > 0 ? p.bytes / p.total : 0;
@@ -25,8 +32,9 @@ export function WriteStep({ state, onCancel }: { state: WizardState; onCancel: (
               <div className="progress-head">
                 <span id={`${id}-label`}><code>{device}</code> — {PHASE_LABEL[p.phase]}</span>
                 <span className="progress-meta">
-                  {p.total > 0 ? `${formatBytes(p.bytes)} of ${formatBytes(p.total)}` : ''}
-                  {p.speed ? ` · ${formatBytes(p.speed)}/s` : ''}
+                  {/* Each card's share of the same image the header names: one total on the page. */}
+                  {p.total > 0 || p.phase === 'done' ? `${Math.floor(fraction * 100)} %${imageSize !== null ? ` of ${formatSize(imageSize)}` : ''}` : ''}
+                  {p.speed ? ` · ${formatSize(p.speed)}/s` : ''}
                   {left !== null ? ` · ${formatDuration(left)} left` : ''}
                 </span>
               </div>

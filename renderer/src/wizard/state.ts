@@ -133,7 +133,7 @@ export type Action =
   | { type: 'toggleTarget'; device: string; label: string }
   | { type: 'targets'; devices: readonly string[] }
   | { type: 'option'; option: 'verify' | 'lock'; value: boolean }
-  | { type: 'writeStarted'; targets: readonly string[] }
+  | { type: 'writeStarted'; targets: readonly string[]; plan?: CardPlan }
   | { type: 'writeProgress'; event: CardWriteProgress }
   | { type: 'writeFinished'; results: readonly CardResult[]; manifest: readonly ManifestEntry[]; plan: CardPlan }
   | { type: 'writeFailed'; message: string }
@@ -182,6 +182,7 @@ export function reducer(state: WizardState, action: Action): WizardState {
       return {
         ...state,
         step: 'write',
+        plan: action.plan ?? state.plan,
         results: [],
         manifest: [],
         writeError: null,
@@ -270,6 +271,21 @@ export function checkConfigure(state: WizardState): ConfigCheck {
     problems[field] ??= d.message;
   }
   return { config, diagnostics, problems };
+}
+
+/** Why Next is off, in the words shown beside it (null when it is on). */
+export function whyNotLeave(state: WizardState): string | null {
+  if (canLeave(state)) return null;
+  if (state.step === 'configure') {
+    const problems = Object.values(checkConfigure(state).problems);
+    const first = problems[0] ?? '';
+    return problems.length === 1 ? first : `${problems.length} things to fix, first: ${first}`;
+  }
+  if (state.step === 'cards') {
+    if (state.recipe === 'sdlock') return 'Pick the card to lock, unlock or inspect.';
+    return 'Pick at least one card to write.';
+  }
+  return null;
 }
 
 export function canLeave(state: WizardState): boolean {
