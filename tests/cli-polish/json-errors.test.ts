@@ -45,6 +45,16 @@ describe('--json failures', () => {
     expect(error.message).toContain('/dev/null');
   });
 
+  it('eeprom validate of a bad config --json: only the error object, its details holding the results', async () => {
+    const config = path.join(dir, 'bad.txt');
+    writeFileSync(config, 'BOOT_ORDER=0x9\n');
+    const run = await runBootcard(['eeprom', 'validate', config, '--board', '2711', '--json']);
+    expect(run.code).toBe(1);
+    const error = errorObject(run.stdout);
+    expect(error.code).toBe('EEPROM_INVALID_CONFIG');
+    expect(error.details).toMatchObject({ results: [{ board: '2711' }] });
+  });
+
   it('a usage error under --json: exit 2 and a USAGE object', async () => {
     const run = await runBootcard(['eeprom', 'explain', '--bogus', '--json']);
     expect(run.code).toBe(2);

@@ -290,8 +290,9 @@ export function registerEepromCommands(program: Command, ctx: CliContext): void 
       }
       const results = boards.map((board) => ({ board, diagnostics: validateBootConf(text, { board, ...(freeBytes !== undefined ? { freeBytes } : {}) }) }));
       const failed = results.some((r) => hasErrors(r.diagnostics) || (options.strict && r.diagnostics.length > 0));
+      // A failure under --json is the error object alone (its details carry the results).
       if (options.json) {
-        ctx.printJson({ ok: !failed, results });
+        if (!failed) ctx.printJson({ ok: true, results });
       } else {
         const same = results.length === 2 && JSON.stringify(results[0]!.diagnostics) === JSON.stringify(results[1]!.diagnostics);
         for (const r of same ? results.slice(0, 1) : results) {

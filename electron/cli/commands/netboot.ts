@@ -241,10 +241,11 @@ function registerCheck(netboot: Command, ctx: CliContext): void {
         serial: id.kind === 'serial' ? id.folder : null,
         read: async (file) => (await tftpGet(options.server!, file, { port, timeoutMs }))?.bytes ?? null,
       });
-      if (options.json) ctx.printJson(report);
-      else ctx.write(formatBootReport(report, options.server));
+      // Under --json a Pi that would not boot is the error object alone, with the report in its details.
+      if (options.json && report.bootable) ctx.printJson(report);
+      else if (!options.json) ctx.write(formatBootReport(report, options.server));
       if (!report.bootable) {
-        throw new BootcardError(NetbootErrorCode.WOULD_NOT_BOOT, `The Pi ${id.folder} would not boot from ${options.server}: ${report.problems.join(' ')}`, { problems: report.problems });
+        throw new BootcardError(NetbootErrorCode.WOULD_NOT_BOOT, `The Pi ${id.folder} would not boot from ${options.server}: ${report.problems.join(' ')}`, { problems: report.problems, ...(options.json ? { report } : {}) });
       }
     });
 }

@@ -87,14 +87,22 @@ export function resolveBootConf(options: Omit<BuildPieepromOptions, 'timestamp' 
   let config = options.config ?? readBootConf(options.base, image);
   const set = options.set ?? {};
   const unset = options.unset ?? [];
+  const notSet: Diagnostic[] = [];
   if (Object.keys(set).length > 0 || unset.length > 0) {
     let model = parseBootConf(config);
-    for (const key of unset) model = removeBootConfValue(model, key, options.section ?? '*');
+    for (const key of unset) {
+      const before = model.lines.length;
+      model = removeBootConfValue(model, key, options.section ?? '*');
+      if (model.lines.length === before) {
+        const where = options.section !== undefined ? ` in [${options.section}]` : '';
+        notSet.push({ severity: 'warning', key, code: EepromDiagnosticCode.UNSET_NOT_SET, message: `--unset ${key}: the config does not set ${key}${where}, so nothing was removed (check the spelling; keys are case-sensitive).` });
+      }
+    }
     for (const [key, value] of Object.entries(set)) model = setBootConfValue(model, key, value, options.section ?? 'all');
     config = serializeBootConf(model);
   }
   const freeBytes = bootConfCapacity(image);
-  const diagnostics = validateBootConf(config, { board: image.board, freeBytes });
+  const diagnostics = [...notSet, ...validateBootConf(config, { board: image.board, freeBytes })];
   return { config, diagnostics, freeBytes };
 }
 

@@ -48,6 +48,10 @@ export const EepromDiagnosticCode = {
   BOOT_ORDER_MODE_NOT_ON_BOARD: 'EEPROM_BOOT_ORDER_MODE_NOT_ON_BOARD',
   BOOT_ORDER_RPIBOOT_NOT_LAST: 'EEPROM_BOOT_ORDER_RPIBOOT_NOT_LAST',
   BAD_LINE: 'EEPROM_BAD_LINE',
+  /** `KEY=VALUE # words`: the bootloader takes # as a comment only at the start of a line, so the words are part of the value. */
+  TRAILING_COMMENT: 'EEPROM_TRAILING_COMMENT',
+  /** --unset of a key the config does not set. */
+  UNSET_NOT_SET: 'EEPROM_UNSET_NOT_SET',
   BAD_SECTION: 'EEPROM_BAD_SECTION',
   UNSUPPORTED_SECTION: 'EEPROM_UNSUPPORTED_SECTION',
   DUPLICATE_KEY: 'EEPROM_DUPLICATE_KEY',

@@ -93,6 +93,11 @@ export function validateBootConf(text: string, options: ValidateOptions): Diagno
         out.push({ severity: 'warning', line: lineNo, key, code: C.DUPLICATE_KEY, message: `${key} is set again (first on line ${previous}); the later value wins.` });
       }
       seen.set(key, lineNo);
+      const comment = trailingComment(value);
+      if (comment !== null) {
+        out.push({ severity: 'error', line: lineNo, key, code: C.TRAILING_COMMENT, message: trailingCommentMessage(key, value, comment) });
+        continue;
+      }
       for (const d of checkValue(spec, value, board)) out.push({ ...d, line: lineNo, key });
     }
   }
@@ -100,6 +105,21 @@ export function validateBootConf(text: string, options: ValidateOptions): Diagno
     out.push({ severity: 'warning', code: C.CRLF, message: 'The config has Windows (CRLF) line endings; use LF line endings.' });
   }
   return out;
+}
+
+/**
+ * `0xf142 # network first` -> "# network first". The bootloader's config syntax is config.txt's:
+ * a line is a comment only when it starts with #, so text after a value is the value
+ * (rpi-eeprom-config copies the line unchanged and never parses values).
+ */
+function trailingComment(value: string): string | null {
+  const at = value.search(/\s#/);
+  return at < 0 ? null : value.slice(at).trim();
+}
+
+function trailingCommentMessage(key: string, value: string, comment: string): string {
+  const bare = value.slice(0, value.indexOf(comment)).trim();
+  return `${key}=${value}: "${comment}" is not a comment to the bootloader, which takes # as a comment only at the start of a line, so it would read the whole "${value}" as the value. Put the comment on a line of its own above: "${comment}" then "${key}=${bare}".`;
 }
 
 type Finding = Omit<Diagnostic, 'line' | 'key'>;
