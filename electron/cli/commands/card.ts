@@ -7,7 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { composeRecoveryCard, RECOVERY_PRESETS, type RecoveryPreset } from '../../core/card/recovery-card.js';
+import { composeRecoveryCard, recoveryPresetConfig, RECOVERY_PRESETS, type RecoveryPreset } from '../../core/card/recovery-card.js';
 import { composeUefiCard } from '../../core/card/uefi-card.js';
 import { fetchPftfFirmware, PFTF_DEFAULT_VERSION, type DownloadProgress } from '../../core/card/firmware-download.io.js';
 import { readFirmwareSource } from '../../core/card/firmware-zip.io.js';
@@ -40,10 +40,13 @@ import type { CliContext } from '../context.js';
 import { usageError } from '../program.js';
 import { addUefiSettingsOptions, UEFI_SETTING_COLUMNS, uefiOptionsFromColumns, uefiSettingsFromOptions, type UefiSettingsOptions } from '../uefi-options.js';
 import { addWriteTargetOptions, writeToTargets, type WriteTargetOptions } from '../write-targets.js';
+import { addStationOptions, checkStationOptions, runStation, type StationCliOptions } from '../station.js';
+import type { StationRow } from '../../core/station/station-state.js';
+import { planBatch } from '../../core/eeprom/batch.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-interface OutputOptions extends WriteTargetOptions {
+interface OutputOptions extends WriteTargetOptions, StationCliOptions {
   readonly out?: string;
   readonly size?: string;
   readonly json?: boolean;
@@ -78,13 +81,15 @@ async function layout(options: OutputOptions, ctx: CliContext, maxBytes?: number
 }
 
 function requireDestination(options: OutputOptions): void {
-  if (!options.out && !(options.to ?? []).length) throw usageError('Say where the card goes: --out FILE (an image file) and/or --to DEVICE (write cards).');
+  checkStationOptions(options);
+  if (!options.out && !(options.to ?? []).length && !options.station) throw usageError('Say where the card goes: --out FILE (an image file), --to DEVICE (write cards) or --station (write every card put in).');
 }
 
 /** Saves the image (--out) and writes the cards (--to). */
 async function deliver(image: Fat32Image, options: OutputOptions, ctx: CliContext): Promise<void> {
   if (options.out) await saveSparseImage(image, path.resolve(ctx.io.cwd, options.out));
   if ((options.to ?? []).length) await writeToTargets(image, options, ctx);
+  if (options.station) await runStation({ size: image.size, imageFor: () => image }, `this card (${formatBytes(image.size)})`, options, ctx);
 }
 
 function sourceDateEpoch(ctx: CliContext): number | undefined {
@@ -100,7 +105,7 @@ function sourceDateEpoch(ctx: CliContext): number | undefined {
  * summary goes to stderr.
  */
 async function report(image: Fat32Image, result: object, text: string, options: OutputOptions, ctx: CliContext): Promise<void> {
-  const writing = (options.to ?? []).length > 0;
+  const writing = (options.to ?? []).length > 0 || options.station === true;
   if (writing && !options.json) ctx.info(text);
   await deliver(image, options, ctx);
   if (writing) return;
@@ -187,14 +192,15 @@ function registerUefi(card: Command, ctx: CliContext): void {
     .option('--size <size>', 'FAT partition size, e.g. 256M (default) or 1G; whole fills the card (with --to)')
     .option('--json', 'print the result as JSON');
   addUefiSettingsOptions(cmd);
-  addWriteTargetOptions(cmd);
+  addStationOptions(addWriteTargetOptions(cmd));
   cmd.action(async (options: UefiCommandOptions) => {
     const firmwareVersion = options.version ?? options.firmwareVersion;
     if (options.firmware && firmwareVersion) throw usageError('Give either --firmware FILE or --version VERSION, not both.');
     if (options.batch) {
       if (options.out) throw usageError('--batch writes one card per row: give --out-dir DIR (DIR/<name>.img) and/or --to DEV ..., not --out.');
       if (options.pxeBootFirst) throw usageError("--batch takes each Pi's MAC from its mac column; drop --pxe-boot-first.");
-      if (!options.outDir && !(options.to ?? []).length) throw usageError('Say where the cards go: --out-dir DIR (one image per row) and/or --to DEV ... (the first card gets the first row, and so on).');
+      checkStationOptions(options);
+      if (!options.outDir && !(options.to ?? []).length && !options.station) throw usageError('Say where the cards go: --out-dir DIR (one image per row) and/or --to DEV ... (the first card gets the first row, and so on).');
     } else {
       if (options.outDir) throw usageError('--out-dir is for --batch; for one card give --out FILE.');
       requireDestination(options);
@@ -238,6 +244,14 @@ function registerUefi(card: Command, ctx: CliContext): void {
             }
           : {}),
       });
+    if (options.batch && options.station) {
+      if (options.outDir) throw usageError('--station writes the cards; drop --out-dir (make the image files in a run of their own).');
+      const cards = await checkBatch(options, firmware, ctx);
+      const first = compose(cards[0]!.settings, []);
+      const rows: StationRow[] = cards.map((c, index) => ({ index, name: c.row.name, line: c.row.line, detail: `MAC ${c.settings.pxeBootFirstMac}` }));
+      await runStation({ size: first.size, rows, imageFor: (row) => compose(cards[row!.index]!.settings, []) }, `a UEFI card per Pi from ${options.batch}`, options, ctx);
+      return;
+    }
     if (options.batch) {
       await runBatch(await checkBatch(options, firmware, ctx), compose, firmwareInfo, options, ctx);
       return;
@@ -313,6 +327,7 @@ interface RecoveryCommandOptions extends OutputOptions {
   readonly timestamp?: string;
   readonly strict?: boolean;
   readonly signKey?: string;
+  readonly batch?: string;
 }
 
 /** --set KEY=VALUE, read as `bootcard eeprom build --set` reads it. */
@@ -342,8 +357,9 @@ function registerRecovery(card: Command, ctx: CliContext): void {
     .option('--sign-key <pem>', 'signed boot: sign the card\'s bootloader config with this RSA-2048 private key and embed bootconf.sig and pubkey.bin (as eeprom build --sign-key)')
     .option('--out <file>', 'write the card image to this file')
     .option('--size <size>', 'FAT partition size, e.g. 256M (default); under 32 GB; whole fills the card up to that (with --to)')
+    .option('--batch <csv>', 'with --station: one card per Pi, a CSV with the header name,KEY1,KEY2,... (bootloader settings per Pi, as eeprom build --batch)')
     .option('--json', 'print the result as JSON');
-  addWriteTargetOptions(cmd);
+  addStationOptions(addWriteTargetOptions(cmd));
   cmd.action(async (options: RecoveryCommandOptions) => {
       if (options.board !== '2711' && options.board !== '2712') throw usageError('Choose the board: --board 2711 (Pi 4) or --board 2712 (Pi 5).');
       const board = options.board;
@@ -374,6 +390,29 @@ function registerRecovery(card: Command, ctx: CliContext): void {
       });
       const bytes = await readRecoveryFiles(paths);
       const signKey = options.signKey ? loadSigningKey(await readTextFile(resolve(options.signKey), 'private key'), options.signKey) : undefined;
+      if (options.batch) {
+        if (!options.station || options.out || (options.to ?? []).length) throw usageError('card recovery --batch makes one card per Pi with --station (each card put in gets the next row); drop --out and --to.');
+        if (options.set?.length) throw usageError('--batch takes the per-Pi keys from the CSV; put common keys in --config.');
+        const csv = await readTextFile(resolve(options.batch), 'batch file');
+        const plan = planBatch({ base: bytes.pieeprom, csv, config: config ?? recoveryPresetConfig(board, options.preset!), strict: options.strict ?? false, signed: signKey !== undefined });
+        const composeRow = (rowConfig: string) =>
+          composeRecoveryCard({
+            ...(signKey ? { signConfig: configSigner(signKey, timestamp) } : {}),
+            board,
+            pieeprom: bytes.pieeprom,
+            recovery: bytes.recovery,
+            ...(bytes.vl805 ? { vl805: bytes.vl805 } : {}),
+            config: rowConfig,
+            timestamp,
+            strict: options.strict ?? false,
+            size,
+          });
+        // Every row is composed once now, so a row that cannot make a card stops the station before it starts.
+        const sizes = plan.rows.map((r) => composeRow(r.config).size);
+        const rows: StationRow[] = plan.rows.map((r, index) => ({ index, name: r.name, line: r.line }));
+        await runStation({ size: Math.max(...sizes), rows, imageFor: (row) => composeRow(plan.rows[row!.index]!.config) }, `an EEPROM recovery card per Pi from ${options.batch}`, options, ctx);
+        return;
+      }
       const image = composeRecoveryCard({
         ...(signKey ? { signConfig: configSigner(signKey, timestamp) } : {}),
         board,

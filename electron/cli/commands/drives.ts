@@ -12,6 +12,7 @@ import { toBootcardError } from '../../core/errors.js';
 import { formatBytes } from '../../core/units.js';
 import type { CliContext } from '../context.js';
 import { addWriteTargetOptions, writeToTargets, type WriteTargetOptions } from '../write-targets.js';
+import { addStationOptions, checkStationOptions, runStation, type StationCliOptions } from '../station.js';
 
 /** Short words for the reasons a drive can't be written (no image size known here, so no "too small"). */
 function notes(drive: Drive): string {
@@ -84,12 +85,18 @@ export function registerDrivesCommands(program: Command, ctx: CliContext): void 
     .description('write a disk image file to one or more cards at once, then read each back to verify')
     .argument('<image>', 'a raw disk image (.img)')
     .option('--json', 'print the per-card results as JSON');
-  addWriteTargetOptions(flash).action(async (image: string, options: WriteTargetOptions) => {
+  addStationOptions(addWriteTargetOptions(flash)).action(async (image: string, options: WriteTargetOptions & StationCliOptions) => {
+    checkStationOptions(options);
     const file = path.resolve(ctx.io.cwd, image);
+    let size: number;
     try {
-      await stat(file);
+      size = (await stat(file)).size;
     } catch (error) {
       throw toBootcardError(error, `Cannot read the image ${image}`);
+    }
+    if (options.station) {
+      await runStation({ size, sourcePath: file, imageFor: () => ({ path: file }) }, `${image} (${formatBytes(size)})`, options, ctx);
+      return;
     }
     await writeToTargets({ path: file }, options, ctx);
   });

@@ -1,0 +1,74 @@
+/**
+ * The station log: JSON Lines, one per card, appended and fsynced as each card
+ * ends (so a crash or a pulled plug loses no record), one append at a time.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { BootcardError } from '../errors.js';
+import { StationErrorCode, type StationLogLine } from './station-state.js';
+
+/** The lines of an existing log; none when it does not exist yet. A line that is not JSON (a torn last line) is left out. */
+export async function readStationLog(file: string): Promise<StationLogLine[]> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new BootcardError(StationErrorCode.LOG_FAILED, `Cannot read the station log ${file} (${(error as Error).message}); give another --log file.`);
+  }
+  const out: StationLogLine[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const value = JSON.parse(line) as StationLogLine;
+      if (value && typeof value === 'object' && typeof value.device === 'string') out.push(value);
+    } catch {
+      // a line cut short by a crash: its card is not counted as done
+    }
+  }
+  return out;
+}
+
+export class StationLog {
+  private queue: Promise<void> = Promise.resolve();
+
+  private constructor(readonly file: string) {}
+
+  /** Checks now that the log can be appended to, so a bad --log fails before any card is written. */
+  static async open(file: string): Promise<StationLog> {
+    try {
+      const handle = await fs.open(file, 'a', 0o644);
+      await handle.close();
+    } catch (error) {
+      throw new BootcardError(StationErrorCode.LOG_FAILED, `Cannot append to the station log ${file} (${(error as Error).message}); give a file in a folder you can write.`);
+    }
+    return new StationLog(file);
+  }
+
+  append(line: StationLogLine): Promise<void> {
+    const next = this.queue.then(() => appendSynced(this.file, `${JSON.stringify(line)}\n`));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Waits for every append begun so far. */
+  flush(): Promise<void> {
+    return this.queue;
+  }
+}
+
+async function appendSynced(file: string, text: string): Promise<void> {
+  const handle = await fs.open(file, 'a', 0o644);
+  try {
+    await handle.write(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  // A new file's name lives in its folder: sync that too, once is enough but it is cheap.
+  const dir = await fs.open(path.dirname(file), 'r').catch(() => undefined);
+  if (dir) {
+    await dir.sync().catch(() => undefined);
+    await dir.close();
+  }
+}
