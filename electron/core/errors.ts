@@ -66,6 +66,29 @@ export class BootcardError extends Error {
   }
 }
 
+/**
+ * The details key of a message in the wizard's words. An error's `message` is
+ * the CLI's, which may name a flag (`--firmware FILE`, `--version`); where it
+ * does, the error also carries `details.wizardMessage`: the same problem with
+ * what to do in the wizard (which field, which button). Each front end shows
+ * its own: the CLI the message, the wizard `wizardMessageOf`.
+ */
+export const WIZARD_MESSAGE_DETAIL = 'wizardMessage';
+
+/** `{ wizardMessage }` for an error's details. */
+export function inWizardWords(text: string): { readonly wizardMessage: string } {
+  return { [WIZARD_MESSAGE_DETAIL]: text } as { readonly wizardMessage: string };
+}
+
+/** What the wizard shows for `error`: its wizard wording where it has one, else its message. */
+export function wizardMessageOf(error: unknown): string {
+  if (error instanceof BootcardError) {
+    const text = error.details?.[WIZARD_MESSAGE_DETAIL];
+    return typeof text === 'string' && text !== '' ? text : error.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
 export function isBootcardErrorJSON(value: unknown): value is BootcardErrorJSON {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;

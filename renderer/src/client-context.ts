@@ -1,5 +1,6 @@
 import { createContext, useContext } from 'react';
 import type { BootcardClient } from '../../electron/ipc/client.js';
+import { wizardMessageOf } from '../../electron/core/errors.js';
 
 export const ClientContext = createContext<BootcardClient | null>(null);
 
@@ -9,7 +10,10 @@ export function useClient(): BootcardClient {
   return client;
 }
 
-/** A BootcardError-like message for display. */
+/**
+ * An error as the wizard shows it: in the wizard's own words where the error
+ * has them (its CLI message names flags the page does not have), else its message.
+ */
 export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return wizardMessageOf(error);
 }

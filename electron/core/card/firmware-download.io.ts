@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
+import { BootcardError, CommonErrorCode, inWizardWords, toBootcardError } from '../errors.js';
 import { openInputFile, readInputFile } from '../files/input-file.io.js';
 import { CardErrorCode } from './errors.js';
 
@@ -134,7 +134,7 @@ export async function fetchPftfFirmware(options: FetchFirmwareOptions = {}): Pro
     new BootcardError(
       CardErrorCode.DOWNLOAD_FAILED,
       `Could not download the UEFI firmware ${version} from ${url}: ${why}. Check the network (or download the zip yourself and pass --firmware FILE).`,
-      { url },
+      { url, ...inWizardWords(`Could not download the UEFI firmware ${version} from ${url}: ${why}. Check the network, or download the zip yourself and choose it as the UEFI firmware.`) },
       { cause },
     );
   // A stalled server would otherwise hang the download forever: abort when nothing arrives for a while.

@@ -20,7 +20,7 @@
  * recovery.bin is checked before anything is composed: a pieeprom image, the
  * other board's loader or an unknown file would leave the Pi unable to flash.
  */
-import { BootcardError } from '../errors.js';
+import { BootcardError, inWizardWords } from '../errors.js';
 import { buildPieeprom } from '../eeprom/build.js';
 import type { Diagnostic } from '../eeprom/diagnostics.js';
 import { EepromErrorCode } from '../eeprom/codes.js';
@@ -104,7 +104,7 @@ export function composeRecoveryCard(options: ComposeRecoveryCardOptions): Recove
     throw new BootcardError(
       CardErrorCode.BOARD_MISMATCH,
       `The bootloader image is for a ${parsed.board === '2711' ? 'Pi 4 (2711)' : 'Pi 5 (2712)'} but --board is ${options.board}: use the image from bootloader-${options.board}.`,
-      { imageBoard: parsed.board, board: options.board },
+      { imageBoard: parsed.board, board: options.board, ...inWizardWords(`The bootloader image is for a ${parsed.board === '2711' ? 'Pi 4 (2711)' : 'Pi 5 (2712)'} but the board picked in the first step is ${options.board === '2711' ? 'Pi 4 (2711)' : 'Pi 5 (2712)'}: pick the other board, or choose the image from bootloader-${options.board}.`) },
     );
   }
   checkRecoveryLoader(options.recovery, options.board);
@@ -171,7 +171,7 @@ export function checkRecoveryLoader(bytes: Uint8Array, board: Board): void {
     throw new BootcardError(
       EepromErrorCode.BAD_RECOVERY_BIN,
       `The file given as recovery.bin is a ${BOARD_NAME[found.board]} bootloader EEPROM image (pieeprom), not the recovery loader: give it as the EEPROM image (--eeprom), and use ${want}.`,
-      { found: 'pieeprom', board },
+      { found: 'pieeprom', board, ...inWizardWords(`The file given as recovery.bin is a ${BOARD_NAME[found.board]} bootloader EEPROM image (pieeprom), not the recovery loader: choose the rpi-eeprom folder instead (the wizard finds pieeprom and recovery.bin in it), such as /lib/firmware/raspberrypi/bootloader-${board}/default.`) },
     );
   }
   if (found.kind === 'unknown') {

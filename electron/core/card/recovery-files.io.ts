@@ -8,7 +8,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { BootcardError, toBootcardError } from '../errors.js';
+import { BootcardError, inWizardWords, toBootcardError } from '../errors.js';
 import { MAX_INPUT_FILE_BYTES, readBinaryFile, readEepromImageFile } from '../eeprom/files.io.js';
 import type { Board } from '../eeprom/image.js';
 import { CardErrorCode } from './errors.js';
@@ -54,7 +54,7 @@ async function firmwareFolder(dir: string, board: Board): Promise<{ dir: string;
     return { dir: where, names: await readdir(where) };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') {
-      throw new BootcardError(CardErrorCode.FIRMWARE_DIR_INCOMPLETE, `${dir} is not a folder: --firmware-dir takes an rpi-eeprom folder such as /lib/firmware/raspberrypi/bootloader-${board}/default.`);
+      throw new BootcardError(CardErrorCode.FIRMWARE_DIR_INCOMPLETE, `${dir} is not a folder: --firmware-dir takes an rpi-eeprom folder such as /lib/firmware/raspberrypi/bootloader-${board}/default.`, inWizardWords(`${dir} is not a folder: choose an rpi-eeprom folder such as /lib/firmware/raspberrypi/bootloader-${board}/default.`));
     }
     throw toBootcardError(error, `Could not read the firmware folder ${dir}`);
   }

@@ -9,7 +9,7 @@
  * download are in firmware-zip.io.ts and firmware-download.io.ts.
  */
 import { applyConfigTxtEdits, type ConfigTxtEdit } from '../configtxt/config-txt.js';
-import { BootcardError } from '../errors.js';
+import { BootcardError, inWizardWords } from '../errors.js';
 import { composeFat32Image, type Fat32Image } from '../fat32/compose.js';
 import { fat32Geometry } from '../fat32/geometry.js';
 import { PartitionType } from '../fat32/mbr.js';
@@ -56,7 +56,7 @@ export function checkPftfFileNames(paths: readonly string[], source = 'The firmw
     throw new BootcardError(
       CardErrorCode.NOT_PFTF_FIRMWARE,
       `${source} is not the Raspberry Pi 4 UEFI firmware: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing at its top level. Download RPi4_UEFI_Firmware_vX.Y.zip from https://github.com/pftf/RPi4/releases (or use --version).`,
-      { missing },
+      { missing, ...inWizardWords(`${source} is not the Raspberry Pi 4 UEFI firmware: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing at its top level. Click “Download the pftf firmware”, or choose RPi4_UEFI_Firmware_vX.Y.zip from https://github.com/pftf/RPi4/releases.`) },
     );
   }
 }
@@ -68,7 +68,7 @@ export function checkFirmwareFits(totalBytes: number, partitionSize: number, sou
     throw new BootcardError(
       CardErrorCode.FIRMWARE_TOO_LARGE,
       `${source} unpacks to ${formatBytes(totalBytes)}, more than the ${formatBytes(partitionSize)} partition holds: choose a larger --size.`,
-      { unpackedBytes: totalBytes, partitionSize },
+      { unpackedBytes: totalBytes, partitionSize, ...inWizardWords(`${source} unpacks to ${formatBytes(totalBytes)}, more than the ${formatBytes(partitionSize)} partition the wizard makes: this firmware needs a larger card, which the command line's \`bootcard card uefi\` can make.`) },
     );
   }
 }

@@ -16,7 +16,7 @@
  * which the renderer (where the pure EEPROM modules also run) does not have.
  */
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { BootcardError } from '../errors.js';
+import { BootcardError, inWizardWords } from '../errors.js';
 import { EepromErrorCode } from './codes.js';
 import type { ConfigSignature } from './build.js';
 import { rsaPublicKeyToBin, type Board } from './image.js';
@@ -51,7 +51,7 @@ export function loadSigningKey(pem: string, file: string, passphrase?: string): 
     throw new BootcardError(
       EepromErrorCode.BAD_KEY,
       `${file} is a public key; signing needs the private key (PEM, "BEGIN PRIVATE KEY" or "BEGIN RSA PRIVATE KEY"). The public key is for verify and --pubkey.`,
-      { path: file },
+      { path: file, ...inWizardWords(`${file} is a public key; signing needs the private key (PEM, "BEGIN PRIVATE KEY" or "BEGIN RSA PRIVATE KEY"). Choose the private key as the signing key.`) },
     );
   }
   let key: KeyObject;
@@ -64,7 +64,7 @@ export function loadSigningKey(pem: string, file: string, passphrase?: string): 
       throw new BootcardError(
         EepromErrorCode.KEY_NEEDS_PASSPHRASE,
         `${file} is protected by a passphrase: give it with --passphrase-file FILE (its first line; in the wizard, the passphrase field), or remove it (openssl pkey -in ${file} -out plain.pem).`,
-        { path: file },
+        { path: file, ...inWizardWords(`${file} is protected by a passphrase: type it under Key passphrase, or remove it (openssl pkey -in ${file} -out plain.pem).`) },
       );
     }
     if (encrypted) {

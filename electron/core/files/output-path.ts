@@ -9,7 +9,7 @@
  * rename).
  */
 import path from 'node:path';
-import { BootcardError } from '../errors.js';
+import { BootcardError, inWizardWords } from '../errors.js';
 import { OutputErrorCode } from './output-errors.js';
 
 export { OutputErrorCode };
@@ -28,7 +28,7 @@ export function outputFolderComponents(root: string, requested: string): string[
     throw new BootcardError(
       OutputErrorCode.OUTSIDE_ROOT,
       `${requested} is outside the output folder ${root}: bootcard saves files only under it. Name a folder inside it (e.g. a relative path), or start bootcard serve with --output-dir.`,
-      { path: requested, root },
+      { path: requested, root, ...inWizardWords(`${requested} is outside the output folder ${root}: bootcard saves files only under it. Name a folder inside it (a relative path such as pieeprom).`) },
     );
   }
   return relative.split(path.sep);

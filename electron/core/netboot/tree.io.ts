@@ -18,7 +18,7 @@ import { chmod, link, lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { applyConfigTxtEdits, type ConfigTxtEdit } from '../configtxt/config-txt.js';
-import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
+import { BootcardError, CommonErrorCode, inWizardWords, toBootcardError } from '../errors.js';
 import { openByteReader } from '../fat32/byte-reader.io.js';
 import { decompressToSparseFile, detectCompression } from './compressed-image.io.js';
 import { netbootCmdline, type NfsRootOptions } from './cmdline.js';
@@ -118,7 +118,7 @@ async function checkReplaceable(folder: string): Promise<boolean> {
   throw new BootcardError(
     NetbootErrorCode.FOLDER_NOT_OURS,
     `${folder} exists and bootcard did not make it (no ${MARKER_FILE} in it): bootcard never replaces it. Move it away, or choose another --tftp-root/--nfs-root.`,
-    { path: folder },
+    { path: folder, ...inWizardWords(`${folder} exists and bootcard did not make it (no ${MARKER_FILE} in it): bootcard never replaces it. Move it away, or choose another TFTP or NFS root folder.`) },
   );
 }
 
@@ -410,10 +410,14 @@ export async function buildNetbootTree(options: TreeOptions): Promise<TreeResult
     throwIfCancelled(options.signal);
     report(text);
   };
-  if (options.pis.length === 0) throw new BootcardError(CommonErrorCode.USAGE, 'Name the Pis to build folders for: --pi ID (repeatable) or --pis pis.csv.');
-  if (options.nfsRoot && !options.server) throw new BootcardError(CommonErrorCode.USAGE, 'An NFS root needs the server address the Pis mount it from: --server IP.');
+  if (options.pis.length === 0) throw new BootcardError(CommonErrorCode.USAGE, 'Name the Pis to build folders for: --pi ID (repeatable) or --pis pis.csv.', inWizardWords('Name the Pis to build folders for: one per line under Pis.'));
+  if (options.nfsRoot && !options.server) throw new BootcardError(CommonErrorCode.USAGE, 'An NFS root needs the server address the Pis mount it from: --server IP.', inWizardWords('An NFS root needs the server address the Pis mount it from: fill in Server address.'));
   if (options.nfsRoot && process.geteuid?.() !== 0) {
-    throw new BootcardError(CommonErrorCode.PERMISSION_DENIED, 'Copying the root file system keeps its owners and file capabilities, which only root can set: run bootcard netboot tree with sudo for --nfs-root.');
+    throw new BootcardError(
+      CommonErrorCode.PERMISSION_DENIED,
+      'Copying the root file system keeps its owners and file capabilities, which only root can set: run bootcard netboot tree with sudo for --nfs-root.',
+      inWizardWords('Copying the root file system keeps its owners and file capabilities, which only root can set: leave NFS root folder empty, or start bootcard as root.'),
+    );
   }
   if (options.nfsRoot) {
     // Both paths go into cmdline.txt (nfsroot=SERVER:PATH,OPTIONS) and /etc/fstab, which split at spaces and commas.
@@ -495,7 +499,11 @@ async function buildFromImage(options: TreeOptions, progress: (text: string) => 
     files.push({ path: 'cmdline.txt', bytes: new Uint8Array(0), sha256: createHash('sha256').digest('hex') });
   }
   if (options.nfsRoot && !layout.root) {
-    throw new BootcardError(NetbootErrorCode.IMAGE_LAYOUT, 'The image has no ext4 root partition to copy into --nfs-root; give a Raspberry Pi OS image, or leave out --nfs-root.');
+    throw new BootcardError(
+      NetbootErrorCode.IMAGE_LAYOUT,
+      'The image has no ext4 root partition to copy into --nfs-root; give a Raspberry Pi OS image, or leave out --nfs-root.',
+      inWizardWords('The image has no ext4 root partition to copy into the NFS root folder; choose a Raspberry Pi OS image, or leave NFS root folder empty.'),
+    );
   }
 
   const store = path.join(options.tftpRoot, SHARED_FOLDER);

@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BootcardError } from '../errors.js';
+import { BootcardError, inWizardWords } from '../errors.js';
 import {
   CSD_BYTES,
   CSD_CRC_BYTE,
@@ -148,13 +148,15 @@ function mapNativeError(device: string, error: unknown): BootcardError {
     ...(error.trace ? { trace: error.trace } : {}),
   };
   const afterWrite = error.programmed ? ` The new CSD was sent; check the card with \`bootcard sd status ${device}\`.` : '';
-  const make = (code: string, message: string) => new BootcardError(code, message + afterWrite, details, { cause: error });
+  const make = (code: string, message: string, wizard?: string) =>
+    new BootcardError(code, message + afterWrite, wizard === undefined ? details : { ...details, ...inWizardWords(wizard + afterWrite) }, { cause: error });
   switch (error.code) {
     case 'EACCES':
     case 'EPERM':
       return make(
         SdLockErrorCode.PERMISSION_DENIED,
         `No permission to send card commands to ${device} (${error.step}); they need root (CAP_SYS_RAWIO). Run bootcard as root (e.g. \`sudo bootcard sd ...\`), or lock the card through the privileged writer (\`--lock\` when writing it).`,
+        `No permission to send card commands to ${device} (${error.step}); they need root (CAP_SYS_RAWIO). Start bootcard as root, or write-protect the card as it is written (“Write-protect each card afterwards” on Choose cards).`,
       );
     case 'ENOTTY':
     case 'EINVAL':

@@ -22,7 +22,7 @@
  * HttpBootDxe on whichever network interface exists, which downloads the URI from the node.
  */
 import { bytesToHex } from '@noble/hashes/utils';
-import { BootcardError } from '../errors.js';
+import { BootcardError, inWizardWords } from '../errors.js';
 import { UefiErrorCode } from './errors.js';
 import { guidFromBytes } from './guid.js';
 import { decodeVariableName, encodeVariableName } from './variable-store.js';
@@ -67,7 +67,10 @@ export const END_DEVICE_PATH: Uint8Array = deviceNode(DevicePathType.END, END_EN
 /** Checks that `url` is an http(s) URL the firmware can fetch; throws BAD_SETTING. */
 export function validateBootUri(url: string): void {
   const bad = (why: string): never => {
-    throw new BootcardError(UefiErrorCode.BAD_SETTING, `--http-boot-first: "${url}" ${why}. Give the full URL of the boot file, e.g. http://192.168.1.10/boot/bootaa64.efi.`, { url });
+    throw new BootcardError(UefiErrorCode.BAD_SETTING, `--http-boot-first: "${url}" ${why}. Give the full URL of the boot file, e.g. http://192.168.1.10/boot/bootaa64.efi.`, {
+      url,
+      ...inWizardWords(`HTTP boot URL "${url}" ${why}. Type the full URL of the boot file, e.g. http://192.168.1.10/boot/bootaa64.efi.`),
+    });
   };
   if (url.length === 0) bad('is empty');
   if (url.length > MAX_BOOT_URI_LENGTH) bad(`is longer than ${MAX_BOOT_URI_LENGTH} characters`);

@@ -18,7 +18,7 @@
  * edk2's refresh of boot options deletes an auto-created option only when no device matches it, appends
  * new ones at the end and never reorders, so an option byte-identical to the firmware's own stays first.
  */
-import { BootcardError } from '../errors.js';
+import { BootcardError, inWizardWords } from '../errors.js';
 import {
   decodeLoadOption,
   deviceNode,
@@ -56,7 +56,10 @@ export const MAC_HELP =
   "Find the Pi's MAC on the bootloader's HDMI diagnostics screen (boot it without a card), in your DHCP server's log, or with `ethtool -P eth0` on the Pi.";
 
 const badMac = (text: string, why: string): never => {
-  throw new BootcardError(UefiErrorCode.BAD_SETTING, `--pxe-boot-first: "${text}" ${why}. Give the Pi's Ethernet MAC address as aa:bb:cc:dd:ee:ff. ${MAC_HELP}`, { mac: text });
+  throw new BootcardError(UefiErrorCode.BAD_SETTING, `--pxe-boot-first: "${text}" ${why}. Give the Pi's Ethernet MAC address as aa:bb:cc:dd:ee:ff. ${MAC_HELP}`, {
+    mac: text,
+    ...inWizardWords(`PXE MAC "${text}" ${why}. Type the Pi's Ethernet MAC address as aa:bb:cc:dd:ee:ff. ${MAC_HELP.replace(/`/g, '')}`),
+  });
 };
 
 /** Parses `aa:bb:cc:dd:ee:ff` or `aa-bb-cc-dd-ee-ff` (any case); throws BAD_SETTING for anything else. */

@@ -3,6 +3,7 @@
  * only, CPU clock, fan, asset tag, config.txt presets), checked by the UEFI core's own validators so the
  * wizard refuses exactly what `bootcard card uefi` refuses, in the same words.
  */
+import { wizardMessageOf } from '../../../electron/core/errors.js';
 import { CONFIG_TXT_PRESETS, type ConfigTxtEdit } from '../../../electron/core/configtxt/config-txt.js';
 import { validateBootUri } from '../../../electron/core/uefi/device-path.js';
 import { parseMacAddress } from '../../../electron/core/uefi/network-boot.js';
@@ -39,7 +40,8 @@ export const initialUefiForm: UefiForm = {
 
 export type UefiFormProblemField = 'uefiPxeMac' | 'uefiHttpUrl' | 'uefiNetworkOnly' | 'uefiCpuMhz' | 'uefiFanTemp' | 'uefiAssetTag';
 
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+/** The core's message in the wizard's words (its CLI wording names --pxe-boot-first and the like). */
+const messageOf = wizardMessageOf;
 
 /** The settings the form adds to the card's UefiSettings (only what differs from the firmware's defaults). */
 export function uefiFormSettings(form: UefiForm): UefiSettings {
