@@ -7,6 +7,13 @@
  * the caller's uid and marks every descriptor above 2 close-on-exec, so the
  * child's few settings travel through `env NAME=value` and its data only
  * through the stdio pipes.
+ *
+ * Installed from the .deb, pkexec runs bootcard's own helper
+ * (INSTALLED_WRITER_HELPER, resources/polkit/bootcard-writer) rather than
+ * node: polkit's action for that exact path (POLKIT_ACTION_ID,
+ * auth_admin_keep) lets an operator authenticate once per sitting instead of
+ * once per write or card-state read. The helper takes nothing from its caller:
+ * it starts the installed child with a fixed command line and environment.
  */
 import { BootcardError } from '../errors.js';
 import { WriteErrorCode } from './types.js';
@@ -28,6 +35,37 @@ export const FORWARDED_ENV = ['ELECTRON_RUN_AS_NODE', 'UV_THREADPOOL_SIZE'] as c
 /** What a forwarded variable may hold: both are small numbers, so nothing else can ride along on the command line. */
 const FORWARDED_VALUE = /^\d{1,3}$/;
 
+/** polkit's action for the writer helper (resources/polkit/org.bootcard.writer.policy). */
+export const POLKIT_ACTION_ID = 'org.bootcard.writer';
+/** Where the .deb installs the helper; the policy's org.freedesktop.policykit.exec.path names exactly this path. */
+export const INSTALLED_WRITER_HELPER = '/usr/lib/bootcard/bootcard-writer';
+/** Where the .deb installs the app (electron-builder: /opt/<productName>); the helper starts the child found there. */
+export const INSTALLED_APP_DIR = '/opt/bootcard';
+/**
+ * Where pkexec is looked for: absolute paths only. A search through PATH
+ * fails on any unreadable folder in it ("spawn pkexec EACCES") and would let
+ * whatever a user put first in PATH stand in for pkexec.
+ */
+export const PKEXEC_LOCATIONS = ['/usr/bin/pkexec', '/bin/pkexec'] as const;
+
+/**
+ * Whether the installed helper starts the same child this bootcard would: only
+ * when this bootcard is the installed app. A checkout on a machine that also
+ * has the .deb must not hand its requests to another version's child.
+ */
+export function isInstalledChildEntry(entry: string): boolean {
+  return entry.startsWith(`${INSTALLED_APP_DIR}/`);
+}
+
+/** The note for a bootcard that asks through pkexec without the helper: it works, but asks every time. */
+export function helperMissingNote(where: { readonly fromCheckout: true } | { readonly helper: string }): string {
+  const why =
+    'helper' in where
+      ? `bootcard's polkit helper ${where.helper} is not installed (or not root's alone)`
+      : `this bootcard is not the installed app (a checkout or an AppImage), so it does not use the polkit helper ${INSTALLED_WRITER_HELPER}`;
+  return `bootcard: note: ${why}; pkexec runs node itself and asks for the password at every write and card-state read. Install the .deb to be asked once per sitting.`;
+}
+
 export interface ChildCommand {
   readonly command: string;
   readonly args: readonly string[];
@@ -39,8 +77,11 @@ export function childCommand(options: {
   readonly nodeArgs: readonly string[];
   readonly pkexec: string;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The installed writer helper, when it is there: pkexec then runs it alone, without arguments. */
+  readonly helper?: string | undefined;
 }): ChildCommand {
   if (options.asRoot) return { command: options.nodePath, args: [...options.nodeArgs] };
+  if (options.helper !== undefined) return { command: options.pkexec, args: [options.helper] };
   const forwarded = FORWARDED_ENV.filter((k) => FORWARDED_VALUE.test(options.env[k] ?? '')).map((k) => `${k}=${options.env[k]}`);
   return { command: options.pkexec, args: ['/usr/bin/env', ...forwarded, options.nodePath, ...options.nodeArgs] };
 }

@@ -92,6 +92,8 @@ async function runInChild(operation: SdLockOperation, given: string, options: Sd
   const result = await runPrivilegedChild<SdLockWireResult>({
     ...(options.privilege ? { privilege: options.privilege } : {}),
     ...(options.pkexec ? { pkexec: options.pkexec } : {}),
+    ...(options.writerHelper ? { writerHelper: options.writerHelper } : {}),
+    ...(options.notice ? { notice: options.notice } : {}),
     env,
     ...(options.sysfsRoot ? { childEnv: { BOOTCARD_SYSFS: options.sysfsRoot } } : {}),
     message: {

@@ -6,20 +6,39 @@
  * or a BootcardError. Used by `writeImageToDrives` and `runSdLockOperation`.
  */
 import { spawn } from 'node:child_process';
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BootcardError, toBootcardError } from '../errors.js';
-import { childCommand, noPolkitError, pkexecExitError, type ChildPurpose } from './privilege.js';
+import {
+  childCommand,
+  helperMissingNote,
+  INSTALLED_WRITER_HELPER,
+  isInstalledChildEntry,
+  noPolkitError,
+  PKEXEC_LOCATIONS,
+  pkexecExitError,
+  type ChildPurpose,
+} from './privilege.js';
 import { childMessageSchema, encodeData, encodeMessage, type ChildMessage, type ParentMessage } from './protocol.js';
 import { WriteErrorCode } from './types.js';
 
 export interface PrivilegeOptions {
   /** 'auto' (default): direct when root, pkexec otherwise. 'direct': start the child without pkexec. */
   readonly privilege?: 'auto' | 'direct' | 'pkexec';
-  /** The pkexec program; default $BOOTCARD_PKEXEC or `pkexec`. */
+  /** The pkexec program; default $BOOTCARD_PKEXEC, else the first of PKEXEC_LOCATIONS that is there (never a PATH search). */
   readonly pkexec?: string;
+  /**
+   * The writer helper pkexec runs (polkit's org.bootcard.writer action);
+   * default $BOOTCARD_WRITER_HELPER, else INSTALLED_WRITER_HELPER when this
+   * bootcard is the installed app. Used only if it is there, root's and
+   * writable by root alone; otherwise pkexec runs node as before (with a note).
+   */
+  readonly writerHelper?: string;
+  /** Where the note about a missing helper goes (once per process); default stderr. */
+  readonly notice?: (text: string) => void;
   readonly env?: NodeJS.ProcessEnv;
   /**
    * Stops waiting for the child at once (a second Ctrl-C): its stdin is closed,
@@ -35,6 +54,47 @@ export function writerChildEntry(): { nodePath: string; nodeArgs: string[]; env:
   const entry = path.join(path.dirname(here), fromSource ? 'child-main.io.ts' : 'child-main.io.js');
   const nodeArgs = fromSource ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href, entry] : [entry];
   return { nodePath: process.execPath, nodeArgs, env: process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {} };
+}
+
+/** The pkexec to run: an absolute path, never found through PATH. */
+export function pkexecProgram(options: PrivilegeOptions, env: NodeJS.ProcessEnv): string {
+  const chosen = options.pkexec ?? env.BOOTCARD_PKEXEC;
+  if (chosen) return chosen;
+  const found = PKEXEC_LOCATIONS.find((candidate) => {
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  // Neither is there: spawning the first fails with ENOENT, which becomes the "install polkit" error naming it.
+  return found ?? PKEXEC_LOCATIONS[0];
+}
+
+/**
+ * The writer helper pkexec should run, or undefined to run node as before.
+ * Root will execute it, so a helper anyone but root could have changed is not one.
+ */
+export function writerHelperToUse(options: PrivilegeOptions, env: NodeJS.ProcessEnv, childEntry: string): { readonly helper?: string; readonly note?: string } {
+  const wanted = options.writerHelper ?? env.BOOTCARD_WRITER_HELPER ?? (isInstalledChildEntry(childEntry) ? INSTALLED_WRITER_HELPER : undefined);
+  if (wanted === undefined) return { note: helperMissingNote({ fromCheckout: true }) };
+  try {
+    const facts = statSync(wanted);
+    if (facts.isFile() && facts.uid === 0 && (facts.mode & 0o022) === 0 && (facts.mode & 0o111) !== 0) return { helper: wanted };
+  } catch {
+    // not there
+  }
+  return { note: helperMissingNote({ helper: wanted }) };
+}
+
+let defaultNoteGiven = false;
+/** The note goes to stderr once per process (a station that writes all day says it once), or to the caller's `notice` each time. */
+function giveNote(note: string, notice: PrivilegeOptions['notice']): void {
+  if (notice) return notice(note);
+  if (defaultNoteGiven) return;
+  defaultNoteGiven = true;
+  process.stderr.write(`${note}\n`);
 }
 
 /** Whether the child is started directly (no pkexec). */
@@ -73,11 +133,13 @@ export interface ChildRun<T> extends PrivilegeOptions {
 
 export function runPrivilegedChild<T>(run: ChildRun<T>): Promise<T> {
   const env = run.env ?? process.env;
-  const pkexec = run.pkexec ?? env.BOOTCARD_PKEXEC ?? 'pkexec';
   const asRoot = startsAsRoot(run);
+  const pkexec = asRoot ? '' : pkexecProgram(run, env);
   const entry = writerChildEntry();
   const childEnv = { ...env, ...entry.env, ...run.childEnv };
-  const { command, args } = childCommand({ asRoot, nodePath: entry.nodePath, nodeArgs: entry.nodeArgs, pkexec, env: childEnv });
+  const { helper, note } = asRoot ? {} : writerHelperToUse(run, env, entry.nodeArgs.at(-1) ?? '');
+  if (note !== undefined) giveNote(note, run.notice);
+  const { command, args } = childCommand({ asRoot, nodePath: entry.nodePath, nodeArgs: entry.nodeArgs, pkexec, env: childEnv, helper });
 
   return new Promise<T>((resolve, reject) => {
     if (run.stopSignal?.aborted && run.whenCancelled) {

@@ -59,6 +59,8 @@ async function writeThroughChild(request: WriteRequest & PrivilegeOptions): Prom
     return await runPrivilegedChild<WriteResult[]>({
       ...(request.privilege ? { privilege: request.privilege } : {}),
       ...(request.pkexec ? { pkexec: request.pkexec } : {}),
+      ...(request.writerHelper ? { writerHelper: request.writerHelper } : {}),
+      ...(request.notice ? { notice: request.notice } : {}),
       env,
       message,
       purpose: WRITE_PURPOSE,
