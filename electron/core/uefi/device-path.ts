@@ -181,7 +181,8 @@ export function devicePathToText(path: Uint8Array): string {
   return parts.join('/').replace(/\/,\//g, ',');
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
+/** The parts one after another, in one new array (device paths and load options are built from nodes). */
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {

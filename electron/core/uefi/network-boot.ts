@@ -20,6 +20,7 @@
  */
 import { BootcardError, inWizardWords } from '../errors.js';
 import {
+  concat,
   decodeLoadOption,
   deviceNode,
   DevicePathType,
@@ -210,14 +211,4 @@ export function networkBootEdits(live: readonly VariableRecord[], request: Netwo
   const rest = request.networkBootOnly ? [] : order.filter((n) => !ours.includes(n));
   edits.push(globalSet(GlobalVariable.BOOT_ORDER, encodeBootOrder([...ours, ...rest])));
   return edits;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
