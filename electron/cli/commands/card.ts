@@ -258,6 +258,7 @@ function registerUefi(card: Command, ctx: CliContext): void {
     }
     const warnings: string[] = [];
     const image = compose(settings, warnings);
+    warnings.push(...image.warnings);
     for (const w of warnings) ctx.warn(w);
     const result = {
       ...summary(image, options.out ?? null),
@@ -298,6 +299,8 @@ async function runBatch(
   const results: object[] = [];
   for (const [index, card] of cards.entries()) {
     const image = compose(card.settings, []);
+    // Every card has the same config.txt, so its missing overlays are said once.
+    if (index === 0) for (const w of image.warnings) ctx.warn(w);
     const out = outDir ? path.join(outDir, `${card.row.name}.img`) : null;
     if (out) await saveSparseImage(image, out);
     const target = targets[index];

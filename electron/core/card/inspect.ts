@@ -7,6 +7,7 @@
 import { bytesToHex } from '@noble/hashes/utils';
 import { explainConfig, formatExplanation } from '../eeprom/explain.js';
 import { parseEepromImage, readBootConf, type Board } from '../eeprom/image.js';
+import { missingOverlays, missingOverlayWarning } from '../configtxt/config-txt.js';
 import { partitionTypeName } from '../fat32/mbr.js';
 import { readFatImage, type ByteReader, type FatTreeNode } from '../fat32/reader.js';
 import { listUefiVariables } from '../uefi/nvram.js';
@@ -66,6 +67,10 @@ export async function inspectCard(reader: ByteReader): Promise<CardInspection> {
     } catch (error) {
       problems.push(`pieeprom.bin is not a bootloader image bootcard can read: ${(error as Error).message}`);
     }
+  }
+  if (configTxt !== null) {
+    const paths = (await volume.files()).map((f) => f.path);
+    problems.push(...missingOverlays(configTxt, paths).map(missingOverlayWarning));
   }
   const kind = (await volume.exists('RPI_EFI.fd')) ? 'uefi' : (await volume.exists('recovery.bin')) ? 'eeprom-recovery' : 'other';
   let uefiVariables: CardInspection['uefiVariables'] = null;

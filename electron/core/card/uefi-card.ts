@@ -8,7 +8,7 @@
  * ("ESP"); 0x0C also works for most cards. Pure: the zip reading and the
  * download are in firmware-zip.io.ts and firmware-download.io.ts.
  */
-import { applyConfigTxtEdits, type ConfigTxtEdit } from '../configtxt/config-txt.js';
+import { applyConfigTxtEdits, missingOverlays, missingOverlayWarning, type ConfigTxtEdit } from '../configtxt/config-txt.js';
 import { BootcardError, inWizardWords } from '../errors.js';
 import { composeFat32Image, type Fat32Image } from '../fat32/compose.js';
 import { fat32Geometry } from '../fat32/geometry.js';
@@ -42,6 +42,8 @@ export interface UefiCard extends Fat32Image {
   /** config.txt as it is on the card. */
   readonly configTxt: string;
   readonly files: readonly { readonly path: string; readonly size: number }[];
+  /** config.txt loads overlays the card does not hold (the pftf zip ships only those its own config needs). */
+  readonly warnings: readonly string[];
 }
 
 function findFile(files: readonly FirmwareFile[], name: string): FirmwareFile | undefined {
@@ -123,5 +125,6 @@ export function composeUefiCard(options: ComposeUefiCardOptions): UefiCard {
     ...(options.imageSize !== undefined ? { imageSize: options.imageSize } : {}),
     ...(options.timestamp !== undefined ? { timestamp: options.timestamp } : {}),
   });
-  return { ...image, configTxt, files: files.map((f) => ({ path: f.path, size: f.data.length })) };
+  const warnings = missingOverlays(configTxt, files.map((f) => f.path)).map(missingOverlayWarning);
+  return { ...image, configTxt, files: files.map((f) => ({ path: f.path, size: f.data.length })), warnings };
 }

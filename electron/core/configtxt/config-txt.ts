@@ -195,3 +195,39 @@ export function parseConfigTxtArgument(argument: string): ConfigTxtEdit {
   validateEdit(edit);
   return edit;
 }
+
+export interface MissingOverlay {
+  /** The overlay's name as config.txt gives it (before any ",param"). */
+  readonly name: string;
+  /** 1-based line of the dtoverlay= line. */
+  readonly line: number;
+}
+
+const DTOVERLAY_RE = /^\s*dtoverlay\s*=\s*([^,#\s]+)/i;
+
+/**
+ * The overlays config.txt loads (`dtoverlay=NAME[,params]`, in any section) that the card
+ * does not hold as overlays/NAME.dtbo. The firmware looks overlays up by name (a Pi 4 also
+ * finds NAME-pi4.dtbo through overlay_map.dtb), so a missing file is silently skipped on the Pi.
+ * A config.txt that moves the folder (overlay_prefix) is not judged.
+ */
+export function missingOverlays(configTxt: string, cardPaths: readonly string[]): MissingOverlay[] {
+  const { lines } = splitLines(configTxt);
+  if (lines.some((l) => /^\s*overlay_prefix\s*=/i.test(l))) return [];
+  const have = new Set(cardPaths.map((p) => p.replace(/^\/+/, '').toLowerCase()));
+  const missing: MissingOverlay[] = [];
+  lines.forEach((text, i) => {
+    const m = DTOVERLAY_RE.exec(text);
+    if (!m) return;
+    const name = m[1]!;
+    const file = (n: string) => `overlays/${n.toLowerCase()}.dtbo`;
+    if (have.has(file(name)) || have.has(file(`${name}-pi4`))) return;
+    if (!missing.some((o) => o.name === name)) missing.push({ name, line: i + 1 });
+  });
+  return missing;
+}
+
+/** The words of a missing overlay, the same at compose time and in card inspect. */
+export function missingOverlayWarning(overlay: MissingOverlay): string {
+  return `config.txt line ${overlay.line} loads the overlay "${overlay.name}" (dtoverlay=${overlay.name}), but overlays/${overlay.name}.dtbo is not on the card, so the Pi skips it: add ${overlay.name}.dtbo (from the Raspberry Pi firmware's boot/overlays folder) to the firmware's overlays/ folder (an unpacked folder given as --firmware DIR), or drop the line.`;
+}

@@ -6,5 +6,7 @@ export {
   configTxtPreset,
   CONFIG_TXT_PRESETS,
   ConfigTxtErrorCode,
+  missingOverlays,
+  missingOverlayWarning,
 } from './config-txt.js';
-export type { ConfigTxtEdit } from './config-txt.js';
+export type { ConfigTxtEdit, MissingOverlay } from './config-txt.js';
