@@ -7,11 +7,12 @@ import { Command, CommanderError } from 'commander';
 import { BootcardError, CommonErrorCode, toBootcardError } from '../core/errors.js';
 import { BOOTCARD_VERSION } from '../core/version.io.js';
 import { CliContext, type CliIO } from './context.js';
-import { commandRegistrars } from './commands/index.js';
+import { registerCommands } from './command-loader.js';
 
 export const ExitCode = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
 
-export function buildProgram(ctx: CliContext): Command {
+/** `argv` picks the one command module to load (`all`: every one, e.g. to compare their help with the table's). */
+export async function buildProgram(ctx: CliContext, argv: readonly string[] = [], options: { readonly all?: boolean } = {}): Promise<Command> {
   const program = new Command('bootcard')
     .description('Prepare Raspberry Pi network-boot SD cards and bootloader EEPROM images.')
     .version(BOOTCARD_VERSION, '-V, --version', 'print the bootcard version')
@@ -28,7 +29,7 @@ export function buildProgram(ctx: CliContext): Command {
   program.hook('preAction', (_program, action) => {
     ctx.json = action.opts<{ json?: unknown }>().json === true;
   });
-  for (const register of commandRegistrars) register(program, ctx);
+  await registerCommands(program, ctx, argv, options);
   // Every subcommand inherits the same output and exit handling.
   const configure = (cmd: Command) => {
     for (const sub of cmd.commands) {
@@ -46,7 +47,7 @@ export function buildProgram(ctx: CliContext): Command {
 /** Runs the CLI with these arguments (without `node` and the script) and returns the exit code. */
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
   const ctx = new CliContext(io);
-  const program = buildProgram(ctx);
+  const program = await buildProgram(ctx, argv);
   // A usage error stops before any action runs, so --json is read from the words (options end at `--`).
   const optionWords = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
   ctx.json = optionWords.includes('--json');

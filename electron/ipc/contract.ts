@@ -14,6 +14,7 @@ import { firmwareChannels } from './channels/firmware.js';
 import { manifestChannels } from './channels/manifest.js';
 import { netbootChannels } from './channels/netboot.js';
 import { sdlockChannels } from './channels/sdlock.js';
+import { stationChannels } from './channels/station.js';
 import { uefiChannels } from './channels/uefi.js';
 
 export const contract = {
@@ -26,6 +27,7 @@ export const contract = {
   ...uefiChannels,
   ...manifestChannels,
   ...netbootChannels,
+  ...stationChannels,
 } as const;
 
 export type Contract = typeof contract;

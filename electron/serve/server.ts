@@ -47,6 +47,8 @@ export interface ServeOptions {
   readonly token?: string;
   /** Called with one line for each refused request or dropped client (for the operator's log). */
   readonly onRefused?: (reason: string) => void;
+  /** Services that outlive a connection (the flashing station): cancelled on close, within the same grace as the requests. */
+  readonly onClose?: () => Promise<void>;
 }
 
 export interface CloseOptions {
@@ -273,10 +275,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const all = [...dispatchers];
     const cancelled = all.reduce((n, d) => n + d.runningCount, 0);
     for (const d of all) d.cancelAll();
+    const services = options.onClose?.().catch(() => undefined);
     const grace = closeOptions.graceMs ?? DEFAULT_CLOSE_GRACE_MS;
     let timer: NodeJS.Timeout | undefined;
     const ended = await Promise.race([
-      Promise.all(all.map((d) => d.whenIdle())).then(() => true),
+      Promise.all([...all.map((d) => d.whenIdle()), services]).then(() => true),
       new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), grace))),
     ]);
     clearTimeout(timer);

@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import type { CardPlan } from '../../electron/ipc/channels/card.js';
+import type { StationSnapshot } from '../../electron/ipc/channels/station.js';
+import { StationPage } from './station/StationPage.js';
 import type { BootcardClient } from '../../electron/ipc/client.js';
 import { ClientContext, messageOf } from './client-context.js';
 import { CardsStep } from './steps/CardsStep.js';
@@ -23,6 +25,47 @@ export function App({ client, initial = initialState }: { client: BootcardClient
   const steps = stepsFor(state.recipe);
   const index = steps.indexOf(state.step);
   const isFinal = ['review', 'write', 'done', 'save', 'lock'].includes(state.step);
+  const [station, setStation] = useState<StationSnapshot | null>(null);
+  const [stationShown, setStationShown] = useState(false);
+  const [stationStopping, setStationStopping] = useState(false);
+  const [stationError, setStationError] = useState<string | null>(null);
+
+  // The station lives in bootcard, not in this page: a page opened while one runs shows it at once.
+  useEffect(() => {
+    const controller = new AbortController();
+    const watch = () => {
+      client.call('station.watch', {}, { signal: controller.signal, onProgress: (s) => setStation(s) }).then(
+        () => !controller.signal.aborted && watch(),
+        () => undefined,
+      );
+    };
+    watch();
+    return () => controller.abort();
+  }, [client]);
+  useEffect(() => {
+    if (station?.running) setStationShown(true);
+  }, [station?.running]);
+
+  const startStation = useCallback((plan: CardPlan) => {
+    setStationError(null);
+    client.call('station.start', { recipe: recipeOf(state), verify: state.verify, lock: state.lock, timestamp: plan.timestamp }).then(
+      (s) => {
+        setStation(s);
+        setStationShown(true);
+      },
+      (e: unknown) => {
+        setStationError(messageOf(e));
+        setStationShown(true);
+      },
+    );
+  }, [client, state]);
+  const stopStation = useCallback(() => {
+    setStationStopping(true);
+    client.call('station.stop', {}).then(
+      (s) => setStation(s),
+      (e: unknown) => setStationError(messageOf(e)),
+    ).finally(() => setStationStopping(false));
+  }, [client]);
 
   useEffect(() => {
     if (theme === 'auto') delete document.documentElement.dataset.theme;
@@ -77,20 +120,34 @@ export function App({ client, initial = initialState }: { client: BootcardClient
           </button>
         </header>
         <main className="step" ref={main}>
+          {stationShown && (station || stationError) ? (
+            <StationPage
+              snapshot={station ?? { running: false, startedAt: '', slots: [], counters: { written: 0, failed: 0, skipped: 0, cardsPerHour: 0 }, recent: [] }}
+              stopping={stationStopping}
+              error={stationError}
+              onStop={stopStation}
+              onClose={() => {
+                setStationShown(false);
+                setStationError(null);
+              }}
+            />
+          ) : null}
+          {stationShown && (station || stationError) ? null : <>
           {state.step === 'what' ? <WhatStep state={state} dispatch={dispatch} /> : null}
           {state.step === 'configure' ? <ConfigureStep state={state} dispatch={dispatch} /> : null}
           {state.step === 'cards' ? <CardsStep state={state} dispatch={dispatch} /> : null}
-          {state.step === 'review' ? <ReviewStep state={state} onWrite={write} /> : null}
+          {state.step === 'review' ? <ReviewStep state={state} onWrite={write} onStartStation={startStation} /> : null}
           {state.step === 'write' ? <WriteStep state={state} onCancel={() => writing.current?.abort()} /> : null}
           {state.step === 'done' ? <DoneStep state={state} dispatch={dispatch} /> : null}
           {state.step === 'save' ? <SaveStep state={state} onOutputDir={(value) => dispatch({ type: 'field', field: 'outputDir', value })} /> : null}
           {state.step === 'lock' ? <LockStep state={state} /> : null}
+          </>}
         </main>
         <footer className="nav-buttons">
-          {back && state.step !== 'write' && state.step !== 'done' ? (
+          {stationShown ? <span /> : back && state.step !== 'write' && state.step !== 'done' ? (
             <button type="button" onClick={() => dispatch({ type: 'go', step: back })}>Back</button>
           ) : <span />}
-          {next && !isFinal ? (
+          {next && !isFinal && !stationShown ? (
             <span className="next-group">
               {why ? <span id="next-why" className="next-why">{why}</span> : null}
               <button type="button" className="primary" disabled={why !== null} aria-describedby={why ? 'next-why' : undefined} onClick={() => dispatch({ type: 'go', step: next })}>

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { BootcardError } from '../../core/errors.js';
 import { openOutputFolder, resolveOutputRoot } from '../../core/files/output-root.io.js';
 import { createHandlers } from '../../ipc/handlers/index.js';
+import { StationService } from '../../ipc/handlers/station.js';
 import { DEFAULT_CLOSE_GRACE_MS, defaultRendererDir, startServer, type RunningServer } from '../../serve/server.js';
 import { keepServingThroughErrors, stopOnFirstSignal } from '../../serve/lifecycle.js';
 import { isLoopbackHost, parsePort } from '../../serve/access.js';
@@ -23,6 +24,7 @@ interface ServeCommandOptions {
   port: string;
   json?: boolean;
   includeLoop?: boolean;
+  loopDir?: string;
   rendererDir?: string;
   outputDir?: string;
   tokenFile?: string;
@@ -56,12 +58,16 @@ export async function startServeCommand(options: ServeCommandOptions, ctx: CliCo
   const includeLoop = Boolean(options.includeLoop);
   const outputRoot = await outputRootFor(options, ctx);
   const kept = options.tokenFile !== undefined ? await loadOrCreateTokenFile(path.resolve(ctx.io.cwd, options.tokenFile)) : null;
+  // The flashing station lives in the server, not in one tab's connection; stopping serve cancels it.
+  if (options.loopDir !== undefined && !includeLoop) throw usageError('--loop-dir is for --include-loop.');
+  const station = new StationService({ cwd: ctx.io.cwd, includeLoop, ...(options.loopDir !== undefined ? { loopDir: path.resolve(ctx.io.cwd, options.loopDir) } : {}) });
   const server = await startServer({
     ...(kept ? { token: kept.token } : {}),
     host: options.host,
     port,
     rendererDir: options.rendererDir ?? defaultRendererDir(fileURLToPath(import.meta.url)),
-    handlers: createHandlers({ frontEnd: 'serve', includeLoop, outputRoot }),
+    handlers: createHandlers({ frontEnd: 'serve', includeLoop, outputRoot, station }),
+    onClose: () => station.close(),
     onRefused: (reason) => ctx.info(`refused: ${reason}`),
   });
   if (options.json) {
@@ -88,6 +94,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     .option('--output-dir <dir>', 'the folder the wizard saves files under (default: the current folder)')
     .option('--token-file <file>', 'keep the access token in this file (created mode 0600), so the URL survives restarts')
     .addOption(new Option('--include-loop', 'offer loop devices as targets (for tests)').hideHelp())
+    .addOption(new Option('--loop-dir <dir>', "with --include-loop: the station takes only loop devices backed by files in this folder (so a test never writes another's)").hideHelp())
     .addOption(new Option('--renderer-dir <dir>', 'serve this built renderer instead of dist/renderer').hideHelp())
     .action(async (options: ServeCommandOptions) => {
       const server = await startServeCommand(options, ctx);

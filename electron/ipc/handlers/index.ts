@@ -14,6 +14,7 @@ import { firmwareDownloadHandler, firmwareLocateHandler, uefiPreviewHandler } fr
 import { manifestSaveHandler } from './manifest.js';
 import { netbootTreeHandler } from './netboot.js';
 import { sdlockLockHandler, sdlockStatusHandler, sdlockUnlockHandler } from './sdlock.js';
+import { StationService } from './station.js';
 
 export interface HandlerOptions {
   readonly frontEnd: 'electron' | 'serve';
@@ -28,6 +29,8 @@ export interface HandlerOptions {
    * Electron app the user's home.
    */
   readonly outputRoot?: string;
+  /** The one station of this server (it outlives any one connection); the server closes it when it stops. Default: a new one. */
+  readonly station?: StationService;
 }
 
 /** The real path of the output root; a missing one is kept as named, so each save says it is missing. */
@@ -61,5 +64,10 @@ export function createHandlers(options: HandlerOptions): Handlers {
     'uefi.preview': uefiPreviewHandler(cwd),
     'manifest.save': manifestSaveHandler(outputRoot),
     'netboot.tree': netbootTreeHandler({ cwd, outputRoot }),
+    ...stationHandlers(options.station ?? new StationService({ cwd, includeLoop: drives.includeLoop })),
   };
+}
+
+function stationHandlers(station: StationService): Pick<Handlers, 'station.start' | 'station.watch' | 'station.stop'> {
+  return { 'station.start': station.start, 'station.watch': station.watch, 'station.stop': station.stop };
 }

@@ -105,6 +105,10 @@ export function CardsStep({ state, dispatch }: Props) {
             <input type="checkbox" checked={state.lock} onChange={(e) => dispatch({ type: 'option', option: 'lock', value: e.target.checked })} />
             Write-protect each card afterwards (SD lock)
           </label>
+          <label className="check">
+            <input type="checkbox" checked={state.station} onChange={(e) => dispatch({ type: 'option', option: 'station', value: e.target.checked })} />
+            Flashing station instead: write every card put into a reader after the start
+          </label>
         </div>
       ) : null}
     </section>

@@ -10,10 +10,12 @@ interface Props {
   readonly state: WizardState;
   /** Writes the cards with this plan (its timestamp), so they get exactly what is shown here. */
   readonly onWrite: (plan: CardPlan) => void;
+  /** Starts the flashing station with this plan (state.station). */
+  readonly onStartStation?: (plan: CardPlan) => void;
 }
 
 /** What will be written to which card, and the one confirmation before anything is erased. */
-export function ReviewStep({ state, onWrite }: Props) {
+export function ReviewStep({ state, onWrite, onStartStation }: Props) {
   const client = useClient();
   const [plan, setPlan] = useState<CardPlan | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -30,6 +32,7 @@ export function ReviewStep({ state, onWrite }: Props) {
     // The plan is made once: the recipe cannot change on this step.
   }, [client]);
   const n = state.targets.length;
+  const station = state.station && onStartStation !== undefined;
   return (
     <section aria-labelledby="step-title">
       <h2 id="step-title" tabIndex={-1}>Review</h2>
@@ -64,6 +67,7 @@ export function ReviewStep({ state, onWrite }: Props) {
         </div>
       ) : null}
       <h3 className="small-heading">Cards</h3>
+      {station ? <p>Flashing station: every card put into a reader after the start gets this image; cards already in a reader are left alone.</p> : null}
       <ul className="targets">
         {state.targets.map((t) => (
           <li key={t}>
@@ -78,12 +82,18 @@ export function ReviewStep({ state, onWrite }: Props) {
       </p>
       <label className="check confirm">
         <input type="checkbox" checked={confirmed} onChange={(e) => setConfirmed(e.target.checked)} />
-        Erase everything on {n === 1 ? 'this card' : `these ${plural(n, 'card')}`} and write it
+        {station ? 'Erase every card put in from now on and write it' : <>Erase everything on {n === 1 ? 'this card' : `these ${plural(n, 'card')}`} and write it</>}
       </label>
       <div>
-        <button type="button" className="primary" disabled={!confirmed || !plan} onClick={() => plan && onWrite(plan)}>
-          Write {plural(n, 'card')}
-        </button>
+        {station ? (
+          <button type="button" className="primary" disabled={!confirmed || !plan} onClick={() => plan && onStartStation(plan)}>
+            Start station
+          </button>
+        ) : (
+          <button type="button" className="primary" disabled={!confirmed || !plan} onClick={() => plan && onWrite(plan)}>
+            Write {plural(n, 'card')}
+          </button>
+        )}
       </div>
     </section>
   );

@@ -80,6 +80,8 @@ export interface WizardState {
   readonly targetLabels: Readonly<Record<string, string>>;
   readonly verify: boolean;
   readonly lock: boolean;
+  /** A flashing station instead of picked cards: every card put in after the start is written. */
+  readonly station: boolean;
   readonly plan: CardPlan | null;
   readonly progress: Readonly<Record<string, CardProgress>>;
   readonly results: readonly CardResult[];
@@ -111,6 +113,7 @@ export const initialState: WizardState = {
   targetLabels: {},
   verify: true,
   lock: false,
+  station: false,
   plan: null,
   progress: {},
   results: [],
@@ -132,7 +135,7 @@ export type Action =
   | { type: 'firmware'; firmware: FirmwareLocation | null; error: string | null; baseConfig: string }
   | { type: 'toggleTarget'; device: string; label: string }
   | { type: 'targets'; devices: readonly string[] }
-  | { type: 'option'; option: 'verify' | 'lock'; value: boolean }
+  | { type: 'option'; option: 'verify' | 'lock' | 'station'; value: boolean }
   | { type: 'writeStarted'; targets: readonly string[]; plan?: CardPlan }
   | { type: 'writeProgress'; event: CardWriteProgress }
   | { type: 'writeFinished'; results: readonly CardResult[]; manifest: readonly ManifestEntry[]; plan: CardPlan }
@@ -295,7 +298,7 @@ export function canLeave(state: WizardState): boolean {
     case 'configure':
       return Object.keys(checkConfigure(state).problems).length === 0;
     case 'cards':
-      return state.recipe === 'sdlock' ? state.targets.length === 1 : state.targets.length > 0;
+      return state.recipe === 'sdlock' ? state.targets.length === 1 : state.targets.length > 0 || state.station;
     default:
       return true;
   }
