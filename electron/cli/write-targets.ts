@@ -12,6 +12,7 @@ import { driveConstraints, fileTargetConstraints, type Constraint } from '../cor
 import { DriveErrorCode } from '../core/drives/types.js';
 import { BootcardError } from '../core/errors.js';
 import type { SparseImage } from '../core/image/sparse-image.js';
+import { prepareFlashImage, type FlashImage } from '../core/image/flash-image.io.js';
 import { formatBytes } from '../core/units.js';
 import type { WriteProgress } from '../core/writer/progress.js';
 import { isSparseSource, WriteErrorCode, type WriteResult } from '../core/writer/types.js';
@@ -152,28 +153,49 @@ export async function writeToTargets(source: CliImage, options: WriteTargetOptio
   }
 }
 
+/** The result of a card that was checked and refused: it is skipped, and the others are written. */
+function skippedResult(target: string, found: TargetKind, problems: readonly Constraint[]): WriteResult {
+  const message = problems.length === 1 ? problems[0]!.message : `${target} cannot be written: ${problems.map((p) => p.message).join(' ')}`;
+  return {
+    target,
+    ok: false,
+    kind: found.kind === 'file' ? 'file' : 'device',
+    ...(found.kind === 'drive' ? { device: found.drive.device, description: found.drive.description } : {}),
+    error: new BootcardError(problems[0]?.code ?? WriteErrorCode.REFUSED, `Skipped, nothing written: ${message}`, { target, constraints: problems.map((p) => ({ code: p.code, message: p.message })) }).toJSON(),
+    bytesWritten: 0,
+    durationMs: 0,
+    verified: false,
+  };
+}
+
 async function checkConfirmWrite(source: CliImage, targets: readonly string[], options: WriteTargetOptions, ctx: CliContext, interruption: Interruption): Promise<WriteResult[]> {
   const paths = enumerationPaths(ctx.io.env);
   const image: CliImage = isSparseSource(source) ? source : { path: path.resolve(ctx.io.cwd, source.path) };
   const size = isSparseSource(image) ? image.size : (await stat(image.path)).size;
   const facts = { size, ...(!isSparseSource(image) ? { sourcePath: image.path } : {}) };
 
+  // A card that fails a check is skipped, with its reason; it never stops the others.
   const checked: CheckedTarget[] = [];
-  const refused: string[] = [];
+  const skipped = new Map<string, WriteResult>();
   for (const target of targets) {
     const found = await describeTarget(target, { paths });
     const problems = problemsOf(found, target, facts, options);
-    if (problems.length) refused.push(...problems.map((p) => `  ${p.message}`));
-    checked.push({ target, found, line: describeForPrompt(found, target) });
+    if (problems.length) skipped.set(target, skippedResult(target, found, problems));
+    else checked.push({ target, found, line: describeForPrompt(found, target) });
     interruption.throwIfCancelled();
   }
-  if (refused.length) {
-    throw new BootcardError(WriteErrorCode.REFUSED, `Nothing was written:\n${refused.join('\n')}`);
+  if (checked.length === 0) {
+    const reasons = [...skipped.values()].map((r) => `  ${r.error!.message.replace(/^Skipped, nothing written: /, '')}`);
+    throw new BootcardError(WriteErrorCode.REFUSED, `Nothing was written:\n${reasons.join('\n')}`, options.json ? { results: [...skipped.values()] } : {});
   }
 
   if (!options.yes) {
     ctx.info(`About to ERASE and write ${formatBytes(size)} to:`);
     for (const c of checked) ctx.info(`  ${c.line}`);
+    if (skipped.size) {
+      ctx.info(`Skipped (not written):`);
+      for (const r of skipped.values()) ctx.info(`  ${r.target}: ${r.error!.message.replace(/^Skipped, nothing written: /, '')}`);
+    }
     if (!ctx.io.interactive) {
       throw new BootcardError(WriteTargetErrorCode.NOT_CONFIRMED, 'Nothing was written: bootcard asks before erasing cards and nobody can answer here. Pass --yes to write without asking.');
     }
@@ -183,12 +205,14 @@ async function checkConfirmWrite(source: CliImage, targets: readonly string[], o
     });
     interruption.throwIfCancelled();
     if (!yes) throw new BootcardError(WriteTargetErrorCode.DECLINED, 'Nothing was written.');
+  } else if (skipped.size) {
+    for (const r of skipped.values()) ctx.warn(`skipping ${r.target}: ${r.error!.message.replace(/^Skipped, nothing written: /, '')}`);
   }
 
   const lastShown = new Map<string, number>();
   interruption.throwIfCancelled();
   interruption.writing = true;
-  const results = await writeImageToDrives({
+  const written = await writeImageToDrives({
     signal: interruption.cancel.signal,
     stopSignal: interruption.stop.signal,
     image,
@@ -208,6 +232,8 @@ async function checkConfirmWrite(source: CliImage, targets: readonly string[], o
       ctx.info(progressLine(p));
     },
   });
+  const byTarget = new Map([...written.map((r) => [r.target, r] as const), ...skipped]);
+  const results = targets.map((t) => byTarget.get(t)!);
 
   const failed = results.filter((r) => !r.ok || (r.lock && !r.lock.ok));
   // Under --json a failure is the one object on stdout, so it carries every card's result.
@@ -220,4 +246,45 @@ async function checkConfirmWrite(source: CliImage, targets: readonly string[], o
     });
   }
   return results;
+}
+
+/**
+ * `bootcard flash`'s image: a compressed one (recognised by its first bytes) is
+ * decompressed once, before any card is checked (the cards must fit what it
+ * unpacks to), showing the compressed bytes read; `use` then gets the raw image,
+ * which is removed afterwards whatever happens. Ctrl-C while decompressing
+ * stops it and writes nothing.
+ */
+export async function withFlashImage<T>(file: string, size: number, ctx: CliContext, use: (image: FlashImage) => Promise<T>): Promise<T> {
+  const cancel = new AbortController();
+  const onSignal = () => cancel.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let image: FlashImage;
+  try {
+    let lastShown = 0;
+    image = await prepareFlashImage(file, size, {
+      signal: cancel.signal,
+      onProgress: (p) => {
+        const now = Date.now();
+        const done = p.read >= p.total;
+        if (lastShown === Infinity || (!done && now - lastShown < 1000)) return;
+        lastShown = done ? Infinity : now;
+        const pct = p.total > 0 ? Math.floor((p.read / p.total) * 100) : 100;
+        ctx.info(`decompressing ${path.basename(file)} (${p.compression}): ${String(pct).padStart(3)}%  ${formatBytes(p.read)} of ${formatBytes(p.total)} read`);
+      },
+    });
+  } catch (error) {
+    if (cancel.signal.aborted) throw new BootcardError(WriteErrorCode.CANCELLED, 'Cancelled while decompressing the image: nothing was written.');
+    throw error;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+  try {
+    if (image.compression !== 'none') ctx.info(`${path.basename(file)} is ${image.compression}-compressed: ${formatBytes(image.compressedSize)} unpacked once to ${formatBytes(image.size)} for every card.`);
+    return await use(image);
+  } finally {
+    await image.dispose();
+  }
 }

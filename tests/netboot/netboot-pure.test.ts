@@ -5,7 +5,7 @@ import { BootcardError } from '../../electron/core/errors.js';
 import { readBootConf } from '../../electron/core/eeprom/image.js';
 import { formatBootReport, simulateNetboot, type TftpReader } from '../../electron/core/netboot/boot-simulation.js';
 import { cmdlineNfsRoot, netbootCmdline } from '../../electron/core/netboot/cmdline.js';
-import { compressionOf } from '../../electron/core/netboot/compression.js';
+import { compressionOf } from '../../electron/core/image/compression.js';
 import { netbootFstab } from '../../electron/core/netboot/fstab.js';
 import { parsePiId, prefixFolder } from '../../electron/core/netboot/pi-id.js';
 import { parsePisCsv } from '../../electron/core/netboot/pis.js';

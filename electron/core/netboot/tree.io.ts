@@ -20,7 +20,7 @@ import { promisify } from 'node:util';
 import { applyConfigTxtEdits, type ConfigTxtEdit } from '../configtxt/config-txt.js';
 import { BootcardError, CommonErrorCode, inWizardWords, toBootcardError } from '../errors.js';
 import { openByteReader } from '../fat32/byte-reader.io.js';
-import { decompressToSparseFile, detectCompression } from './compressed-image.io.js';
+import { decompressToSparseFile, detectCompression } from '../image/compressed-image.io.js';
 import { netbootCmdline, type NfsRootOptions } from './cmdline.js';
 import { NetbootErrorCode } from './errors.js';
 import { extractExt4, type ExtractSummary } from './ext4-extract.io.js';
