@@ -8,6 +8,7 @@ import { BootcardError, CommonErrorCode, toBootcardError } from '../core/errors.
 import { BOOTCARD_VERSION } from '../core/version.io.js';
 import { CliContext, type CliIO } from './context.js';
 import { registerCommands } from './command-loader.js';
+import { addProfileOption, expandProfileOption } from './profile-option.js';
 
 export const ExitCode = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
 
@@ -41,6 +42,7 @@ export async function buildProgram(ctx: CliContext, argv: readonly string[] = []
     }
   };
   configure(program);
+  addProfileOption(program);
   return program;
 }
 
@@ -56,7 +58,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     return ExitCode.USAGE;
   }
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await program.parseAsync(await expandProfileOption(argv, io.env), { from: 'user' });
     return ExitCode.OK;
   } catch (error) {
     if (error instanceof CommanderError) {

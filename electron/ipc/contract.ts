@@ -13,6 +13,7 @@ import { eepromChannels } from './channels/eeprom.js';
 import { firmwareChannels } from './channels/firmware.js';
 import { manifestChannels } from './channels/manifest.js';
 import { netbootChannels } from './channels/netboot.js';
+import { profileChannels } from './channels/profiles.js';
 import { sdlockChannels } from './channels/sdlock.js';
 import { stationChannels } from './channels/station.js';
 import { uefiChannels } from './channels/uefi.js';
@@ -27,6 +28,7 @@ export const contract = {
   ...uefiChannels,
   ...manifestChannels,
   ...netbootChannels,
+  ...profileChannels,
   ...stationChannels,
 } as const;
 

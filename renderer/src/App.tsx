@@ -13,12 +13,17 @@ import { SaveStep } from './steps/SaveStep.js';
 import { WhatStep } from './steps/WhatStep.js';
 import { WriteStep } from './steps/WriteStep.js';
 import { recipeOf } from './wizard/recipe.js';
-import { STEP_TITLES, initialState, reducer, stepsFor, whyNotLeave, type WizardState } from './wizard/state.js';
+import { STEP_TITLES, initialState, reducer, settingsOf, stepsFor, whyNotLeave, type WizardState } from './wizard/state.js';
 
 type Theme = 'auto' | 'light' | 'dark';
 
-export function App({ client, initial = initialState }: { client: BootcardClient; initial?: WizardState }) {
-  const [state, dispatch] = useReducer(reducer, initial);
+/**
+ * `initial` given (tests, a fixed start): the wizard starts there. Not given
+ * (the real window or page): it starts from the settings it had last time.
+ */
+export function App({ client, initial }: { client: BootcardClient; initial?: WizardState }) {
+  const [state, dispatch] = useReducer(reducer, initial ?? initialState);
+  const restoreLast = initial === undefined;
   const [theme, setTheme] = useState<Theme>('auto');
   const writing = useRef<AbortController | null>(null);
   const main = useRef<HTMLDivElement>(null);
@@ -71,6 +76,25 @@ export function App({ client, initial = initialState }: { client: BootcardClient
     if (theme === 'auto') delete document.documentElement.dataset.theme;
     else document.documentElement.dataset.theme = theme;
   }, [theme]);
+
+  useEffect(() => {
+    if (!restoreLast) return;
+    let live = true;
+    client.call('profiles.list', {}).then(
+      (r) => live && r.last && dispatch({ type: 'applySettings', settings: r.last }),
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, [client, restoreLast]);
+
+  // Moving on from a step keeps the settings for next time (a failure to keep them costs nothing now).
+  useEffect(() => {
+    if (state.step === 'what') return;
+    client.call('profiles.remember', { settings: settingsOf(state) }).catch(() => undefined);
+    // Only on a step change: not on every keystroke.
+  }, [client, state.step]);
 
   // Each step starts with the keyboard focus on its heading, so screen readers announce it.
   useEffect(() => {

@@ -13,6 +13,7 @@ import { eepromBuildHandler, eepromExplainHandler, eepromValidateHandler } from 
 import { firmwareDownloadHandler, firmwareLocateHandler, uefiPreviewHandler } from './firmware.js';
 import { manifestSaveHandler } from './manifest.js';
 import { netbootTreeHandler } from './netboot.js';
+import { profileHandlers } from './profiles.js';
 import { sdlockLockHandler, sdlockStatusHandler, sdlockUnlockHandler } from './sdlock.js';
 import { StationService } from './station.js';
 
@@ -29,6 +30,8 @@ export interface HandlerOptions {
    * Electron app the user's home.
    */
   readonly outputRoot?: string;
+  /** Where profiles and the last settings are kept (default $XDG_CONFIG_HOME/bootcard). */
+  readonly configDir?: string;
   /** The one station of this server (it outlives any one connection); the server closes it when it stops. Default: a new one. */
   readonly station?: StationService;
 }
@@ -64,6 +67,7 @@ export function createHandlers(options: HandlerOptions): Handlers {
     'uefi.preview': uefiPreviewHandler(cwd),
     'manifest.save': manifestSaveHandler(outputRoot),
     'netboot.tree': netbootTreeHandler({ cwd, outputRoot }),
+    ...profileHandlers(options.configDir),
     ...stationHandlers(options.station ?? new StationService({ cwd, includeLoop: drives.includeLoop })),
   };
 }

@@ -1,5 +1,6 @@
 import type { Dispatch } from 'react';
 import type { Action, BootPreset, Board, Recipe, WizardState } from '../wizard/state.js';
+import { ProfilePanel } from './ProfilePanel.js';
 
 const RECIPES: readonly { value: Recipe; title: string; detail: string }[] = [
   { value: 'eeprom-card', title: 'EEPROM bootloader card', detail: 'A recovery card that sets the Pi 4 or Pi 5 bootloader: boot order, TFTP server, and more.' },
@@ -52,6 +53,7 @@ export function WhatStep({ state, dispatch }: { state: WizardState; dispatch: Di
           </fieldset>
         </div>
       ) : null}
+      <ProfilePanel state={state} dispatch={dispatch} />
     </section>
   );
 }

@@ -10,6 +10,7 @@ import { validateBootConf } from '../../../electron/core/eeprom/validate.js';
 import { parseConfigTxtEdits } from './configtxt.js';
 import { bootOrderHex, mergeBootConf, parseAdvancedLines, type TftpPrefixMode } from './bootconf.js';
 import { checkUefiForm, initialUefiForm, type UefiForm, type UefiFormProblemField } from './uefi-form.js';
+import type { WizardSettings } from '../../../electron/core/profiles/profile.js';
 
 export type Recipe = 'eeprom-card' | 'uefi-card' | 'eeprom-file' | 'sdlock';
 export type Board = '2711' | '2712';
@@ -140,6 +141,7 @@ export type Action =
   | { type: 'writeProgress'; event: CardWriteProgress }
   | { type: 'writeFinished'; results: readonly CardResult[]; manifest: readonly ManifestEntry[]; plan: CardPlan }
   | { type: 'writeFailed'; message: string }
+  | { type: 'applySettings'; settings: WizardSettings }
   | { type: 'again' }
   | { type: 'startOver' };
 
@@ -208,12 +210,52 @@ export function reducer(state: WizardState, action: Action): WizardState {
       return { ...state, step: 'done', results: action.results, manifest: action.manifest, plan: action.plan };
     case 'writeFailed':
       return { ...state, step: 'done', writeError: action.message };
+    case 'applySettings': {
+      const s = action.settings;
+      const preset = (['sd', 'usb', 'network', 'custom'] as const).find((p) => p === s.preset) ?? 'custom';
+      // The firmware is found again from its path (it may have changed since); nothing picked or written carries over.
+      return {
+        ...state,
+        ...s,
+        preset,
+        bootOrder: s.bootOrder.length > 0 ? s.bootOrder : state.bootOrder,
+        uefi: { ...state.uefi, ...s.uefi },
+        firmware: null,
+        firmwareError: null,
+        baseConfig: '',
+        targets: [],
+        targetLabels: {},
+      };
+    }
     case 'again':
       return { ...state, step: 'cards', targets: [], progress: {}, results: [], manifest: [], writeError: null };
     case 'startOver':
       // The settings stay (a station makes the same kind of card again); the cards just written are no longer picked.
       return { ...state, step: 'what', targets: [], targetLabels: {}, progress: {}, results: [], manifest: [], writeError: null, plan: null };
   }
+}
+
+/** What a profile keeps of the wizard's state: the settings, not the cards or results. */
+export function settingsOf(state: WizardState): WizardSettings {
+  return {
+    recipe: state.recipe,
+    board: state.board,
+    preset: state.preset,
+    bootOrder: [...state.bootOrder],
+    tftpIp: state.tftpIp,
+    prefixMode: state.prefixMode,
+    prefixString: state.prefixString,
+    advanced: state.advanced,
+    firmwarePath: state.firmwarePath,
+    configTxt: state.configTxt,
+    uefiTimeout: state.uefiTimeout,
+    uefiRamLimit: state.uefiRamLimit,
+    uefiSystemTable: state.uefiSystemTable,
+    uefi: { ...state.uefi, presets: [...state.uefi.presets] },
+    outputDir: state.outputDir,
+    verify: state.verify,
+    lock: state.lock,
+  };
 }
 
 /** The boot.conf edits the wizard's fields make (null removes a key). */
