@@ -274,8 +274,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const listening = new Promise<void>((resolve) => server.close(() => resolve()));
     const all = [...dispatchers];
     const cancelled = all.reduce((n, d) => n + d.runningCount, 0);
-    for (const d of all) d.cancelAll();
+    // Services first: a page watching the station then hears how its cards ended before its watch is cancelled.
     const services = options.onClose?.().catch(() => undefined);
+    for (const d of all) d.cancelAll();
     const grace = closeOptions.graceMs ?? DEFAULT_CLOSE_GRACE_MS;
     let timer: NodeJS.Timeout | undefined;
     const ended = await Promise.race([

@@ -40,7 +40,10 @@ export function App({ client, initial }: { client: BootcardClient; initial?: Wiz
     const controller = new AbortController();
     const watch = () => {
       client.call('station.watch', {}, { signal: controller.signal, onProgress: (s) => setStation(s) }).then(
-        () => !controller.signal.aborted && watch(),
+        (r) => {
+          if (r.snapshot) setStation(r.snapshot);
+          if (!controller.signal.aborted) watch();
+        },
         () => undefined,
       );
     };

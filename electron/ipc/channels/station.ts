@@ -23,8 +23,8 @@ export const stationChannels = {
       })
       .strict(),
   ),
-  /** Sends the station's state now and on every change; runs until cancelled (or the station stops). */
-  'station.watch': channel<{ readonly stopped: true }, StationSnapshot>()(z.object({}).strict()),
+  /** Sends the station's state now and on every change; runs until cancelled (or the station stops). Ends with the last state when the server stopped it. */
+  'station.watch': channel<{ readonly stopped: true; readonly snapshot?: StationSnapshot }, StationSnapshot>()(z.object({}).strict()),
   /** Cancels the cards being written (logged incomplete) and ends the station; resolves with its last state. */
   'station.stop': channel<StationSnapshot>()(z.object({}).strict()),
 };

@@ -26,6 +26,7 @@ export class StationService {
   private last: StationSnapshot | undefined;
   private readonly listeners = new Set<Listener>();
   private readonly endListeners = new Set<() => void>();
+  private closing: Promise<void> | undefined;
 
   constructor(private readonly options: StationServiceOptions) {}
 
@@ -60,16 +61,20 @@ export class StationService {
           if (pending) ctx.progress(pending);
         }, 200);
       };
+      let ended = false;
       const end = () => {
+        if (ended) return;
+        ended = true;
         this.listeners.delete(listener);
         this.endListeners.delete(end);
         if (timer) clearTimeout(timer);
-        if (pending) ctx.progress(pending);
-        resolve({ stopped: true });
+        if (pending && !ctx.signal.aborted) ctx.progress(pending);
+        resolve({ stopped: true, ...(this.last ? { snapshot: this.last } : {}) });
       };
       this.listeners.add(listener);
       this.endListeners.add(end);
-      ctx.signal.addEventListener('abort', end, { once: true });
+      // Cancelled because the server is stopping: the answer waits for the station's cards to end, so the page hears how.
+      ctx.signal.addEventListener('abort', () => (this.closing ? void this.closing.then(end, end) : end()), { once: true });
       const now = this.station?.snapshot() ?? this.last;
       if (now) ctx.progress(now);
     });
@@ -85,8 +90,9 @@ export class StationService {
   };
 
   /** The server is stopping: cancel the cards in flight and wait for their writers. */
-  async close(): Promise<void> {
-    if (this.station) await this.end(this.station);
+  close(): Promise<void> {
+    this.closing ??= this.station ? this.end(this.station) : Promise.resolve();
+    return this.closing;
   }
 
   private async end(station: Station): Promise<void> {
