@@ -142,6 +142,7 @@ interface UefiCommandOptions extends OutputOptions, UefiSettingsOptions {
   readonly configTxt?: string[];
   readonly dtoverlay?: string[];
   readonly cacheDir?: string;
+  readonly refresh?: boolean;
   readonly batch?: string;
   readonly outDir?: string;
 }
@@ -183,6 +184,7 @@ function registerUefi(card: Command, ctx: CliContext): void {
     .option('--version <version>', `download this pftf release into the cache (default ${PFTF_DEFAULT_VERSION} when --firmware is not given)`)
     .option('--firmware-version <version>', 'the same as --version')
     .option('--cache-dir <dir>', 'download cache (default $XDG_CACHE_HOME/bootcard or ~/.cache/bootcard)')
+    .option('--refresh', 'download the firmware again even when it is cached (replaces the cached zip)')
     .option('--config-txt-preset <name>', `config.txt preset, repeatable: ${Object.keys(CONFIG_TXT_PRESETS).join(', ')}`, collect)
     .option('--config-txt <KEY=VALUE>', 'set a config.txt line ([SECTION]KEY=VALUE for a section, KEY= to remove), repeatable', collect)
     .option('--dtoverlay <name>', 'add a dtoverlay= line to config.txt, repeatable', collect)
@@ -212,19 +214,27 @@ function registerUefi(card: Command, ctx: CliContext): void {
       ...(options.dtoverlay ?? []).map((value): ConfigTxtEdit => ({ kind: 'dtoverlay', value })),
     ];
     const settings = options.batch ? undefined : uefiSettingsFromOptions(options);
+    if (options.refresh && options.firmware) throw usageError('--refresh downloads the firmware again; it is for --version (or the default download), not --firmware FILE.');
     let source = options.firmware ? path.resolve(ctx.io.cwd, options.firmware) : undefined;
-    let download: Awaited<ReturnType<typeof fetchPftfFirmware>> | undefined;
+    let download: Awaited<ReturnType<typeof fetchPftfFirmware<FirmwareFile[]>>> | undefined;
+    let firmware: readonly FirmwareFile[];
     if (!source) {
+      // The fetch opens the zip itself, so a damaged cached copy is replaced and a cut-short download never cached.
       download = await fetchPftfFirmware({
         version: firmwareVersion ?? PFTF_DEFAULT_VERSION,
         env: ctx.io.env,
         ...(options.cacheDir ? { cacheDir: path.resolve(ctx.io.cwd, options.cacheDir) } : {}),
+        ...(options.refresh ? { refresh: true } : {}),
+        open: (zip) => readFirmwareSource(zip, { partitionSize: size }),
+        onWarning: (w) => ctx.warn(w),
         onProgress: progressPrinter(ctx, 'Downloading the UEFI firmware'),
       });
       if (!options.json) ctx.info(`${download.cached ? 'Using the cached' : 'Downloaded'} ${download.path} (SHA-256 ${download.sha256})`);
       source = download.path;
+      firmware = download.opened;
+    } else {
+      firmware = await readFirmwareSource(source, { partitionSize: size });
     }
-    const firmware = await readFirmwareSource(source, { partitionSize: size });
     const timestamp = sourceDateEpoch(ctx);
     const firmwareInfo = download ? { version: download.version, path: download.path, sha256: download.sha256, cached: download.cached } : { path: source };
     const compose = (cardSettings: UefiSettings | undefined, warnings: string[]) =>

@@ -9,6 +9,13 @@
  * when complete (every byte the server announced, a zip signature), so a dropped
  * connection leaves no cache entry.
  *
+ * A zip that cannot be opened (cut short by a server that announced no length, damaged
+ * on disk) is never kept: the caller's `open` reads it before it enters the cache, and a
+ * cached one that fails to open is removed and downloaded again. `refresh` downloads anew.
+ * Releases whose SHA-256 is published are pinned in PFTF_RELEASE_SHA256, so a first
+ * download of those is checked too; the others are trusted on first use (the recorded
+ * checksum).
+ *
  * The base URL can be changed (option, or BOOTCARD_FIRMWARE_BASE_URL) for a
  * mirror, and for tests that serve a zip on 127.0.0.1.
  */
@@ -26,13 +33,40 @@ export const PFTF_RELEASE_BASE_URL = 'https://github.com/pftf/RPi4/releases/down
 export const FIRMWARE_BASE_URL_ENV = 'BOOTCARD_FIRMWARE_BASE_URL';
 const ZIP_LOCAL_HEADER = [0x50, 0x4b, 0x03, 0x04];
 
+/**
+ * SHA-256 of release zips, by version, from a source that can be trusted. pftf publishes
+ * none beside its releases, and no trustworthy public record of them was found (Nix
+ * fetchzip hashes are of the unpacked tree, not of the zip), so none is pinned yet: every
+ * version is trusted on first use. Add `'v1.34': '<hex>'` once the value comes from pftf.
+ */
+export const PFTF_RELEASE_SHA256: Readonly<Record<string, string>> = {};
+
+/** Errors that mean the zip itself is broken (so a cached copy is thrown away), not that it does not suit this card. */
+const DAMAGED_ZIP_CODES: ReadonlySet<string> = new Set([
+  CardErrorCode.BAD_ARCHIVE,
+  CardErrorCode.ENTRY_SIZE_MISMATCH,
+  CardErrorCode.NOT_PFTF_FIRMWARE,
+  CardErrorCode.TOO_MANY_ENTRIES,
+  CardErrorCode.BAD_ENTRY_NAME,
+  CardErrorCode.UNSAFE_PATH,
+  CardErrorCode.LINK_IN_ARCHIVE,
+]);
+
 export interface DownloadProgress {
   readonly bytes: number;
   /** From Content-Length; null when the server does not say. */
   readonly total: number | null;
 }
 
-export interface FetchFirmwareOptions {
+export interface FetchFirmwareOptions<T = undefined> {
+  /** Opens the zip (the cached one, or a download before it is cached); a damaged zip is discarded. Its result comes back as `opened`. */
+  readonly open?: (zipPath: string) => Promise<T>;
+  /** Download again even when the version is cached (the cached zip is replaced). */
+  readonly refresh?: boolean;
+  /** Told when a cached zip was discarded. */
+  readonly onWarning?: (message: string) => void;
+  /** SHA-256 by version to hold downloads to; default PFTF_RELEASE_SHA256. */
+  readonly knownSha256?: Readonly<Record<string, string>>;
   /** `v1.34` or `1.34`; default v1.34. */
   readonly version?: string;
   /** Default: env BOOTCARD_FIRMWARE_BASE_URL, else the GitHub releases URL. */
@@ -48,7 +82,9 @@ export interface FetchFirmwareOptions {
 
 const DEFAULT_STALL_TIMEOUT_MS = 60_000;
 
-export interface FetchedFirmware {
+export interface FetchedFirmware<T = undefined> {
+  /** What `open` returned for this zip. */
+  readonly opened: T;
   readonly path: string;
   readonly version: string;
   readonly url: string;
@@ -102,26 +138,40 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-/** Returns the cached zip for the version, downloading it first when it is not cached. */
-export async function fetchPftfFirmware(options: FetchFirmwareOptions = {}): Promise<FetchedFirmware> {
+function isDamagedZip(error: unknown): boolean {
+  return error instanceof BootcardError && DAMAGED_ZIP_CODES.has(error.code);
+}
+
+/** Returns the cached zip for the version, downloading it first when it is not cached (or cannot be opened, or `refresh`). */
+export async function fetchPftfFirmware<T = undefined>(options: FetchFirmwareOptions<T> = {}): Promise<FetchedFirmware<T>> {
   const env = options.env ?? process.env;
   const version = normalisePftfVersion(options.version ?? PFTF_DEFAULT_VERSION);
   const url = pftfZipUrl(version, options.baseUrl ?? env[FIRMWARE_BASE_URL_ENV] ?? PFTF_RELEASE_BASE_URL);
   const dir = path.join(options.cacheDir ?? bootcardCacheDir(env), 'pftf', version);
   const zip = path.join(dir, pftfZipName(version));
   const sumFile = `${zip}.sha256`;
+  const pinned = (options.knownSha256 ?? PFTF_RELEASE_SHA256)[version];
+  const openZip = async (file: string) => (options.open ? options.open(file) : (undefined as T));
 
-  if (await exists(zip)) {
+  if (!options.refresh && (await exists(zip))) {
     const recorded = (await exists(sumFile)) ? new TextDecoder().decode(await readInputFile(sumFile, { what: 'checksum file', maxBytes: 4096 })).split(/\s+/)[0] : undefined;
+    const expected = pinned ?? recorded;
     const actual = await sha256File(zip, options.signal);
-    if (!recorded || recorded !== actual) {
+    if (!expected || expected !== actual) {
       throw new BootcardError(
         CardErrorCode.CHECKSUM_MISMATCH,
-        `The cached firmware ${zip} ${recorded ? `has SHA-256 ${actual}, not the ${recorded} recorded when it was downloaded` : 'has no recorded checksum'}: it changed on disk. Delete ${dir} to download it again.`,
-        { path: zip, expected: recorded ?? null, actual },
+        `The cached firmware ${zip} ${expected ? `has SHA-256 ${actual}, not the ${expected} ${pinned ? `published for ${version}` : 'recorded when it was downloaded'}` : 'has no recorded checksum'}: it changed on disk. Delete ${dir} (or run again with --refresh) to download it again.`,
+        { path: zip, expected: expected ?? null, actual, ...inWizardWords(`The cached UEFI firmware ${zip} changed on disk. Download it again.`) },
       );
     }
-    return { path: zip, version, url, sha256: actual, cached: true };
+    try {
+      return { path: zip, version, url, sha256: actual, cached: true, opened: await openZip(zip) };
+    } catch (error) {
+      if (!isDamagedZip(error)) throw error;
+      await rm(zip, { force: true });
+      await rm(sumFile, { force: true });
+      options.onWarning?.(`The cached firmware ${zip} cannot be opened (${(error as Error).message}); it was removed and is downloaded again.`);
+    }
   }
 
   try {
@@ -191,10 +241,25 @@ export async function fetchPftfFirmware(options: FetchFirmwareOptions = {}): Pro
     if (total !== null && bytes !== total) throw failed(`the connection broke after ${bytes} of ${total} bytes`);
     if (!ZIP_LOCAL_HEADER.every((b, i) => head[i] === b)) throw failed('the server did not send a zip file');
     const sha256 = hash.digest('hex');
+    if (pinned && sha256 !== pinned) {
+      throw new BootcardError(
+        CardErrorCode.CHECKSUM_MISMATCH,
+        `The firmware downloaded from ${url} has SHA-256 ${sha256}, not the ${pinned} of the pftf ${version} release: it is not that release (a damaged mirror, or a changed download). Nothing was cached.`,
+        { url, expected: pinned, actual: sha256 },
+      );
+    }
+    // Opened before it is cached: a zip the server cut short never becomes the cached copy.
+    let opened: T;
+    try {
+      opened = await openZip(temp);
+    } catch (error) {
+      if (!isDamagedZip(error)) throw error;
+      throw failed(`the zip it sent cannot be opened (${(error as Error).message}); nothing was cached, so running again downloads it again`, error);
+    }
     // The checksum first: a zip in the cache always has its recorded checksum.
     await writeFile(sumFile, `${sha256}  ${pftfZipName(version)}\n`);
     await rename(temp, zip);
-    return { path: zip, version, url, sha256, cached: false };
+    return { path: zip, version, url, sha256, cached: false, opened };
   } catch (error) {
     clearTimeout(timer);
     await rm(temp, { force: true });
