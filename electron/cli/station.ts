@@ -55,7 +55,9 @@ function resultLine(l: StationLogLine): string {
     const facts = [`${formatBytes(l.bytesWritten)}`];
     if (l.sha256) facts.push(`sha256 ${l.sha256}`);
     if (l.serial) facts.push(`serial ${l.serial}`);
-    return `ok      ${l.device}${row}: written and verified${l.locked ? ', locked' : ''} (${facts.join(', ')})`;
+    const line = `ok      ${l.device}${row}: written and verified${l.locked ? ', locked' : ''} (${facts.join(', ')})`;
+    // The name to write on the card's label, on a line of its own so it is found at a glance.
+    return l.row ? `${line}\n        >>> label this card: ${l.row.name} <<<` : line;
   }
   if (l.skipped) return `skipped ${l.device}: ${l.error?.message ?? ''}`;
   return `FAILED  ${l.device}${row}: ${l.error?.message ?? 'unknown error'}${l.incomplete ? ' (incomplete)' : ''}`;

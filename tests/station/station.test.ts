@@ -231,7 +231,7 @@ describeLoop('bootcard card recovery --batch --station: one card per Pi, rows in
     expect(a.line.sha256).not.toBe(b.line.sha256);
     let end = await run.interrupt();
     expect(end.code).toBe(0);
-    expect(end.stdout).toMatch(/ok {6}\S+ \[pi-a\]: written and verified/);
+    expect(end.stdout).toMatch(/ok {6}\S+ \[pi-a\]: written and verified.*\n +>>> label this card: pi-a <<</);
 
     run = new StationRun(dir);
     run.start(args);
