@@ -2,7 +2,8 @@
  * The station's pure rules (which card is which, which row a card gets, what
  * a log line says) and the CLI's refusals of options that do not go together.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -84,6 +85,20 @@ describe('station log file', () => {
 
   it('a log that cannot be appended to is refused before the station starts', async () => {
     await expect(StationLog.open(path.join(dir, 'missing', 'log.jsonl'))).rejects.toMatchObject({ code: 'STATION_LOG_FAILED' });
+  });
+
+  it('a log that is a symbolic link, a FIFO or a device is refused, and what it points at is untouched', async () => {
+    const target = path.join(dir, 'precious.txt');
+    writeFileSync(target, 'keep me\n');
+    const link = path.join(dir, 'link.jsonl');
+    symlinkSync(target, link);
+    await expect(StationLog.open(link)).rejects.toThrow(/symbolic link/);
+    expect(readFileSync(target, 'utf8')).toBe('keep me\n');
+    const fifo = path.join(dir, 'fifo.jsonl');
+    execFileSync('mkfifo', [fifo]);
+    // Refused at once (a FIFO opened for writing would wait for a reader).
+    await expect(StationLog.open(fifo)).rejects.toThrow(/FIFO/);
+    await expect(StationLog.open('/dev/null')).rejects.toThrow(/not a regular file/);
   });
 });
 

@@ -2,7 +2,7 @@
  * The station log: JSON Lines, one per card, appended and fsynced as each card
  * ends (so a crash or a pulled plug loses no record), one append at a time.
  */
-import { promises as fs } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { BootcardError } from '../errors.js';
 import { StationErrorCode, type StationLogLine } from './station-state.js';
@@ -36,12 +36,8 @@ export class StationLog {
 
   /** Checks now that the log can be appended to, so a bad --log fails before any card is written. */
   static async open(file: string): Promise<StationLog> {
-    try {
-      const handle = await fs.open(file, 'a', 0o644);
-      await handle.close();
-    } catch (error) {
-      throw new BootcardError(StationErrorCode.LOG_FAILED, `Cannot append to the station log ${file} (${(error as Error).message}); give a file in a folder you can write.`);
-    }
+    const handle = await openForAppend(file);
+    await handle.close();
     return new StationLog(file);
   }
 
@@ -57,8 +53,30 @@ export class StationLog {
   }
 }
 
+/**
+ * A station may run as root (sudo): the log is never a link (one planted in
+ * /tmp would make root append to any file), never a FIFO or device (opened
+ * without blocking), only a regular file.
+ */
+async function openForAppend(file: string): Promise<fs.FileHandle> {
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ELOOP' ? 'it is a symbolic link' : code === 'ENXIO' ? 'it is a FIFO' : (error as Error).message;
+    throw new BootcardError(StationErrorCode.LOG_FAILED, `Cannot append to the station log ${file} (${why}); give a regular file in a folder you can write.`);
+  }
+  const info = await handle.stat();
+  if (!info.isFile()) {
+    await handle.close();
+    throw new BootcardError(StationErrorCode.LOG_FAILED, `The station log ${file} is not a regular file; give a regular file in a folder you can write.`);
+  }
+  return handle;
+}
+
 async function appendSynced(file: string, text: string): Promise<void> {
-  const handle = await fs.open(file, 'a', 0o644);
+  const handle = await openForAppend(file);
   try {
     await handle.write(text);
     await handle.sync();

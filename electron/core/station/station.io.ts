@@ -113,8 +113,9 @@ export class Station {
 
   /** Reads the earlier log (its successful cards are skipped, its rows used) and checks the log can be appended to. Nothing is watched yet. */
   static async prepare(options: StationOptions): Promise<Station> {
-    const earlier = options.logFile ? await readStationLog(options.logFile) : [];
+    // Opened first: that refuses a link, FIFO or device before anything reads it.
     const log = options.logFile ? await StationLog.open(options.logFile) : undefined;
+    const earlier = options.logFile ? await readStationLog(options.logFile) : [];
     return new Station(options, log, earlier);
   }
 
