@@ -71,12 +71,14 @@ class StationScreen {
   private timer: NodeJS.Timeout | undefined;
   private readonly shown = new Map<string, string>();
   private readonly tty: boolean;
+  private disposed = false;
 
   constructor(private readonly ctx: CliContext) {
     this.tty = (ctx.io.stderr as { isTTY?: boolean }).isTTY === true && ctx.io.env.TERM !== 'dumb';
   }
 
   update(snapshot: StationSnapshot): void {
+    if (this.disposed) return;
     if (!this.tty) {
       for (const slot of snapshot.slots) {
         const step = slot.state === 'writing' || slot.state === 'verifying' ? `${slot.state}:${Math.floor((slot.percent ?? 0) / 10)}` : `${slot.state}:${slot.row?.name ?? ''}`;
@@ -92,14 +94,15 @@ class StationScreen {
     else this.timer ??= setTimeout(() => this.draw(), wait);
   }
 
-  /** Clears the drawn block so a result line can go above it. */
-  beforeText(): void {
-    if (!this.tty || this.drawnLines === 0) return;
-    this.ctx.io.stderr.write(`\x1b[${this.drawnLines}A\x1b[J`);
-    this.drawnLines = 0;
-  }
-
-  afterText(): void {
+  /** Prints `print`'s lines above the live block (which is then drawn again from `now`), so the redraw never erases them. */
+  say(print: () => void, now?: StationSnapshot): void {
+    if (this.tty && this.drawnLines > 0) {
+      this.ctx.io.stderr.write(`\x1b[${this.drawnLines}A\x1b[J`);
+      this.drawnLines = 0;
+    }
+    print();
+    if (this.disposed) return;
+    if (now) this.pending = now;
     if (this.tty && this.pending) this.draw();
   }
 
@@ -118,8 +121,13 @@ class StationScreen {
     this.drawnLines = lines.length;
   }
 
+  /** The last block stays on screen as the final state; nothing is drawn after this. */
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.tty && this.pending && !this.disposed) this.draw();
+    this.disposed = true;
+    this.drawnLines = 0;
+    this.pending = undefined;
   }
 }
 
@@ -156,12 +164,13 @@ export async function runStation(recipe: StationRecipe, what: string, options: S
         ctx.write(`${JSON.stringify(line)}\n`);
         return;
       }
-      screen.beforeText();
-      ctx.print(resultLine(line));
-      screen.counters(station.snapshot());
-      screen.afterText();
+      const now = station.snapshot();
+      screen.say(() => {
+        ctx.print(resultLine(line));
+        screen.counters(now);
+      }, now);
     },
-    onWarning: (m) => ctx.warn(m),
+    onWarning: (m) => screen.say(() => ctx.warn(m)),
   });
 
   const cancel = new AbortController();
@@ -169,7 +178,7 @@ export async function runStation(recipe: StationRecipe, what: string, options: S
   let started = false;
   const onSignal = () => {
     if (!cancel.signal.aborted) {
-      if (started) ctx.warn(station.busy ? `stopping: the ${station.busy} card${station.busy === 1 ? '' : 's'} being written will be incomplete (Ctrl-C again to stop waiting)` : 'stopping the station');
+      if (started) screen.say(() => ctx.warn(station.busy ? `stopping: the ${station.busy} card${station.busy === 1 ? '' : 's'} being written will be incomplete (Ctrl-C again to stop waiting)` : 'stopping the station'));
       cancel.abort();
     } else if (!stopWaiting.signal.aborted) {
       stopWaiting.abort();
@@ -194,11 +203,7 @@ export async function runStation(recipe: StationRecipe, what: string, options: S
     if (cancel.signal.aborted) throw new BootcardError(WriteTargetErrorCode.DECLINED, 'The station did not start; nothing was written.');
     const present = await station.start();
     started = true;
-    const note = (text: string) => {
-      screen.beforeText();
-      ctx.info(text);
-      screen.afterText();
-    };
+    const note = (text: string) => screen.say(() => ctx.info(text));
     note(
       present.length
         ? `Left alone (there at the start): ${present.map((d) => `${d.device} (${d.description}, ${formatBytes(d.size)})`).join('; ')}.`
@@ -210,11 +215,11 @@ export async function runStation(recipe: StationRecipe, what: string, options: S
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
-    screen.dispose();
     if (started) await station.stop(stopWaiting.signal);
+    screen.dispose();
   }
   const c = station.snapshot().counters;
-  ctx.info(`Station stopped: ${countersLine(c)}.`);
+  screen.say(() => ctx.info(`Station stopped: ${countersLine(c)}.`));
   if (failures.length) {
     throw new BootcardError(StationCliErrorCode.CARDS_FAILED, `${failures.length} card${failures.length === 1 ? '' : 's'} failed: ${failures.map((f) => f.device).join(', ')}.`, {
       failed: failures.map((f) => f.device),
