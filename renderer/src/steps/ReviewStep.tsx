@@ -69,7 +69,7 @@ export function ReviewStep({ state, onWrite, onStartStation }: Props) {
       <h3 className="small-heading">Cards</h3>
       {station ? <p>Flashing station: every card put into a reader after the start gets this image; cards already in a reader are left alone.</p> : null}
       <ul className="targets">
-        {state.targets.map((t) => (
+        {(station ? [] : state.targets).map((t) => (
           <li key={t}>
             <code>{t}</code>
             {state.targetLabels[t] ? ` — ${state.targetLabels[t]}` : ''}
