@@ -147,3 +147,48 @@ export async function digestOf(reader: ImageReader, blocks: readonly { offset: n
   }
   return hash.digest('hex');
 }
+
+/**
+ * One pass over a whole raw image: the SHA-256 of all of it (what `sha256sum`
+ * prints for the image file, which the result reports) and of each extent
+ * that is written (what each card is verified against).
+ */
+export async function wholeImageDigests(
+  reader: ImageReader,
+  size: number,
+  extents: readonly { offset: number; length: number }[],
+  signal?: AbortSignal,
+): Promise<{ overall: string; each: Map<number, string> }> {
+  const overall = createHash('sha256');
+  const each = new Map<number, string>();
+  const chunk = Buffer.alloc(PLAN_CHUNK_SIZE);
+  let next = 0;
+  let current: { offset: number; length: number; hash: ReturnType<typeof createHash> } | undefined;
+  for (let position = 0; position < size; ) {
+    if (signal?.aborted) throw new BootcardError(WriteErrorCode.CANCELLED, 'Cancelled before any card was written; nothing was written.');
+    // Chunks end where extents start or end, so each extent's hash takes exactly its bytes.
+    let end = Math.min(size, position + chunk.length);
+    const e = current ?? extents[next];
+    if (e) {
+      const boundary = position < e.offset ? e.offset : e.offset + e.length;
+      if (boundary > position) end = Math.min(end, boundary);
+    }
+    const n = end - position;
+    await reader(chunk, 0, n, position);
+    const bytes = chunk.subarray(0, n);
+    overall.update(bytes);
+    if (!current && e && position === e.offset) {
+      current = { ...e, hash: createHash('sha256') };
+      next++;
+    }
+    if (current) {
+      current.hash.update(bytes);
+      if (end === current.offset + current.length) {
+        each.set(current.offset, current.hash.digest('hex'));
+        current = undefined;
+      }
+    }
+    position = end;
+  }
+  return { overall: overall.digest('hex'), each };
+}

@@ -163,3 +163,19 @@ export function rawImageRanges(size: number): RangeExtent[] {
     { offset: HEAD_WIPE_BYTES, length: size - HEAD_WIPE_BYTES },
   ];
 }
+
+/**
+ * A raw image's used extents (image/used-extents.ts) with any extent that
+ * crosses HEAD_WIPE_BYTES split there, so the one at offset 0 (the partition
+ * table and what follows it up to 4 MiB) still goes last, as for a whole image.
+ */
+export function splitAtHead(extents: readonly RangeExtent[]): RangeExtent[] {
+  return extents.flatMap((e) =>
+    e.offset < HEAD_WIPE_BYTES && e.offset + e.length > HEAD_WIPE_BYTES
+      ? [
+          { offset: e.offset, length: HEAD_WIPE_BYTES - e.offset },
+          { offset: HEAD_WIPE_BYTES, length: e.offset + e.length - HEAD_WIPE_BYTES },
+        ]
+      : [e],
+  );
+}

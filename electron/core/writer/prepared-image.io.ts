@@ -2,6 +2,13 @@
  * The image to write, prepared once for all targets: its data extents, a
  * reader per target, and (with verify) the SHA-256 of every extent, computed
  * once here rather than once per card.
+ *
+ * A raw image (a file, or bytes streamed from the parent) is written only
+ * where it matters: its used extents (image/used-extents.ts: everything but
+ * the blocks its ext2/3/4 and FAT32 file systems mark free, which no file
+ * system reads as data; the rule is in that module). Its reported SHA-256 is
+ * still that of the whole image, as `sha256sum` prints it; each card is
+ * verified extent by extent against the same pass's checksums.
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,8 +16,9 @@ import { deviceNumberOf } from '../drives/enumerate.io.js';
 import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
 import { assertImageNotTruncated } from '../fat32/reader.js';
 import { assertSparseImage, zeroRangesOf } from '../image/sparse-image.js';
-import { boundedImageReader, extentDigests, fileImageReader, sparseImageReader, type ImageReader } from './card-source.io.js';
-import { rawImageRanges, type RangeExtent } from './layout.js';
+import { usedImageExtents, type UsedImage } from '../image/used-extents.js';
+import { boundedImageReader, extentDigests, fileImageReader, sparseImageReader, wholeImageDigests, type ImageReader } from './card-source.io.js';
+import { splitAtHead, type RangeExtent } from './layout.js';
 import { isSparseSource, isStreamSource, WriteErrorCode, type StreamSource, type WriteRequest } from './types.js';
 
 export interface PreparedImage {
@@ -27,6 +35,18 @@ export interface PreparedImage {
   /** With verify: SHA-256 of all extents in offset order (what the result reports), and of each extent by offset. */
   readonly sha256?: string;
   readonly extentSha256?: ReadonlyMap<number, string>;
+  /** A raw image's file systems and what of them is written (absent for a composed image). */
+  readonly used?: UsedImage;
+}
+
+/** A raw image's used extents, read through `read`. */
+async function rawImageExtents(read: ImageReader, size: number): Promise<{ extents: RangeExtent[]; used: UsedImage }> {
+  const used = await usedImageExtents(async (offset, length) => {
+    const bytes = Buffer.alloc(length);
+    await read(bytes, 0, length, offset);
+    return bytes;
+  }, size);
+  return { extents: splitAtHead(used.extents), used };
 }
 
 export async function prepareImage(request: WriteRequest, onBehalfOfUid: number | undefined): Promise<PreparedImage> {
@@ -63,15 +83,15 @@ export async function prepareImage(request: WriteRequest, onBehalfOfUid: number 
   if (!info.isFile()) throw new BootcardError(WriteErrorCode.BAD_REQUEST, `${image.path} is not an image file.`);
   assertDiskImageSize(image.path, info.size);
   await assertWholeImage(await fileImageReader(sourcePath), info.size);
-  const extents = rawImageRanges(info.size);
   let digests: { overall: string; each: Map<number, string> } | undefined;
-  if (request.verify) {
-    const reader = await fileImageReader(sourcePath);
-    try {
-      digests = await extentDigests(reader.read, extents, request.signal);
-    } finally {
-      await reader.close();
-    }
+  const reader = await fileImageReader(sourcePath);
+  let extents: RangeExtent[];
+  let used: UsedImage;
+  try {
+    ({ extents, used } = await rawImageExtents(reader.read, info.size));
+    if (request.verify) digests = await wholeImageDigests(reader.read, info.size, extents, request.signal);
+  } finally {
+    await reader.close();
   }
   return {
     size: info.size,
@@ -80,6 +100,7 @@ export async function prepareImage(request: WriteRequest, onBehalfOfUid: number 
     sourcePath,
     sourceDeviceNumber: deviceNumberOf(info.dev),
     openReader: () => fileImageReader(sourcePath),
+    used,
     ...(digests ? { sha256: digests.overall, extentSha256: digests.each } : {}),
   };
 }
@@ -104,10 +125,10 @@ async function assertWholeImage(reader: { read: ImageReader; close(): Promise<vo
 /** An image whose bytes arrive through `read` (the child's pull from its parent): checksums come from what arrived. */
 async function prepareStream(image: StreamSource, request: WriteRequest): Promise<PreparedImage> {
   assertDiskImageSize(image.sourcePath ?? 'The image', image.size);
-  const extents = rawImageRanges(image.size);
   const read = boundedImageReader(image.size, image.read);
   await assertWholeImage({ read, close: async () => undefined }, image.size);
-  const digests = request.verify ? await extentDigests(read, extents, request.signal) : undefined;
+  const { extents, used } = await rawImageExtents(read, image.size);
+  const digests = request.verify ? await wholeImageDigests(read, image.size, extents, request.signal) : undefined;
   return {
     size: image.size,
     extents,
@@ -116,6 +137,7 @@ async function prepareStream(image: StreamSource, request: WriteRequest): Promis
     ...(image.sourcePath ? { sourcePath: image.sourcePath } : {}),
     ...(image.sourceDeviceNumber ? { sourceDeviceNumber: image.sourceDeviceNumber } : {}),
     streamed: true,
+    used,
     openReader: async () => ({ read, close: async () => undefined }),
     ...(digests ? { sha256: digests.overall, extentSha256: digests.each } : {}),
   };
