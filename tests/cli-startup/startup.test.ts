@@ -77,6 +77,15 @@ describe('starting bootcard', () => {
     expect(heavyIn(run.modules)).toEqual([]);
   }, 120_000);
 
+  it('`bootcard card --help` and `bootcard drives --help` load their module but not the writer engine, drivelist or the wire contracts, which load when a card is listed or written', async () => {
+    for (const command of ['card', 'drives']) {
+      const run = await cliLoading([command, '--help']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(commandModulesIn(run.modules)).toEqual([`${command}.ts`]);
+      expect(run.modules.filter((m) => /\/node_modules\/(etcher-sdk|drivelist|zod)\/|\/electron\/core\/writer\/(engine|protocol)\./.test(m))).toEqual([]);
+    }
+  }, 120_000);
+
   it('the top-level help drawn from the command table is word for word the help of the loaded modules', async () => {
     const io = {
       stdout: { write: () => true },

@@ -16,8 +16,7 @@
  */
 import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
-import { list as drivelistList, type Drive as DrivelistDrive } from 'drivelist';
-import { transform as lsblkTransform } from 'drivelist/js/lsblk/json.js';
+import type { Drive as DrivelistDrive } from 'drivelist';
 import { BootcardError } from '../errors.js';
 import { parseMountinfo, parseSwaps, type MountEntry } from './mountinfo.js';
 import { busFromSysfsPath, decodeMmcAttributes, isNeverATarget, isSystemMountpoint, looksLikeCardReader } from './sysfs-facts.js';
@@ -99,10 +98,13 @@ async function baseList(paths: EnumerationPaths, source?: ListDrivesOptions['sou
   if (source) return source();
   if (paths.lsblkJson) {
     const text = await fs.readFile(paths.lsblkJson, 'utf8');
-    return lsblkTransform(JSON.parse(text));
+    // drivelist loads when a list is made, not with every command that imports this module (bootcard's start-up).
+    const { transform } = await import('drivelist/js/lsblk/json.js');
+    return transform(JSON.parse(text));
   }
+  const { list } = await import('drivelist');
   try {
-    return await drivelistList();
+    return await list();
   } catch (error) {
     throw new BootcardError(DriveErrorCode.ENUMERATION_FAILED, `Listing drives failed (${(error as Error).message}). Is lsblk installed?`);
   }

@@ -22,7 +22,7 @@ import {
   pkexecExitError,
   type ChildPurpose,
 } from './privilege.js';
-import { childMessageSchema, encodeData, encodeMessage, type ChildMessage, type ParentMessage } from './protocol.js';
+import type { ChildMessage, ParentMessage } from './protocol.js';
 import { WriteErrorCode } from './types.js';
 
 export interface PrivilegeOptions {
@@ -131,7 +131,9 @@ export interface ChildRun<T> extends PrivilegeOptions {
   readonly whenStopped: string;
 }
 
-export function runPrivilegedChild<T>(run: ChildRun<T>): Promise<T> {
+export async function runPrivilegedChild<T>(run: ChildRun<T>): Promise<T> {
+  // The wire format (zod) loads with the first child, not with every command that could start one.
+  const { childMessageSchema, encodeData, encodeMessage } = await import('./protocol.js');
   const env = run.env ?? process.env;
   const asRoot = startsAsRoot(run);
   const pkexec = asRoot ? '' : pkexecProgram(run, env);

@@ -7,11 +7,9 @@
 import path from 'node:path';
 import { describeTarget, enumerationPaths } from '../drives/enumerate.io.js';
 import { BootcardError } from '../errors.js';
-import { runWrite } from './engine.io.js';
 import { ioThreadsFor, LOOP_THROUGH_PKEXEC_REFUSAL, WRITE_PURPOSE } from './privilege.js';
-import { imageToWire, type ParentMessage } from './protocol.js';
+import type { ParentMessage } from './protocol.js';
 import { runPrivilegedChild, startsAsRoot, type PrivilegeOptions } from './spawn-child.io.js';
-import { openImageForChild } from './image-stream.io.js';
 import { isSparseSource, isStreamSource, WriteErrorCode, type WriteRequest, type WriteResult } from './types.js';
 
 export { writerChildEntry, type PrivilegeOptions } from './spawn-child.io.js';
@@ -28,7 +26,8 @@ export async function writeImageToDrives(request: WriteRequest & PrivilegeOption
   const files = targets.filter((_, i) => kinds[i]!.kind === 'file');
   const devices = targets.filter((_, i) => kinds[i]!.kind !== 'file');
   const deviceResults = devices.length > 0 ? await writeThroughChild({ ...request, targets: devices }) : [];
-  const fileResults = files.length > 0 ? await runWrite({ ...request, targets: files }, { imageFiles: true }) : [];
+  // The engine (etcher-sdk) loads only when a file is written here, not with every command that imports this module.
+  const fileResults = files.length > 0 ? await (await import('./engine.io.js')).runWrite({ ...request, targets: files }, { imageFiles: true }) : [];
   const byTarget = new Map([...deviceResults, ...fileResults].map((r) => [r.target, r]));
   return targets.map((t) => {
     const result = byTarget.get(t);
@@ -44,6 +43,7 @@ async function writeThroughChild(request: WriteRequest & PrivilegeOptions): Prom
   if (request.includeLoop && !startsAsRoot(request)) throw new BootcardError(WriteErrorCode.REFUSED, LOOP_THROUGH_PKEXEC_REFUSAL);
   const targets = request.targets.map((t) => path.resolve(t));
   // The image file is opened here, with this user's rights; the child only ever sees its bytes.
+  const [{ openImageForChild }, { imageToWire }] = await Promise.all([import('./image-stream.io.js'), import('./protocol.js')]);
   const opened = isSparseSource(request.image) ? undefined : await openImageForChild(request.image.path);
   const finished = new Map<string, WriteResult>();
   try {
