@@ -19,6 +19,7 @@ import { isSparseSource, WriteErrorCode, type WriteResult } from '../core/writer
 import { writeImageToDrives } from '../core/writer/writer.io.js';
 import type { CliContext } from './context.js';
 import { usageError } from './program.js';
+import { assertOutputFolder } from './outputs.js';
 
 export interface WriteTargetOptions {
   readonly to?: string[];
@@ -180,6 +181,11 @@ async function checkConfirmWrite(source: CliImage, targets: readonly string[], o
   for (const target of targets) {
     const found = await describeTarget(target, { paths });
     const problems = problemsOf(found, target, facts, options);
+    // A new image file in a folder that does not exist: the same refusal, naming the folder, as every other output.
+    if (found.kind === 'missing') {
+      const folderProblem = await assertOutputFolder(path.dirname(target), '--to', target).then(() => null, (error: unknown) => (error instanceof BootcardError ? error.message : null));
+      if (folderProblem) problems.splice(0, problems.length, { code: DriveErrorCode.VANISHED, message: folderProblem });
+    }
     if (problems.length) skipped.set(target, skippedResult(target, found, problems));
     else checked.push({ target, found, line: describeForPrompt(found, target) });
     interruption.throwIfCancelled();

@@ -64,6 +64,7 @@ describeBootImage('eeprom boot-image', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('from a boot folder: a table-less FAT image labelled BOOT that fsck.fat accepts, holding every file byte for byte', async () => {
+    mkdirSync(at('out'), { recursive: true }); // bootcard creates no folder above an output
     const r = await runBootcard(['eeprom', 'boot-image', '--boot-dir', at('boot'), '--out', at('out', 'boot.img'), '--timestamp', String(TS)]);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/boot\.sig is not signed/);
@@ -98,6 +99,7 @@ describeBootImage('eeprom boot-image', () => {
   });
 
   it.runIf(hasOpenssl)('--sign-key writes a boot.sig that eeprom verify and openssl accept', async () => {
+    mkdirSync(at('signed'), { recursive: true }); // bootcard creates no folder above an output
     const r = await runBootcard(['eeprom', 'boot-image', '--boot-dir', at('boot'), '--out', at('signed', 'boot.img'), '--sign-key', at('private.pem'), '--timestamp', String(TS)]);
     expect(r.code).toBe(0);
     const verify = await runBootcard(['eeprom', 'verify', at('signed', 'boot.img'), '--sig', at('signed', 'boot.sig'), '--key', at('public.pem')]);
@@ -121,6 +123,7 @@ describeBootImage('eeprom boot-image', () => {
       timestamp: TS,
     });
     await saveSparseImage(os, at('os.img'));
+    mkdirSync(at('from-os'), { recursive: true }); // bootcard creates no folder above an output
     const r = await runBootcard(['eeprom', 'boot-image', '--image', at('os.img'), '--out', at('from-os', 'boot.img'), '--timestamp', String(TS)]);
     expect(r.code).toBe(0);
     const files = await listBootImage(at('from-os', 'boot.img'));

@@ -4,7 +4,6 @@
  * show what is on a card or image. `card uefi --batch pis.csv` makes one card
  * per Pi (its MAC first in the boot order).
  */
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { composeRecoveryCard, recoveryPresetConfig, RECOVERY_PRESETS, type RecoveryPreset } from '../../core/card/recovery-card.js';
@@ -38,6 +37,7 @@ import { parseFleetCsv, type FleetRow } from '../../core/uefi/fleet-csv.js';
 import { applyUefiSettings, type UefiSettings } from '../../core/uefi/settings.js';
 import type { CliContext } from '../context.js';
 import { usageError } from '../program.js';
+import { assertOutputFile, prepareOutputFolder } from '../outputs.js';
 import { addUefiSettingsOptions, UEFI_SETTING_COLUMNS, uefiOptionsFromColumns, uefiSettingsFromOptions, type UefiSettingsOptions } from '../uefi-options.js';
 import { addWriteTargetOptions, writeToTargets, type WriteTargetOptions } from '../write-targets.js';
 import { addStationOptions, checkStationOptions, runStation, type StationCliOptions } from '../station.js';
@@ -206,6 +206,7 @@ function registerUefi(card: Command, ctx: CliContext): void {
     } else {
       if (options.outDir) throw usageError('--out-dir is for --batch; for one card give --out FILE.');
       requireDestination(options);
+      if (options.out) await assertOutputFile(path.resolve(ctx.io.cwd, options.out), '--out', options.out, 'card.img');
     }
     const { size, imageSize } = await layout(options, ctx);
     const edits: ConfigTxtEdit[] = [
@@ -301,7 +302,7 @@ async function runBatch(
   const targets = options.to ?? [];
   if (targets.length > cards.length) throw usageError(`${targets.length} cards (--to) but ${cards.length} Pis in ${options.batch}: each card gets one row, so give at most ${cards.length} --to.`);
   const outDir = options.outDir ? path.resolve(ctx.io.cwd, options.outDir) : undefined;
-  if (outDir) await mkdir(outDir, { recursive: true });
+  if (outDir) await prepareOutputFolder(outDir, '--out-dir', options.outDir);
   // A warning every row has is said once; the others name their Pi.
   const common = cards[0]!.warnings.filter((w) => cards.every((c) => c.warnings.includes(w)));
   for (const w of common) ctx.warn(w);
@@ -386,6 +387,7 @@ function registerRecovery(card: Command, ctx: CliContext): void {
       }
       if (options.vl805 && board === '2712') throw usageError('--vl805 is for a Pi 4 (2711); a Pi 5 has no VL805 USB controller.');
       requireDestination(options);
+      if (options.out) await assertOutputFile(path.resolve(ctx.io.cwd, options.out), '--out', options.out, 'card.img');
       const { size, imageSize } = await layout(options, ctx, EEPROM_CARD_MAX_PARTITION_BYTES);
       let timestamp: number;
       if (options.timestamp !== undefined) {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { usageError } from '../program.js';
+import { assertOutputFile, assertOutputFolder, prepareOutputFolder } from '../outputs.js';
 import { BootcardError } from '../../core/errors.js';
 import {
   EepromErrorCode,
@@ -240,6 +241,7 @@ export function registerEepromCommands(program: Command, ctx: CliContext): void 
         ...(key ? { signConfig: configSigner(key, timestamp) } : {}),
       });
       const outPath = resolve(ctx, options.out);
+      await assertOutputFile(outPath, '--out', options.out);
       const outputs: OutputFile[] = [{ path: outPath, data: built.image }];
       let sigPath: string | undefined;
       if (options.sig) {
@@ -358,6 +360,7 @@ export function registerEepromCommands(program: Command, ctx: CliContext): void 
       const bytes = await readEepromImageFile(resolve(ctx, imageArg));
       const image = parseEepromImage(bytes);
       const dir = resolve(ctx, options.outDir);
+      await prepareOutputFolder(dir, '--out-dir', options.outDir);
       const used = new Map<string, number>();
       const files: OutputFile[] = [];
       for (const entry of image.files) {
@@ -394,6 +397,7 @@ export function registerEepromCommands(program: Command, ctx: CliContext): void 
       const data = await readBinaryFile(resolve(ctx, fileArg), 'file to sign', MAX_SIGNED_FILE_BYTES);
       const sig = makeSignedSig(data, key, { timestamp, ...(options.targetSoc ? { targetSoc: options.targetSoc } : {}) });
       const out = resolve(ctx, options.out);
+      await assertOutputFile(out, '--out', options.out, 'pieeprom.sig');
       await writeFilesAtomically([{ path: out, data: sig }]);
       if (options.json) ctx.printJson({ file: resolve(ctx, fileArg), sig: out, ts: timestamp, targetSoc: options.targetSoc ?? null });
       else ctx.print(`Wrote ${out} (RSA-2048 signature of ${fileArg}, ts ${timestamp}).`);
@@ -434,6 +438,7 @@ export function registerEepromCommands(program: Command, ctx: CliContext): void 
       const bootImage = composeBootImage({ files, timestamp });
       const sig = key ? makeSignedSig(bootImage.bytes, key, { timestamp }) : makePieepromSig(bootImage.bytes, timestamp, { sha256Hex: sha256HexNode });
       const out = resolve(ctx, options.out);
+      await assertOutputFile(out, '--out', options.out, 'boot.img');
       const sigPath = path.join(path.dirname(out), 'boot.sig');
       await writeFilesAtomically([{ path: out, data: bootImage.bytes }, { path: sigPath, data: sig }]);
       const warnings = bootImageWarnings(files.filter((f) => !f.directory).map((f) => f.path), bootImage.contentBytes);
@@ -464,6 +469,9 @@ async function buildBatch(ctx: CliContext, options: BuildOpts): Promise<void> {
     ...(options.section !== undefined ? { section: options.section } : {}),
   }, image);
   const dir = resolve(ctx, options.outDir!);
+  // The batch writer makes the folder itself (and removes it again when the batch fails), so only the folder above it is checked here.
+  if (await pathExists(dir)) await assertOutputFolder(dir, '--out-dir', options.outDir);
+  else await assertOutputFolder(path.dirname(dir), '--out-dir', options.outDir);
   const rows = plan.rows.map((row) => ({ row, bin: path.join(dir, row.name, 'pieeprom.bin'), sig: path.join(dir, row.name, 'pieeprom.sig') }));
   if (!options.force) {
     const existing: string[] = [];

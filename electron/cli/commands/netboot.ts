@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { CONFIG_TXT_PRESETS, configTxtPreset, parseConfigTxtArgument, type ConfigTxtEdit } from '../../core/configtxt/config-txt.js';
 import { getBootConfValue, parseBootConf } from '../../core/eeprom/config.js';
 import { readConfigOrImage, readTextFile, writeFilesAtomically } from '../../core/eeprom/files.io.js';
+import { assertOutputFile } from '../outputs.js';
 import { boardForImageSize, readBootConf } from '../../core/eeprom/image.js';
 import { BootcardError } from '../../core/errors.js';
 import { formatBootReport, simulateNetboot, type NetbootBoard } from '../../core/netboot/boot-simulation.js';
@@ -180,6 +181,7 @@ function registerConfig(netboot: Command, ctx: CliContext): void {
       const clients = options.clients ?? (server ? `${networkOf(server).network}/${server.prefix}` : '*');
       const exportsText = options.exports ? renderExports(pis.map((m) => ({ tftpFolder: m.tftpFolder, ...(m.nfsFolder ? { nfsFolder: m.nfsFolder } : {}) })), clients) : '';
       if (options.out) {
+        await assertOutputFile(path.resolve(ctx.io.cwd, options.out), '--out', options.out, 'dnsmasq.conf');
         await writeFilesAtomically([{ path: path.resolve(ctx.io.cwd, options.out), data: config }]);
         ctx.info(`Wrote ${options.out}.`);
         if (exportsText) ctx.write(exportsText);

@@ -12,6 +12,7 @@ import { KnownGuid, guidToBytes } from '../../core/uefi/guid.js';
 import { editUefiVariables, listUefiVariables, readNvram, type UefiVariableInfo } from '../../core/uefi/nvram.js';
 import { applyUefiSettings, readUefiSettings } from '../../core/uefi/settings.js';
 import { readFirmwareSource, writeFirmwareFile } from '../../core/uefi/firmware-file.io.js';
+import { assertOutputFile } from '../outputs.js';
 
 function variableJson(v: UefiVariableInfo) {
   return { ...v, data: bytesToHex(v.data) };
@@ -68,6 +69,7 @@ export function registerUefiCommands(program: Command, ctx: CliContext): void {
       }
       const result = applyUefiSettings(source.fd, settings);
       const output = options.output ?? file;
+      if (options.output !== undefined) await assertOutputFile(resolve(output), '--output', output, 'RPI_EFI.fd');
       await writeFirmwareFile(resolve(output), result.fd);
       for (const w of result.warnings) ctx.warn(w);
       const after = readUefiSettings(result.fd);
@@ -94,6 +96,7 @@ export function registerUefiCommands(program: Command, ctx: CliContext): void {
       readNvram(source.fd);
       const result = editUefiVariables(source.fd, [{ op: 'delete', name, guid }]);
       const output = options.output ?? file;
+      if (options.output !== undefined) await assertOutputFile(resolve(output), '--output', output, 'RPI_EFI.fd');
       await writeFirmwareFile(resolve(output), result.fd);
       ctx.print(`${output}: deleted ${name} (${guid}).`);
     });
