@@ -9,6 +9,7 @@ import { BootcardError } from '../core/errors.js';
 import { Station, type StationRecipe } from '../core/station/station.io.js';
 import { countersLine, slotLine, type StationLogLine, type StationSnapshot } from '../core/station/station-state.js';
 import { formatBytes } from '../core/units.js';
+import { startsAsRoot } from '../core/writer/spawn-child.io.js';
 import type { CliContext } from './context.js';
 import { usageError } from './program.js';
 import { WriteTargetErrorCode, type WriteTargetOptions } from './write-targets.js';
@@ -187,6 +188,8 @@ export async function runStation(recipe: StationRecipe, what: string, options: S
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    // Each card gets its own privileged writer: as a user that is a pkexec each time, and polkit keeps the password only minutes.
+    if (!startsAsRoot({})) ctx.warn('running as a regular user: each card is written through pkexec, and polkit asks for the password again after a few idle minutes; for a hands-free station run it as root (sudo).');
     if (!options.yes) {
       ctx.info(`Flashing station: every SD card put into a reader from now on will be ERASED and written with ${what}${options.lock ? ', then write-protected' : ''}.`);
       if (recipe.rows) ctx.info(`Each card gets the next unused row of the batch file (${recipe.rows.length} rows).`);
