@@ -40,12 +40,25 @@ export async function openImageForChild(given: string): Promise<OpenedImage> {
     throw toBootcardError(error, `Cannot read the image ${given}`);
   }
   try {
-    const info = await handle.stat();
+    const info = await handle.stat({ bigint: true });
     if (!info.isFile()) throw new BootcardError(WriteErrorCode.BAD_REQUEST, `${given} is not an image file (it is a folder, a device or a pipe). Nothing was written.`, { path: given });
-    assertDiskImageSize(given, info.size);
-    const size = info.size;
+    const size = Number(info.size);
+    assertDiskImageSize(given, size);
+    // The checksums come from one pass over the file and the card from another: a file changed in between (rebuilt in
+    // place, appended to) would put two images on the card and have the read-back blame the card. Any change since the
+    // open (size, contents or inode change time, to the nanosecond) ends the write instead, saying what happened.
+    const changedSinceOpen = async (): Promise<boolean> => {
+      const now = await handle.stat({ bigint: true });
+      return now.size !== info.size || now.mtimeNs !== info.mtimeNs || now.ctimeNs !== info.ctimeNs;
+    };
+    const changedError = () =>
+      new BootcardError(
+        WriteErrorCode.IMAGE_CHANGED,
+        `${given} changed while it was being written (a program wrote to it after bootcard opened it); the cards are incomplete, not faulty. Write them again from an image nobody changes meanwhile.`,
+        { path: given },
+      );
     return {
-      facts: { size, sourcePath: file, sourceDeviceNumber: deviceNumberOf(info.dev) },
+      facts: { size, sourcePath: file, sourceDeviceNumber: deviceNumberOf(Number(info.dev)) },
       read: async (offset, length) => {
         if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length <= 0 || length > MAX_READ || offset + length > size) {
           throw new BootcardError(WriteErrorCode.CHILD_FAILED, `The privileged helper asked for bytes ${offset}..${offset + length} of a ${size}-byte image.`);
@@ -59,6 +72,8 @@ export async function openImageForChild(given: string): Promise<OpenedImage> {
           }
           done += bytesRead;
         }
+        // Checked after the read: a change before it or during it (which may have torn these bytes) is caught alike.
+        if (await changedSinceOpen()) throw changedError();
         return bytes;
       },
       close: () => handle.close(),

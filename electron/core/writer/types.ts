@@ -25,6 +25,8 @@ export const WriteErrorCode = {
   CHILD_FAILED: 'WRITE_CHILD_FAILED',
   /** No targets, a duplicate target, or an unreadable image. */
   BAD_REQUEST: 'WRITE_BAD_REQUEST',
+  /** The image file changed after bootcard opened it (checksums and card would come from two different images). */
+  IMAGE_CHANGED: 'WRITE_IMAGE_CHANGED',
 } as const;
 
 /**
