@@ -189,7 +189,7 @@ export async function runStation(recipe: StationRecipe, what: string, options: S
   process.on('SIGTERM', onSignal);
   try {
     // Each card gets its own privileged writer: as a user that is a pkexec each time, and polkit keeps the password only minutes.
-    if (!startsAsRoot({})) ctx.warn('running as a regular user: each card is written through pkexec, and polkit asks for the password again after a few idle minutes; for a hands-free station run it as root (sudo).');
+    if (!startsAsRoot({})) ctx.warn('running as a regular user: each card is written through pkexec, and polkit keeps the password five minutes, then asks again; for a hands-free station run it as root (sudo).');
     if (!options.yes) {
       ctx.info(`Flashing station: every SD card put into a reader from now on will be ERASED and written with ${what}${options.lock ? ', then write-protected' : ''}.`);
       if (recipe.rows) ctx.info(`Each card gets the next unused row of the batch file (${recipe.rows.length} rows).`);
