@@ -4,9 +4,10 @@
  * so a typo in a path is refused, naming the folder that is missing, instead of growing a
  * new tree. A path given as a file must not be a folder.
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { BootcardError } from '../core/errors.js';
+import { BootcardError, CommonErrorCode } from '../core/errors.js';
 import { OutputErrorCode } from '../core/files/output-errors.js';
 
 async function kindOf(p: string): Promise<'folder' | 'other' | 'missing'> {
@@ -28,7 +29,18 @@ async function firstMissing(dir: string): Promise<string> {
 /** Refuses a folder that does not exist (or is not a folder), naming it and the option it came from. */
 export async function assertOutputFolder(dir: string, option: string, given: string = dir): Promise<void> {
   const kind = await kindOf(dir);
-  if (kind === 'folder') return;
+  if (kind === 'folder') {
+    // Outputs are written beside their final name and renamed into place, so the folder itself must be writable.
+    const writable = await access(dir, constants.W_OK | constants.X_OK).then(() => true, () => false);
+    if (!writable) {
+      throw new BootcardError(
+        CommonErrorCode.PERMISSION_DENIED,
+        `Your user may not write into the folder ${dir} (${option} ${given}). Choose a folder you can write to (your home folder, for instance), or have its owner give you access (ls -ld ${dir}).`,
+        { path: dir, option },
+      );
+    }
+    return;
+  }
   if (kind === 'other') {
     throw new BootcardError(OutputErrorCode.NOT_A_FOLDER, `${dir} is not a folder (${option} ${given}); choose a folder to write into.`, { path: dir, option });
   }

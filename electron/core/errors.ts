@@ -114,12 +114,7 @@ export function toBootcardError(error: unknown, context?: string): BootcardError
         return new BootcardError(CommonErrorCode.FILE_NOT_FOUND, `${prefix}no such file or device${where}.`, { path: error.path }, { cause: error });
       case 'EACCES':
       case 'EPERM':
-        return new BootcardError(
-          CommonErrorCode.PERMISSION_DENIED,
-          `${prefix}permission denied${where}. Run as root, or let bootcard ask for privileges when it writes.`,
-          { path: error.path },
-          { cause: error },
-        );
+        return new BootcardError(CommonErrorCode.PERMISSION_DENIED, `${prefix}${permissionWords(error.path, error.syscall)}`, { path: error.path }, { cause: error });
       case 'EISDIR':
         return new BootcardError(CommonErrorCode.FILE_UNREADABLE, `${prefix}expected a file but found a folder${where}.`, { path: error.path }, { cause: error });
       case 'ENOTDIR':
@@ -144,6 +139,21 @@ export function toBootcardError(error: unknown, context?: string): BootcardError
 interface NodeSystemError extends Error {
   code: string;
   path?: string;
+  syscall?: string;
+}
+
+/**
+ * Which file, and what the user can do about it. Only writing cards goes through the
+ * password prompt, so the words never promise one: reading a file, writing an output or
+ * opening a card to read it is done with the user's own rights.
+ */
+function permissionWords(file: string | undefined, syscall: string | undefined): string {
+  if (file === undefined) return 'permission denied: your user may not do this. Run it as the user who owns the files, or with sudo.';
+  const changes = syscall !== undefined && ['mkdir', 'rename', 'unlink', 'rmdir', 'chmod', 'chown', 'symlink', 'link'].includes(syscall);
+  if (file.startsWith('/dev/')) {
+    return `permission denied: your user may not open ${file}. Reading a card needs read access to its device: add your user to the group that owns it (ls -l ${file}; often "disk"), or run this command with sudo. (Writing cards asks for a password by itself.)`;
+  }
+  return `permission denied: your user may not ${changes ? 'change' : 'open'} ${file}. Check its owner and mode (ls -ld ${file}): choose a file or folder you own, or have its owner give you access.`;
 }
 
 function isNodeSystemError(error: unknown): error is NodeSystemError {

@@ -24,7 +24,11 @@ describe('BootcardError', () => {
     expect(toBootcardError(enoent).code).toBe(CommonErrorCode.FILE_NOT_FOUND);
     expect(toBootcardError(enoent).message).toContain('/nope.bin');
     expect(toBootcardError(eacces).code).toBe(CommonErrorCode.PERMISSION_DENIED);
-    expect(toBootcardError(eacces).message).toMatch(/root/);
+    // Names the device and how to get read access; never promises a password prompt (only writing cards asks).
+    expect(toBootcardError(eacces).message).toMatch(/may not open \/dev\/mmcblk0.*group that owns it.*sudo/);
+    expect(toBootcardError(eacces).message).not.toMatch(/let bootcard ask/);
+    const unwritable = Object.assign(new Error('EACCES'), { code: 'EACCES', path: '/srv/out/x.bin', syscall: 'rename' });
+    expect(toBootcardError(unwritable).message).toMatch(/may not change \/srv\/out\/x\.bin\. Check its owner and mode \(ls -ld \/srv\/out\/x\.bin\)/);
   });
 
   it('keeps bigint details serialisable', () => {

@@ -69,7 +69,7 @@ export function registerUefiCommands(program: Command, ctx: CliContext): void {
       }
       const result = applyUefiSettings(source.fd, settings);
       const output = options.output ?? file;
-      if (options.output !== undefined) await assertOutputFile(resolve(output), '--output', output, 'RPI_EFI.fd');
+      await assertOutputFile(resolve(output), options.output !== undefined ? '--output' : 'the file', output, 'RPI_EFI.fd');
       await writeFirmwareFile(resolve(output), result.fd);
       for (const w of result.warnings) ctx.warn(w);
       const after = readUefiSettings(result.fd);
@@ -96,7 +96,7 @@ export function registerUefiCommands(program: Command, ctx: CliContext): void {
       readNvram(source.fd);
       const result = editUefiVariables(source.fd, [{ op: 'delete', name, guid }]);
       const output = options.output ?? file;
-      if (options.output !== undefined) await assertOutputFile(resolve(output), '--output', output, 'RPI_EFI.fd');
+      await assertOutputFile(resolve(output), options.output !== undefined ? '--output' : 'the file', output, 'RPI_EFI.fd');
       await writeFirmwareFile(resolve(output), result.fd);
       ctx.print(`${output}: deleted ${name} (${guid}).`);
     });
