@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INSTALLED_APP_DIR, INSTALLED_WRITER_HELPER, PKEXEC_LOCATIONS, POLKIT_ACTION_ID } from '../../electron/core/writer/privilege.js';
 import { runSdLockOperation } from '../../electron/core/writer/sdlock-client.io.js';
 import { writerChildEntry } from '../../electron/core/writer/spawn-child.io.js';
-import { REPO_ROOT } from './cli-process.js';
-import { buildStandIns, standInUnavailableReason, type StandIns } from './stand-in-pkexec.js';
+import { exitWithin, REPO_ROOT, startCli } from './cli-process.js';
+import { AS_NOBODY, buildStandIns, standInUnavailableReason, type StandIns } from './stand-in-pkexec.js';
 
 const POLICY = path.join(REPO_ROOT, 'resources/polkit/org.bootcard.writer.policy');
 const HELPER = path.join(REPO_ROOT, 'resources/polkit/bootcard-writer');
@@ -217,6 +217,18 @@ if (standInMissing) console.warn(`[skip] the writer helper through a stand-in pk
     expect(notes[0]).toContain(missing);
     expect(notes[0]).toMatch(/asks for the password at every write .* Install the \.deb/);
   }, 60_000);
+
+  it('bootcard run by a user with an unreadable folder in PATH still finds pkexec (no "spawn pkexec EACCES")', async () => {
+    const unreadable = path.join(dir, 'root-only-bin');
+    mkdirSync(unreadable, { mode: 0o700 });
+    const cli = startCli(['sd', 'status', ABSENT_CARD], { prefix: AS_NOBODY, env: { PATH: `${unreadable}:/usr/bin:/bin`, HOME: '/nonexistent' } });
+    const end = await exitWithin(cli, 60_000);
+    if (end === 'timeout') throw new Error('bootcard sd status did not finish within 60 s');
+    expect(end.code).toBe(1);
+    expect(end.stderr).not.toMatch(/EACCES/);
+    // Here pkexec is either missing (the error names where it was looked for) or present and asked (polkit's answer).
+    if (!PKEXEC_LOCATIONS.some((p) => existsSync(p))) expect(end.stderr).toContain(`${PKEXEC_LOCATIONS[0]} (polkit) is not installed`);
+  }, 90_000);
 
   it('a helper someone other than root could change is not used', async () => {
     rmSync(helperLog, { force: true });
