@@ -14,6 +14,7 @@ import { firmwareChannels } from './channels/firmware.js';
 import { manifestChannels } from './channels/manifest.js';
 import { netbootChannels } from './channels/netboot.js';
 import { profileChannels } from './channels/profiles.js';
+import { fileChannels } from './channels/files.js';
 import { sdlockChannels } from './channels/sdlock.js';
 import { stationChannels } from './channels/station.js';
 import { uefiChannels } from './channels/uefi.js';
@@ -29,6 +30,7 @@ export const contract = {
   ...manifestChannels,
   ...netbootChannels,
   ...profileChannels,
+  ...fileChannels,
   ...stationChannels,
 } as const;
 

@@ -2,7 +2,7 @@
  * The Electron main process: app lifecycle, the one window, and the IPC wiring
  * to the shared dispatcher. Everything the app does lives in the core.
  */
-import { app, BrowserWindow, ipcMain, Menu, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, session, shell } from 'electron';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { createDispatcher } from '../ipc/dispatcher.js';
@@ -21,8 +21,15 @@ if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
   // Relative paths the user types (the manifest's default name) land in their home folder, not wherever the launcher started us.
-  const dispatcher = createDispatcher(createHandlers({ frontEnd: 'electron', cwd: app.getPath('home') }));
   let window: BrowserWindow | null = null;
+  const dispatcher = createDispatcher(
+    createHandlers({
+      frontEnd: 'electron',
+      cwd: app.getPath('home'),
+      // Files are picked, not typed: the native dialog, on top of the one window.
+      showOpenDialog: (spec) => (window ? dialog.showOpenDialog(window, { ...spec, properties: [...spec.properties] }) : Promise.resolve({ canceled: true, filePaths: [] })),
+    }),
+  );
 
   app.on('second-instance', () => {
     if (window) {

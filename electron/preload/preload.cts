@@ -4,7 +4,7 @@
  * preloads may only require 'electron'), hence the channel names repeated from
  * channel-names.ts; a unit test keeps the two equal.
  */
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 
 const IPC_TO_MAIN = 'bootcard:to-main';
 const IPC_FROM_MAIN = 'bootcard:from-main';
@@ -19,5 +19,9 @@ contextBridge.exposeInMainWorld('bootcardTransport', {
     return () => {
       ipcRenderer.removeListener(IPC_FROM_MAIN, wrapped);
     };
+  },
+  /** The path of a file dropped on the page (Electron no longer puts it on File): the wizard takes dropped files. */
+  pathForFile(file: File): string {
+    return webUtils.getPathForFile(file);
   },
 });

@@ -8,6 +8,8 @@ import type { WireFromMain, WireToMain } from '../../electron/ipc/define.js';
 interface PreloadBridge {
   send(message: unknown): void;
   onMessage(listener: (message: unknown) => void): () => void;
+  /** A dropped file's path (the desktop app's preload; absent in a browser). */
+  pathForFile?(file: File): string;
 }
 
 declare global {

@@ -30,7 +30,7 @@ export const uefiFormSettingsSchema = z.object({
   fanTemp: text(8).default(''),
   assetTag: text(64).default(''),
   presets: z.array(text(64)).max(32).default([]),
-});
+}).strict();
 
 /** The wizard's settings, as a profile keeps them (what the steps' fields hold, nothing derived). */
 export const wizardSettingsSchema = z.object({
@@ -51,7 +51,7 @@ export const wizardSettingsSchema = z.object({
   outputDir: text(4096).default(''),
   verify: z.boolean().default(true),
   lock: z.boolean().default(false),
-});
+}).strict();
 
 export type WizardSettings = z.output<typeof wizardSettingsSchema>;
 export type WizardSettingsInput = z.input<typeof wizardSettingsSchema>;
@@ -59,14 +59,14 @@ export type WizardSettingsInput = z.input<typeof wizardSettingsSchema>;
 /** A name people type ("rack A netboot"): it is also the file's name, so no slash, no dot first, nothing hidden. */
 export const PROFILE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 _.,+()-]{0,62}$/;
 
-export const profileNameSchema = z.string().regex(PROFILE_NAME_PATTERN, 'a profile name: 1 to 63 letters, digits, spaces and _ . , + ( ) -, starting with a letter or digit');
+export const profileNameSchema = z.string().max(63).regex(PROFILE_NAME_PATTERN, 'a profile name: 1 to 63 letters, digits, spaces and _ . , + ( ) -, starting with a letter or digit');
 
 export const profileSchema = z.object({
   name: profileNameSchema,
   /** ISO time it was saved. */
   savedAt: z.string().max(64),
   settings: wizardSettingsSchema,
-});
+}).strict();
 
 export type Profile = z.output<typeof profileSchema>;
 

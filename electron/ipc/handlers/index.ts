@@ -14,6 +14,8 @@ import { firmwareDownloadHandler, firmwareLocateHandler, uefiPreviewHandler } fr
 import { manifestSaveHandler } from './manifest.js';
 import { netbootTreeHandler } from './netboot.js';
 import { profileHandlers } from './profiles.js';
+import { dialogOpenHandler, fileListHandlers, type ShowOpenDialog } from './files.js';
+import { bootcardCacheDir } from '../../core/card/firmware-download.io.js';
 import { sdlockLockHandler, sdlockStatusHandler, sdlockUnlockHandler } from './sdlock.js';
 import { StationService } from './station.js';
 
@@ -32,6 +34,10 @@ export interface HandlerOptions {
   readonly outputRoot?: string;
   /** Where profiles and the last settings are kept (default $XDG_CONFIG_HOME/bootcard). */
   readonly configDir?: string;
+  /** The desktop app's native open dialog (electron/main); behind serve there is none and the page uses files.list. */
+  readonly showOpenDialog?: ShowOpenDialog;
+  /** bootcard's download cache, the chooser's second root (default $XDG_CACHE_HOME/bootcard). */
+  readonly cacheDir?: string;
   /** The one station of this server (it outlives any one connection); the server closes it when it stops. Default: a new one. */
   readonly station?: StationService;
 }
@@ -68,6 +74,8 @@ export function createHandlers(options: HandlerOptions): Handlers {
     'manifest.save': manifestSaveHandler(outputRoot),
     'netboot.tree': netbootTreeHandler({ cwd, outputRoot }),
     ...profileHandlers(options.configDir),
+    ...fileListHandlers({ output: outputRoot, cache: options.cacheDir ?? bootcardCacheDir() }),
+    'dialogs.open': dialogOpenHandler(options.showOpenDialog),
     ...stationHandlers(options.station ?? new StationService({ cwd, includeLoop: drives.includeLoop })),
   };
 }

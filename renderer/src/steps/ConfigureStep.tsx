@@ -13,6 +13,7 @@ import { uefiFormConfigTxtEdits } from '../wizard/uefi-form.js';
 import { BootOrderList } from './BootOrderList.js';
 import { bootOrderWarnings } from '../wizard/boot-modes.js';
 import { Field } from './Field.js';
+import { PathField } from './PathField.js';
 import { useDebounced } from './useDebounced.js';
 
 type Props = { state: WizardState; dispatch: Dispatch<Action> };
@@ -46,8 +47,9 @@ function FirmwareField({ state, dispatch, problem }: Props & { problem?: string 
   const uefi = state.recipe === 'uefi-card';
   const found = state.firmware;
   return (
-    <Field
+    <PathField
       id="firmware-path"
+      purpose={uefi ? 'firmware-uefi' : 'firmware-eeprom'}
       wide
       label={uefi ? 'UEFI firmware (zip or folder)' : 'Bootloader firmware (folder or pieeprom .bin)'}
       placeholder={uefi ? `/home/me/Downloads/RPi4_UEFI_Firmware_${PFTF_DEFAULT_RELEASE}.zip` : '/home/me/rpi-eeprom/firmware-2711/default'}

@@ -3,6 +3,7 @@ import type { NetbootTreeResult } from '../../../electron/ipc/channels/netboot.j
 import { messageOf, useClient } from '../client-context.js';
 import type { WizardState } from '../wizard/state.js';
 import { Field } from './Field.js';
+import { PathField } from './PathField.js';
 import { plural } from '../format.js';
 
 /** What the Pis these cards program will ask for, in the words of the EEPROM's TFTP_PREFIX. */
@@ -55,9 +56,9 @@ export function PrepareServer({ state }: { state: WizardState }) {
     <fieldset className="prepare-server">
       <legend>Prepare the server</legend>
       <p className="hint">Per-Pi TFTP folders (and NFS roots) from a Raspberry Pi OS image, as <code>bootcard netboot tree</code> makes them; then serve them with <code>bootcard netboot config</code>.</p>
-      <Field id="netboot-image" wide label="OS image" value={image} placeholder="raspios-bookworm-arm64-lite.img.xz" onChange={setImage} />
-      <Field id="netboot-tftp" wide label="TFTP folder" value={tftpRoot} placeholder="an existing folder, relative to the output folder" onChange={setTftpRoot} />
-      <Field id="netboot-nfs" wide label="NFS root folder (optional)" value={nfsRoot} placeholder="an existing folder; copies the image's root for each Pi (needs root)" onChange={setNfsRoot} />
+      <PathField id="netboot-image" purpose="os-image" wide label="OS image" value={image} placeholder="raspios-bookworm-arm64-lite.img.xz" onChange={setImage} />
+      <PathField id="netboot-tftp" purpose="output-folder" wide label="TFTP folder" value={tftpRoot} placeholder="an existing folder, relative to the output folder" onChange={setTftpRoot} />
+      <PathField id="netboot-nfs" purpose="output-folder" wide label="NFS root folder (optional)" value={nfsRoot} placeholder="an existing folder; copies the image's root for each Pi (needs root)" onChange={setNfsRoot} />
       <Field id="netboot-server" label="Server address" value={server} placeholder="10.42.0.211" onChange={setServer} />
       <div className="field wide">
         <label htmlFor="netboot-pis">Pis</label>

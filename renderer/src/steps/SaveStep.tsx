@@ -4,7 +4,7 @@ import { messageOf, useClient } from '../client-context.js';
 import { formatExactBytes, formatSize } from '../format.js';
 import { bootConfOf } from '../wizard/recipe.js';
 import type { WizardState } from '../wizard/state.js';
-import { Field } from './Field.js';
+import { PathField } from './PathField.js';
 import { isExistsRefusal, ReplaceQuestion } from './ReplaceQuestion.js';
 
 type BuildRequest = { board: WizardState['board']; firmwarePath: string; config: string; outputDir: string; signKeyPath?: string; signKeyPassphrase?: string };
@@ -40,8 +40,8 @@ export function SaveStep({ state, onOutputDir }: { state: WizardState; onOutputD
   return (
     <section aria-labelledby="step-title">
       <h2 id="step-title" tabIndex={-1}>Save the EEPROM image</h2>
-      <Field id="output-dir" wide label="Folder to save pieeprom.bin and pieeprom.sig in" value={state.outputDir} placeholder="pieeprom (an existing folder, relative to the output folder)" onChange={onOutputDir} />
-      <Field id="sign-key" wide label="Signing key (optional, for signed boot)" value={signKey} placeholder="private.pem: an RSA-2048 private key" hint="The config is signed and the key's public half goes into the image (bootconf.sig, pubkey.bin)." onChange={setSignKey} />
+      <PathField id="output-dir" purpose="output-folder" wide label="Folder to save pieeprom.bin and pieeprom.sig in" value={state.outputDir} placeholder="pieeprom (an existing folder, relative to the output folder)" onChange={onOutputDir} />
+      <PathField id="sign-key" purpose="signing-key" wide label="Signing key (optional, for signed boot)" value={signKey} placeholder="private.pem: an RSA-2048 private key" hint="The config is signed and the key's public half goes into the image (bootconf.sig, pubkey.bin)." onChange={setSignKey} />
       {signKey.trim() !== '' ? (
         <div className="field wide">
           <label htmlFor="sign-key-passphrase">Key passphrase (if it has one)</label>
