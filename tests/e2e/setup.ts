@@ -51,15 +51,26 @@ export interface ServeChild {
   stop(): Promise<void>;
 }
 
-/** `bootcard serve --port 0 --json [extra]` through the real CLI entry; resolves once it prints its URL. */
-export function startServeChild(extra: readonly string[] = []): Promise<ServeChild> {
+/**
+ * `bootcard serve --port 0 --json [extra]` through the real CLI entry; resolves once it prints its URL.
+ * Its profiles and remembered settings go to a fresh $XDG_CONFIG_HOME unless `env` names one, so no run
+ * starts from another's settings (nor touches the user's ~/.config/bootcard).
+ */
+export function startServeChild(extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServeChild> {
+  const ownConfig = env.XDG_CONFIG_HOME === undefined ? mkdtempSync(path.join(os.tmpdir(), 'bootcard-e2e-config-')) : null;
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'electron/cli/main.ts', 'serve', '--port', '0', '--json', ...extra], {
     cwd: REPO_ROOT,
+    env: { ...process.env, ...(ownConfig ? { XDG_CONFIG_HOME: ownConfig } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      if (ownConfig) rmSync(ownConfig, { recursive: true, force: true });
+      resolve({ code, signal });
+    }),
+  );
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
