@@ -202,7 +202,7 @@ describeShared('wizard end to end', () => {
         await page.getByTestId('firmware-found').waitFor();
         await page.getByLabel('Add a mode').selectOption({ label: 'USB mass storage' });
         await page.getByRole('button', { name: 'Add', exact: true }).click();
-        await page.getByRole('button', { name: 'Move USB mass storage up' }).click();
+        // Added where it can run (before restart), then moved up once, above the SD card.
         await page.getByRole('button', { name: 'Move USB mass storage up' }).click();
         expect(await page.getByTestId('boot-order-hex').textContent()).toBe('BOOT_ORDER=0xf142');
         expect(await page.getByTestId('boot-order-sentence').textContent()).toBe('1. network (TFTP) 2. USB mass storage 3. SD card 4. restart');
