@@ -91,7 +91,9 @@ export async function runWrite(request: WriteRequest, options: RunWriteOptions =
   const deps: EngineDeps = { ...defaultEngineDeps, ...options.deps };
   if (request.targets.length === 0) throw new BootcardError(WriteErrorCode.BAD_REQUEST, 'No target given: name at least one card with --to.');
   // Each name is followed once, here; two names of one card refuse the whole request before anything is written.
-  const resolved = await resolveTargets(request.targets, deps.describeTarget);
+  // For a user (pkexec) only /dev nodes are looked at: root following a user's name would tell them what lies where they cannot look.
+  const describe = options.onBehalfOfUid === undefined ? deps.describeTarget : onlyDeviceNodes(deps.describeTarget);
+  const resolved = await resolveTargets(request.targets, describe);
   const image = await prepareImage(request, options.onBehalfOfUid);
   return Promise.all(
     resolved.map(async ({ target, found }) => {
@@ -100,6 +102,19 @@ export async function runWrite(request: WriteRequest, options: RunWriteOptions =
       return result;
     }),
   );
+}
+
+/**
+ * A device node directly in /dev (/dev/sdb, /dev/mmcblk0, /dev/nvme0n1): the
+ * only names the child takes for a user. Only root can create names there, and
+ * the parent has already resolved the user's names (links, /dev/disk/by-id)
+ * with the user's own rights.
+ */
+const DEVICE_NODE = /^\/dev\/[A-Za-z0-9][A-Za-z0-9_-]*$/;
+const NOT_FOLLOWED = 'not-followed-for-a-user';
+
+function onlyDeviceNodes(describe: EngineDeps['describeTarget']): EngineDeps['describeTarget'] {
+  return async (target) => (DEVICE_NODE.test(target) ? describe(target) : { kind: 'other', path: target, reason: NOT_FOLLOWED });
 }
 
 function refusal(target: string, constraints: readonly Constraint[]): BootcardError {
@@ -203,6 +218,14 @@ async function writeOneTarget(
   let cidSerial: string | undefined;
   try {
     throwIfCancelled(request.signal, target);
+    if (found.kind === 'other' && found.reason === NOT_FOLLOWED) {
+      // The same words whatever the name leads to (a file, a folder, nothing): a user learns nothing from root's refusal.
+      throw new BootcardError(
+        WriteErrorCode.REFUSED,
+        `${target} is not a device node in /dev (such as /dev/sdb); the privileged writer writes only to cards and, for a user, looks at no other name. Nothing was written. Name the card by its device (bootcard drives lists them).`,
+        { target },
+      );
+    }
     if (found.kind === 'file') {
       kind = 'file';
       if (!options.imageFiles || options.onBehalfOfUid !== undefined) {

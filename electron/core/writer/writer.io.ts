@@ -9,6 +9,7 @@ import { describeTarget, enumerationPaths } from '../drives/enumerate.io.js';
 import { BootcardError } from '../errors.js';
 import { ioThreadsFor, LOOP_THROUGH_PKEXEC_REFUSAL, WRITE_PURPOSE } from './privilege.js';
 import type { ParentMessage } from './protocol.js';
+import { resolveTargets, type ResolvedTarget } from './resolve-targets.io.js';
 import { runPrivilegedChild, startsAsRoot, type PrivilegeOptions } from './spawn-child.io.js';
 import { isSparseSource, isStreamSource, WriteErrorCode, type WriteRequest, type WriteResult } from './types.js';
 
@@ -22,10 +23,12 @@ export { writerChildEntry, type PrivilegeOptions } from './spawn-child.io.js';
 export async function writeImageToDrives(request: WriteRequest & PrivilegeOptions): Promise<WriteResult[]> {
   const targets = request.targets.map((t) => path.resolve(t));
   const paths = enumerationPaths(request.env ?? process.env);
-  const kinds = await Promise.all(targets.map((t) => describeTarget(t, { paths })));
-  const files = targets.filter((_, i) => kinds[i]!.kind === 'file');
-  const devices = targets.filter((_, i) => kinds[i]!.kind !== 'file');
-  const deviceResults = devices.length > 0 ? await writeThroughChild({ ...request, targets: devices }) : [];
+  // Every name is resolved here, with this user's rights (two names of one card are refused before a password prompt);
+  // the child is handed the /dev node each led to, and through pkexec looks at no other name.
+  const resolved = await resolveTargets(targets, (t) => describeTarget(t, { paths }));
+  const files = resolved.filter((r) => r.found.kind === 'file').map((r) => r.target);
+  const given = new Map(resolved.filter((r) => r.found.kind !== 'file').map((r) => [nodeOf(r), r.target]));
+  const deviceResults = given.size > 0 ? await writeThroughChild({ ...request, targets: [...given.keys()] }, given) : [];
   // The engine (etcher-sdk) loads only when a file is written here, not with every command that imports this module.
   const fileResults = files.length > 0 ? await (await import('./engine.io.js')).runWrite({ ...request, targets: files }, { imageFiles: true }) : [];
   const byTarget = new Map([...deviceResults, ...fileResults].map((r) => [r.target, r]));
@@ -36,7 +39,16 @@ export async function writeImageToDrives(request: WriteRequest & PrivilegeOption
   });
 }
 
-async function writeThroughChild(request: WriteRequest & PrivilegeOptions): Promise<WriteResult[]> {
+/** The name the child gets: the device node a drive or partition resolved to; any other name as given (the child refuses it). */
+function nodeOf({ target, found }: ResolvedTarget): string {
+  if (found.kind === 'drive') return found.drive.device;
+  if (found.kind === 'partition') return found.device;
+  return target;
+}
+
+/** `given` maps each node the child is sent to the name the caller used; results and progress carry the caller's name. */
+async function writeThroughChild(request: WriteRequest & PrivilegeOptions, given: ReadonlyMap<string, string>): Promise<WriteResult[]> {
+  const asGiven = <T extends { readonly target: string }>(item: T): T => ({ ...item, target: given.get(item.target) ?? item.target });
   const env = request.env ?? process.env;
   if (isStreamSource(request.image)) throw new BootcardError(WriteErrorCode.BAD_REQUEST, 'An image to write through the privileged writer is a composed image or an image file.');
   // The child refuses this through pkexec anyway; say so before asking for a password that cannot help.
@@ -70,18 +82,18 @@ async function writeThroughChild(request: WriteRequest & PrivilegeOptions): Prom
       ...(opened ? { readImage: opened.read } : {}),
       whenStopped: 'Cards it was writing are incomplete.',
       // Cancelled, and the child ended (or was abandoned) before it said how each card ended: every card it had not finished is incomplete.
-      whenCancelled: (childStarted) => targets.map((t) => finished.get(t) ?? cancelledResult(t, childStarted)),
+      whenCancelled: (childStarted) => targets.map((t) => finished.get(t) ?? asGiven(cancelledResult(t, childStarted))),
       onReport: (report) => {
         switch (report.type) {
           case 'progress':
-            request.onProgress?.(report.progress);
+            request.onProgress?.(asGiven(report.progress));
             return undefined;
           case 'result':
-            finished.set(report.result.target, report.result);
-            request.onResult?.(report.result);
+            finished.set(report.result.target, asGiven(report.result));
+            request.onResult?.(asGiven(report.result));
             return undefined;
           case 'done':
-            return { value: report.results.slice() };
+            return { value: report.results.map(asGiven) };
           default:
             throw new BootcardError(WriteErrorCode.CHILD_FAILED, `The writer answered a write with a '${report.type}' message.`);
         }
