@@ -7,6 +7,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { composeRecoveryCard, recoveryPresetConfig, RECOVERY_PRESETS, type RecoveryPreset } from '../../core/card/recovery-card.js';
+import { BOOT_PRESETS, bootPreset, bootPresetHex, bootPresetWords, isBootPresetName } from '../../core/card/boot-presets.js';
 import { composeUefiCard } from '../../core/card/uefi-card.js';
 import { fetchPftfFirmware, PFTF_DEFAULT_VERSION, type DownloadProgress } from '../../core/card/firmware-download.io.js';
 import { readFirmwareSource } from '../../core/card/firmware-zip.io.js';
@@ -359,7 +360,7 @@ function registerRecovery(card: Command, ctx: CliContext): void {
     .command('recovery')
     .description('compose an EEPROM recovery card (the Pi flashes its bootloader from it at power-on) as an image file')
     .option('--board <2711|2712>', 'the board: 2711 (Pi 4, Pi 400, CM4) or 2712 (Pi 5, Pi 500, CM5)')
-    .option('--preset <name>', `a Raspberry Pi Imager bootloader config: ${RECOVERY_PRESETS.join(', ')}`)
+    .option('--preset <name>', `a named boot order: ${RECOVERY_PRESETS.join(', ')} (each listed below with its order)`)
     .option('--config <file>', 'a bootloader config file (bootconf.txt) instead of a preset')
     .option('--set <KEY=VALUE>', 'set a bootloader setting on top of the config, repeatable (e.g. BOOT_ORDER=0xf21)', collect)
     .option('--firmware-dir <dir>', 'an rpi-eeprom folder, e.g. /lib/firmware/raspberrypi/bootloader-2711/default: takes the newest pieeprom-*.bin, recovery.bin and (Pi 4) vl805-*.bin')
@@ -374,6 +375,7 @@ function registerRecovery(card: Command, ctx: CliContext): void {
     .option('--batch <csv>', 'with --station: one card per Pi, a CSV with the header name,KEY1,KEY2,... (bootloader settings per Pi, as eeprom build --batch)')
     .option('--json', 'print the result as JSON');
   addStationOptions(addWriteTargetOptions(cmd));
+  cmd.addHelpText('after', presetHelp());
   cmd.action(async (options: RecoveryCommandOptions) => {
       if (options.board !== '2711' && options.board !== '2712') throw usageError('Choose the board: --board 2711 (Pi 4) or --board 2712 (Pi 5).');
       const board = options.board;
@@ -443,14 +445,29 @@ function registerRecovery(card: Command, ctx: CliContext): void {
         ...(imageSize !== undefined ? { imageSize } : {}),
       });
       for (const d of image.diagnostics) ctx.warn(`${d.line ? `line ${d.line}: ` : ''}${d.message}`);
-      const result = { ...summary(image, options.out ?? null), board, timestamp, sources: paths, files: image.files, config: image.config };
+      const preset = options.preset && isBootPresetName(options.preset) ? { name: options.preset, origin: bootPreset(options.preset).origin, bootOrder: bootPresetHex(options.preset, board), words: bootPresetWords(options.preset, board) } : null;
+      const result = { ...summary(image, options.out ?? null), board, timestamp, sources: paths, files: image.files, config: image.config, preset };
       const text = [
         `EEPROM recovery card for a ${board === '2711' ? 'Pi 4 (2711)' : 'Pi 5 (2712)'}: ${image.files.map((f) => f.path).join(', ')}.`,
+        ...(preset ? [`Preset ${preset.name} (${preset.origin}): ${preset.words}.`] : []),
         `From ${paths.pieeprom}; bootloader config:`,
         image.config.replace(/\n+$/, '').split('\n').map((l) => `  ${l}`).join('\n'),
       ].join('\n');
       await report(image, result, text, options, ctx);
     });
+}
+
+/** The presets with their orders in words, per board where they differ (the wizard shows the same). */
+function presetHelp(): string {
+  const lines = ['', 'Presets (--preset NAME), first boot mode tried first:'];
+  for (const p of BOOT_PRESETS) {
+    const pi4 = bootPresetWords(p.name, '2711');
+    const pi5 = bootPresetWords(p.name, '2712');
+    lines.push(`  ${p.name.padEnd(14)} ${p.title}, ${p.origin}`);
+    if (pi4 === pi5) lines.push(`  ${''.padEnd(14)} ${pi4}`);
+    else lines.push(`  ${''.padEnd(14)} Pi 4: ${pi4}`, `  ${''.padEnd(14)} Pi 5: ${pi5}`);
+  }
+  return lines.join('\n');
 }
 
 function registerInspect(card: Command, ctx: CliContext): void {

@@ -29,15 +29,16 @@ import type { ConfigSignature } from '../eeprom/build.js';
 import { makePieepromSig, sha256HexPure } from '../eeprom/sig.js';
 import { composeFat32Image, type Fat32Image } from '../fat32/compose.js';
 import { PartitionType } from '../fat32/mbr.js';
+import { BOOT_PRESET_NAMES, bootPresetHex, isBootPresetName, type BootPresetName } from './boot-presets.js';
 import { CardErrorCode } from './errors.js';
 import { DEFAULT_CARD_PARTITION_SIZE, EEPROM_CARD_MAX_PARTITION_BYTES } from './size.js';
 
 export const RECOVERY_CARD_LABEL = 'BOOTLOADER';
-export const RECOVERY_PRESETS = ['sd', 'usb', 'network'] as const;
-export type RecoveryPreset = (typeof RECOVERY_PRESETS)[number];
+/** The named boot orders of boot-presets.ts: Imager's three, and network-first. */
+export const RECOVERY_PRESETS = BOOT_PRESET_NAMES;
+export type RecoveryPreset = BootPresetName;
 
-/** Raspberry Pi Imager's bootloader configs, byte for byte. */
-export const RECOVERY_PRESET_CONFIGS: Readonly<Record<Board, Readonly<Record<RecoveryPreset, string>>>> = {
+const IMAGER_CONFIGS = {
   '2711': {
     sd: '[all]\nBOOT_UART=0\nWAKE_ON_GPIO=1\nENABLE_SELF_UPDATE=1\nBOOT_ORDER=0xf41\nNET_INSTALL_AT_POWER_ON=1\n',
     usb: '[all]\nBOOT_UART=0\nWAKE_ON_GPIO=1\nENABLE_SELF_UPDATE=1\nBOOT_ORDER=0xf14\nNET_INSTALL_AT_POWER_ON=1\n\n',
@@ -48,11 +49,17 @@ export const RECOVERY_PRESET_CONFIGS: Readonly<Record<Board, Readonly<Record<Rec
     usb: '[all]\nBOOT_UART=1\nBOOT_ORDER=0xf146\nNET_INSTALL_AT_POWER_ON=1\n',
     network: '[all]\nBOOT_UART=1\nBOOT_ORDER=0xf21\nNET_INSTALL_AT_POWER_ON=1\n',
   },
+} as const;
+
+/** Raspberry Pi Imager's bootloader configs byte for byte; network-first is Imager's network card with the network tried first. */
+export const RECOVERY_PRESET_CONFIGS: Readonly<Record<Board, Readonly<Record<RecoveryPreset, string>>>> = {
+  '2711': { ...IMAGER_CONFIGS['2711'], 'network-first': IMAGER_CONFIGS['2711'].network.replace('BOOT_ORDER=0xf21', `BOOT_ORDER=${bootPresetHex('network-first', '2711')}`) },
+  '2712': { ...IMAGER_CONFIGS['2712'], 'network-first': IMAGER_CONFIGS['2712'].network.replace('BOOT_ORDER=0xf21', `BOOT_ORDER=${bootPresetHex('network-first', '2712')}`) },
 };
 
 export function recoveryPresetConfig(board: Board, preset: string): string {
-  if (!(RECOVERY_PRESETS as readonly string[]).includes(preset)) {
-    throw new BootcardError(CardErrorCode.UNKNOWN_PRESET, `Unknown bootloader preset "${preset}": choose sd, usb or network.`, { preset });
+  if (!isBootPresetName(preset)) {
+    throw new BootcardError(CardErrorCode.UNKNOWN_PRESET, `Unknown bootloader preset "${preset}": choose ${BOOT_PRESET_NAMES.join(', ')}.`, { preset });
   }
   return RECOVERY_PRESET_CONFIGS[board][preset as RecoveryPreset];
 }

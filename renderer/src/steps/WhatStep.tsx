@@ -1,6 +1,7 @@
 import type { Dispatch } from 'react';
 import type { Action, BootPreset, Board, Recipe, WizardState } from '../wizard/state.js';
 import { ProfilePanel } from './ProfilePanel.js';
+import { BOOT_PRESETS, bootPresetWords } from '../../../electron/core/card/boot-presets.js';
 
 const RECIPES: readonly { value: Recipe; title: string; detail: string }[] = [
   { value: 'eeprom-card', title: 'EEPROM bootloader card', detail: 'A recovery card that sets the Pi 4 or Pi 5 bootloader: boot order, TFTP server, and more.' },
@@ -9,10 +10,9 @@ const RECIPES: readonly { value: Recipe; title: string; detail: string }[] = [
   { value: 'sdlock', title: 'Lock, unlock or inspect a card', detail: 'The SD card’s own write-protect switch (temporary), and what is on the card: partitions, files, config.txt, bootloader config.' },
 ];
 
-const PRESETS: readonly { value: BootPreset; title: string }[] = [
-  { value: 'sd', title: 'SD first' },
-  { value: 'usb', title: 'USB first' },
-  { value: 'network', title: 'Network first' },
+// The CLI's `card recovery --preset` names, each shown with its order in words for the chosen board.
+const PRESETS: readonly { value: BootPreset; title: string; words?: (board: Board) => string }[] = [
+  ...BOOT_PRESETS.map((p) => ({ value: p.name, title: p.title, words: (board: Board) => `--preset ${p.name}, ${p.origin}: ${bootPresetWords(p.name, board)}` })),
   { value: 'custom', title: 'Custom' },
 ];
 
@@ -45,10 +45,13 @@ export function WhatStep({ state, dispatch }: { state: WizardState; dispatch: Di
           <fieldset className="inline">
             <legend>Boot</legend>
             {PRESETS.map((p) => (
-              <label key={p.value}>
-                <input type="radio" name="preset" value={p.value} checked={state.preset === p.value} onChange={() => dispatch({ type: 'preset', preset: p.value })} />
-                {p.title}
-              </label>
+              <span key={p.value} className="preset-choice">
+                <label>
+                  <input type="radio" name="preset" value={p.value} checked={state.preset === p.value} onChange={() => dispatch({ type: 'preset', preset: p.value })} {...(p.words ? { 'aria-describedby': `preset-${p.value}-order` } : {})} />
+                  {p.title}
+                </label>
+                {p.words ? <span id={`preset-${p.value}-order`} className="preset-order" data-testid={`preset-${p.value}-order`}>{p.words(state.board)}</span> : null}
+              </span>
             ))}
           </fieldset>
         </div>

@@ -7,6 +7,7 @@ import type { CardPlan, CardResult, CardWriteProgress, ManifestEntry } from '../
 import type { ConfigDiagnostic } from '../../../electron/ipc/channels/eeprom.js';
 import type { FirmwareLocation } from '../../../electron/ipc/channels/firmware.js';
 import { validateBootConf } from '../../../electron/core/eeprom/validate.js';
+import { BOOT_PRESETS as CORE_BOOT_PRESETS, isBootPresetName, type BootPresetName } from '../../../electron/core/card/boot-presets.js';
 import { parseConfigTxtEdits } from './configtxt.js';
 import { bootOrderHex, mergeBootConf, parseAdvancedLines, type TftpPrefixMode } from './bootconf.js';
 import { checkUefiForm, initialUefiForm, type UefiForm, type UefiFormProblemField } from './uefi-form.js';
@@ -14,7 +15,7 @@ import type { WizardSettings } from '../../../electron/core/profiles/profile.js'
 
 export type Recipe = 'eeprom-card' | 'uefi-card' | 'eeprom-file' | 'sdlock';
 export type Board = '2711' | '2712';
-export type BootPreset = 'sd' | 'usb' | 'network' | 'custom';
+export type BootPreset = BootPresetName | 'custom';
 export type StepId = 'what' | 'configure' | 'cards' | 'review' | 'write' | 'done' | 'save' | 'lock';
 
 export const STEP_TITLES: Record<StepId, string> = {
@@ -40,12 +41,10 @@ export function stepsFor(recipe: Recipe): readonly StepId[] {
   }
 }
 
-/** BOOT_ORDER presets, first mode tried first (the same values Raspberry Pi Imager's cards use). */
-export const BOOT_PRESETS: Record<Exclude<BootPreset, 'custom'>, Record<Board, number[]>> = {
-  sd: { '2711': [0x1, 0x4, 0xf], '2712': [0x1, 0x6, 0x4, 0xf] },
-  usb: { '2711': [0x4, 0x1, 0xf], '2712': [0x6, 0x4, 0x1, 0xf] },
-  network: { '2711': [0x2, 0x1, 0xf], '2712': [0x2, 0x1, 0xf] },
-};
+/** BOOT_ORDER presets, first mode tried first: the CLI's `card recovery --preset` list (Imager's three and network-first). */
+export const BOOT_PRESETS: Record<BootPresetName, Record<Board, number[]>> = Object.fromEntries(
+  CORE_BOOT_PRESETS.map((p) => [p.name, { '2711': [...p.modes['2711']], '2712': [...p.modes['2712']] }]),
+) as Record<BootPresetName, Record<Board, number[]>>;
 
 export interface CardProgress {
   readonly phase: 'waiting' | 'write' | 'verify' | 'lock' | 'done' | 'failed';
@@ -94,8 +93,8 @@ export const initialState: WizardState = {
   step: 'what',
   recipe: 'eeprom-card',
   board: '2711',
-  preset: 'network',
-  bootOrder: BOOT_PRESETS.network['2711'],
+  preset: 'network-first',
+  bootOrder: BOOT_PRESETS['network-first']['2711'],
   tftpIp: '',
   prefixMode: 'serial',
   prefixString: '',
@@ -142,6 +141,8 @@ export type Action =
   | { type: 'writeFinished'; results: readonly CardResult[]; manifest: readonly ManifestEntry[]; plan: CardPlan }
   | { type: 'writeFailed'; message: string }
   | { type: 'applySettings'; settings: WizardSettings }
+  /** The last settings, arriving once the page has asked for them: dropped if the user has already begun. */
+  | { type: 'restoreLast'; settings: WizardSettings }
   | { type: 'again' }
   | { type: 'startOver' };
 
@@ -210,9 +211,12 @@ export function reducer(state: WizardState, action: Action): WizardState {
       return { ...state, step: 'done', results: action.results, manifest: action.manifest, plan: action.plan };
     case 'writeFailed':
       return { ...state, step: 'done', writeError: action.message };
+    case 'restoreLast':
+      // Any action makes a new state object: the untouched start is the initial one itself.
+      return state === initialState ? reducer(state, { type: 'applySettings', settings: action.settings }) : state;
     case 'applySettings': {
       const s = action.settings;
-      const preset = (['sd', 'usb', 'network', 'custom'] as const).find((p) => p === s.preset) ?? 'custom';
+      const preset: BootPreset = s.preset === 'custom' || isBootPresetName(s.preset) ? s.preset : 'custom';
       // The firmware is found again from its path (it may have changed since); nothing picked or written carries over.
       return {
         ...state,
