@@ -12,7 +12,7 @@ const RECIPES: readonly { value: Recipe; title: string; detail: string }[] = [
 
 // The CLI's `card recovery --preset` names, each shown with its order in words for the chosen board.
 const PRESETS: readonly { value: BootPreset; title: string; words?: (board: Board) => string }[] = [
-  ...BOOT_PRESETS.map((p) => ({ value: p.name, title: p.title, words: (board: Board) => `--preset ${p.name}, ${p.origin}: ${bootPresetWords(p.name, board)}` })),
+  ...BOOT_PRESETS.map((p) => ({ value: p.name, title: p.title, words: (board: Board) => `${p.origin}: ${bootPresetWords(p.name, board)}` })),
   { value: 'custom', title: 'Custom' },
 ];
 
