@@ -24,6 +24,8 @@ type Theme = 'auto' | 'light' | 'dark';
 export function App({ client, initial }: { client: BootcardClient; initial?: WizardState }) {
   const [state, dispatch] = useReducer(reducer, initial ?? initialState);
   const restoreLast = initial === undefined;
+  // The steps wait for the last settings (a moment): a click made before they came would be undone by them.
+  const [ready, setReady] = useState(!restoreLast);
   const [theme, setTheme] = useState<Theme>('auto');
   const writing = useRef<AbortController | null>(null);
   const main = useRef<HTMLDivElement>(null);
@@ -83,10 +85,13 @@ export function App({ client, initial }: { client: BootcardClient; initial?: Wiz
   useEffect(() => {
     if (!restoreLast) return;
     let live = true;
-    client.call('profiles.list', {}).then(
-      (r) => live && r.last && dispatch({ type: 'applySettings', settings: r.last }),
-      () => undefined,
-    );
+    client
+      .call('profiles.list', {})
+      .then(
+        (r) => live && r.last && dispatch({ type: 'restoreLast', settings: r.last }),
+        () => undefined,
+      )
+      .finally(() => live && setReady(true));
     return () => {
       live = false;
     };
@@ -102,7 +107,7 @@ export function App({ client, initial }: { client: BootcardClient; initial?: Wiz
   // Each step starts with the keyboard focus on its heading, so screen readers announce it.
   useEffect(() => {
     main.current?.querySelector<HTMLElement>('h2')?.focus();
-  }, [state.step]);
+  }, [state.step, ready]);
 
   const write = useCallback((plan: CardPlan) => {
     const controller = new AbortController();
@@ -147,6 +152,7 @@ export function App({ client, initial }: { client: BootcardClient; initial?: Wiz
           </button>
         </header>
         <main className="step" ref={main}>
+          {!ready ? <p aria-busy="true">Opening bootcard…</p> : null}
           {stationShown && (station || stationError) ? (
             <StationPage
               snapshot={station ?? { running: false, startedAt: '', slots: [], counters: { written: 0, failed: 0, skipped: 0, cardsPerHour: 0 }, recent: [] }}
@@ -160,7 +166,7 @@ export function App({ client, initial }: { client: BootcardClient; initial?: Wiz
             />
           ) : null}
           {stationShown && (station || stationError) ? null : <>
-          {state.step === 'what' ? <WhatStep state={state} dispatch={dispatch} /> : null}
+          {ready && state.step === 'what' ? <WhatStep state={state} dispatch={dispatch} /> : null}
           {state.step === 'configure' ? <ConfigureStep state={state} dispatch={dispatch} /> : null}
           {state.step === 'cards' ? <CardsStep state={state} dispatch={dispatch} /> : null}
           {state.step === 'review' ? <ReviewStep state={state} onWrite={write} onStartStation={startStation} /> : null}

@@ -17,14 +17,15 @@ describe('remembered settings and profiles', () => {
     const user = userEvent.setup();
     // A first visit: a Pi 5 bootloader image file, then on to Configure.
     renderWizard({ fresh: true });
-    await user.click(screen.getByRole('radio', { name: /EEPROM image file only/ }));
+    // The steps appear once the (here: no) last settings have been asked for.
+    await user.click(await screen.findByRole('radio', { name: /EEPROM image file only/ }));
     await user.click(screen.getByRole('radio', { name: /^Pi 5 \/ Pi 500/ }));
     await user.click(screen.getByRole('button', { name: 'Next' }));
     await waitFor(() => expect(JSON.parse(readFileSync(path.join(TEST_CONFIG_DIR, 'last.json'), 'utf8'))).toMatchObject({ recipe: 'eeprom-file', board: '2712' }));
     cleanup();
     // The next visit starts from them.
     renderWizard({ fresh: true });
-    await waitFor(() => expect((screen.getByRole('radio', { name: /EEPROM image file only/ }) as HTMLInputElement).checked).toBe(true));
+    expect(((await screen.findByRole('radio', { name: /EEPROM image file only/ })) as HTMLInputElement).checked).toBe(true);
     expect((screen.getByRole('radio', { name: /^Pi 5 \/ Pi 500/ }) as HTMLInputElement).checked).toBe(true);
   });
 
