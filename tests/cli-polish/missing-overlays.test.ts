@@ -4,6 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingOverlays } from '../../electron/core/configtxt/config-txt.js';
+import { createClient } from '../../electron/ipc/client.js';
+import { createHandlers } from '../../electron/ipc/handlers/index.js';
+import { wireTransport } from '../helpers/wire.js';
 import { makeZip, pftfEntries } from '../card/firmware-zip.js';
 import { runBootcard } from '../helpers/cli.js';
 import { describeShared } from '../helpers/shared.js';
@@ -34,6 +37,14 @@ describeShared('overlays missing from the card', () => {
     const inspect = await runBootcard(['card', 'inspect', out]);
     expect(inspect.code, inspect.stderr).toBe(0);
     expect(inspect.stdout).toMatch(/Problem: config\.txt line \d+ loads the overlay "disable-wifi"/);
+  });
+
+  it('the wizard\'s card.plan (the Review step) carries the same warning', async () => {
+    const client = createClient(wireTransport(createHandlers({ frontEnd: 'serve', cwd: dir, configDir: path.join(dir, 'config') })));
+    const plan = await client.call('card.plan', { recipe: { kind: 'uefi', firmwarePath: zip, configTxt: [{ kind: 'dtoverlay', value: 'disable-wifi' }] } });
+    expect(plan.warnings.join('\n')).toContain('overlays/disable-wifi.dtbo is not on the card');
+    const plain = await client.call('card.plan', { recipe: { kind: 'uefi', firmwarePath: zip, configTxt: [] } });
+    expect(plain.warnings).toEqual([]);
   });
 
   it('the firmware\'s own overlays (miniuart-bt, upstream-pi4) are on the card: no warning', async () => {

@@ -88,7 +88,8 @@ export async function composeRecipe(recipe: Recipe, cwd: string, timestamp: numb
       sha256: sparseImageSha256(card),
       files: card.files.map((f) => ({ name: f.path, size: f.size })),
       config: card.configTxt,
-      warnings,
+      // The firmware's own warnings, then overlays config.txt loads that the card lacks.
+      warnings: [...warnings, ...card.warnings],
       timestamp,
     },
   };
