@@ -6,15 +6,15 @@
  * A path can name anything: a FIFO (whose plain open waits for a writer and
  * holds one of Node's four file threads for ever), /dev/zero or /dev/urandom
  * (endless), a terminal, a socket, a folder, a device whose open acts on its
- * own (/dev/watchdog). So a path whose node is the wrong kind is refused from
- * stat without being opened; the rest is opened with O_NONBLOCK | O_NOCTTY
- * (the open never waits and never takes a terminal) and checked again on the
- * opened handle (fstat: the same node, of the right kind, so what was checked
- * is what gets read even if the path is swapped in between); its size is
+ * own (/dev/watchdog). So the node a path leads to is taken with O_PATH (not
+ * opened) and a node of the wrong kind is refused from that handle; the rest
+ * is opened through that handle (never the name again) with O_NONBLOCK |
+ * O_NOCTTY (the open never waits and never takes a terminal) and checked again
+ * on the opened handle (fstat: the same node, of the right kind); its size is
  * capped before a byte is read, and reading stops at a cancel between chunks.
  */
 import { constants, type Stats } from 'node:fs';
-import { lstat, open, stat as statPath, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
 import { formatBytes } from '../units.js';
 
@@ -88,28 +88,52 @@ const linkRefused = (path: string, what: string) =>
  * own (as root, opening /dev/watchdog arms the watchdog), so a path whose
  * node is not one `accept` wants is refused without ever being opened.
  */
-async function statBeforeOpen(path: string, options: { what: string; noFollow?: boolean }, accept: (stat: Stats) => boolean, refuse: (stat: Stats) => BootcardError): Promise<Stats> {
-  let before: Stats;
+/**
+ * O_PATH (Linux): a handle on the node a name leads to, without opening it: no
+ * driver code runs (a watchdog is not armed) and a FIFO's waiting writer is
+ * not released. The node is checked on this handle and only then opened,
+ * through the handle (/proc/self/fd), never through the name again: a
+ * stat-then-open by name loses to a link swapped in between (a FIFO writer
+ * was released within 100 tries).
+ */
+const O_PATH = 0o10000000;
+
+async function openChecked(
+  path: string,
+  options: { what: string; noFollow?: boolean },
+  accept: (stat: Stats) => boolean,
+  refuse: (stat: Stats) => BootcardError,
+): Promise<{ handle: FileHandle; stat: Stats }> {
+  let node: FileHandle;
   try {
-    before = options.noFollow ? await lstat(path) : await statPath(path);
+    node = await open(path, O_PATH | (options.noFollow ? constants.O_NOFOLLOW : 0));
   } catch (error) {
     throw toBootcardError(error, `Could not open the ${options.what} ${path}`);
   }
-  if (options.noFollow && before.isSymbolicLink()) throw linkRefused(path, options.what);
-  if (!accept(before)) throw refuse(before);
-  return before;
-}
-
-async function openNonBlocking(path: string, flags: number, what: string): Promise<FileHandle> {
   try {
-    return await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | flags);
-  } catch (error) {
-    if ((error as { code?: string }).code === 'ELOOP') throw linkRefused(path, what);
-    throw toBootcardError(error, `Could not open the ${what} ${path}`);
+    const before = await node.stat();
+    if (options.noFollow && before.isSymbolicLink()) throw linkRefused(path, options.what);
+    if (!accept(before)) throw refuse(before);
+    let handle: FileHandle;
+    try {
+      handle = await open(`/proc/self/fd/${node.fd}`, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    } catch (error) {
+      throw toBootcardError(Object.assign(error as Error, { path }), `Could not open the ${options.what} ${path}`);
+    }
+    try {
+      const stat = await handle.stat();
+      if (!accept(stat)) throw refuse(stat);
+      checkSameNode(path, before, stat, options.what);
+      return { handle, stat };
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw error;
+    }
+  } finally {
+    await node.close().catch(() => undefined);
   }
 }
 
-/** The opened node must be the one looked at (the path was not swapped between the look and the open). */
 function checkSameNode(path: string, before: Stats, opened: Stats, what: string): void {
   if (before.dev !== opened.dev || before.ino !== opened.ino) {
     throw new BootcardError(CommonErrorCode.FILE_UNREADABLE, `The ${what} ${path} changed while it was being opened. Try again.`, { path, reason: 'changed' });
@@ -120,12 +144,8 @@ function checkSameNode(path: string, before: Stats, opened: Stats, what: string)
 export async function openInputFile(path: string, options: OpenInputOptions): Promise<InputFile> {
   throwIfCancelled(options.signal, options.what);
   const accepts = (st: Stats) => st.isFile() || (options.allowBlockDevice === true && st.isBlockDevice());
-  const before = await statBeforeOpen(path, options, accepts, (st) => notAFile(path, st, options));
-  const handle = await openNonBlocking(path, options.noFollow ? constants.O_NOFOLLOW : 0, options.what);
+  const { handle, stat } = await openChecked(path, options, accepts, (st) => notAFile(path, st, options));
   try {
-    const stat = await handle.stat();
-    if (!accepts(stat)) throw notAFile(path, stat, options);
-    checkSameNode(path, before, stat, options.what);
     if (stat.isFile() && stat.size > options.maxBytes) throw tooLarge(path, stat.size, options);
     const size = stat.isFile() ? stat.size : 0;
     const read = async (offset: number, length: number): Promise<Uint8Array> => {
@@ -186,12 +206,8 @@ export async function inputKind(path: string, options: Pick<OpenInputOptions, 'w
       { path, reason: 'not-a-file', kind: describeFileKind(st) },
     );
   const accepts = (st: Stats) => st.isFile() || st.isDirectory();
-  const before = await statBeforeOpen(path, options, accepts, refuse);
-  const handle = await openNonBlocking(path, 0, options.what);
+  const { handle, stat } = await openChecked(path, options, accepts, refuse);
   try {
-    const stat = await handle.stat();
-    if (!accepts(stat)) throw refuse(stat);
-    checkSameNode(path, before, stat, options.what);
     return stat.isFile() ? 'file' : 'folder';
   } catch (error) {
     throw toBootcardError(error, `Could not read the ${options.what} ${path}`);
