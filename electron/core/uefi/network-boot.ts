@@ -85,7 +85,8 @@ export function isRaspberryPiMac(mac: Uint8Array): boolean {
 
 export function macWarning(mac: Uint8Array): string | undefined {
   if (isRaspberryPiMac(mac)) return undefined;
-  return `--pxe-boot-first ${formatMacAddress(mac)} is not a Raspberry Pi address (their on-board Ethernet starts with ${RASPBERRY_PI_OUIS.join(', ')}); the PXE option only works on the Pi whose NIC has exactly this MAC. ${MAC_HELP}`;
+  // Shown by the CLI and the wizard alike, so it names the MAC, not the option that gave it.
+  return `The PXE MAC ${formatMacAddress(mac)} is not a Raspberry Pi address (their on-board Ethernet starts with ${RASPBERRY_PI_OUIS.join(', ')}); the PXE option only works on the Pi whose NIC has exactly this MAC. ${MAC_HELP}`;
 }
 
 /** The firmware's own description of the PXE option: `UEFI PXEv4 (MAC:DCA632010203)`. */
