@@ -8,7 +8,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fetchPftfFirmware } from '../../electron/core/card/firmware-download.io.js';
 import { readFirmwareSource } from '../../electron/core/card/firmware-zip.io.js';
+import { createClient } from '../../electron/ipc/client.js';
+import { createHandlers } from '../../electron/ipc/handlers/index.js';
 import { makeZip, pftfEntries } from '../card/firmware-zip.js';
+import { wireTransport } from '../helpers/wire.js';
 import { runBootcard } from '../helpers/cli.js';
 import { describeShared } from '../helpers/shared.js';
 
@@ -89,6 +92,30 @@ describeShared('firmware cache', () => {
     expect(requests.length).toBe(before + 1);
     const misuse = await runBootcard(['card', 'uefi', '--firmware', path.join(dir, 'release.zip'), '--refresh', '--out', out]);
     expect(misuse.code).toBe(2);
+  });
+
+  it("the wizard's download replaces a cached zip that no longer opens, too", async () => {
+    const cache = freshCache();
+    const zip = cachedZip(cache);
+    mkdirSync(path.dirname(zip), { recursive: true });
+    const truncated = zipBytes.subarray(0, zipBytes.length >> 1);
+    writeFileSync(zip, truncated);
+    writeFileSync(`${zip}.sha256`, `${createHash('sha256').update(truncated).digest('hex')}  RPi4_UEFI_Firmware_v1.34.zip\n`);
+    // The handler reads the same environment as the app: this test file runs in its own worker process.
+    const saved = { base: process.env.BOOTCARD_FIRMWARE_BASE_URL, cache: process.env.XDG_CACHE_HOME };
+    process.env.BOOTCARD_FIRMWARE_BASE_URL = base;
+    process.env.XDG_CACHE_HOME = cache;
+    try {
+      const client = createClient(wireTransport(createHandlers({ frontEnd: 'serve', cwd: dir, configDir: path.join(dir, 'config') })));
+      const fetched = await client.call('firmware.download', {});
+      expect(fetched).toMatchObject({ cached: false, sha256 });
+      expect(readFileSync(zip).equals(zipBytes)).toBe(true);
+    } finally {
+      if (saved.base === undefined) delete process.env.BOOTCARD_FIRMWARE_BASE_URL;
+      else process.env.BOOTCARD_FIRMWARE_BASE_URL = saved.base;
+      if (saved.cache === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = saved.cache;
+    }
   });
 
   it('a pinned SHA-256 holds the first download to it: a different zip is refused and not cached', async () => {

@@ -26,6 +26,10 @@ export const firmwareDownloadHandler: Handler<'firmware.download'> = async (requ
   const fetched = await fetchPftfFirmware({
     ...(request.version ? { version: request.version } : {}),
     signal: ctx.signal,
+    // Opened before it is cached (and a cached zip that no longer opens is downloaded again), as for card uefi.
+    open: async (zip) => {
+      await readFirmwareSource(zip, { partitionSize: DEFAULT_CARD_PARTITION_SIZE, signal: ctx.signal });
+    },
     onProgress: (p) => ctx.progress({ type: 'download', received: p.bytes, total: p.total }),
   });
   return { path: fetched.path, version: fetched.version, sha256: fetched.sha256, cached: fetched.cached };
