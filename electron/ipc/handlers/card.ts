@@ -15,7 +15,8 @@ import { DEFAULT_CARD_PARTITION_SIZE } from '../../core/card/size.js';
 import { dataBytes, type SparseImage } from '../../core/image/sparse-image.js';
 import type { ManifestEntry } from '../../core/manifest/manifest.js';
 import { applyUefiSettings, hasUefiSettings, type UefiSettings } from '../../core/uefi/index.js';
-import { resolveDeviceTargets } from '../../core/writer/resolve-targets.io.js';
+import { BootcardError } from '../../core/errors.js';
+import { resolveDeviceTargets, resolveTargets } from '../../core/writer/resolve-targets.io.js';
 import { writeImageToDrives } from '../../core/writer/writer.io.js';
 import type { WriteResult } from '../../core/writer/types.js';
 import type { CardPlan, CardResult } from '../channels/card.js';
@@ -113,10 +114,27 @@ function cardResult(r: WriteResult): CardResult {
 export function cardWriteHandler(options: CardHandlerOptions): Handler<'card.write'> {
   return async ({ recipe, targets, verify, lock, timestamp }, ctx) => {
     // Refused before anything is composed or written; the writer gets the resolved /dev nodes, never a link that could change into a file.
-    const devices = (await resolveDeviceTargets(targets)).map((d) => d.device);
+    // A card that is no card (removed since it was chosen, a partition, a file) fails alone; only when none is left is the request refused.
+    await resolveTargets(targets);
+    const checked = await Promise.all(
+      targets.map(async (target) => {
+        try {
+          return { target, device: (await resolveDeviceTargets([target]))[0]!.device };
+        } catch (error) {
+          if (!BootcardError.is(error)) throw error;
+          return { target, error };
+        }
+      }),
+    );
+    const devices = checked.flatMap((c) => (c.device ? [c.device] : []));
+    if (devices.length === 0) throw checked[0]!.error!;
     const { image, plan } = await composeRecipe(recipe, options.cwd, timestamp ?? Math.floor(Date.now() / 1000), ctx.signal);
     ctx.progress({ type: 'planned', plan });
-    const written = await writeImageToDrives({
+    const skipped = checked.flatMap((c): WriteResult[] =>
+      c.error ? [{ target: c.target, ok: false, kind: 'device', error: c.error.toJSON(), bytesWritten: 0, durationMs: 0, verified: false }] : [],
+    );
+    for (const r of skipped) ctx.progress({ type: 'card-done', result: cardResult(r) });
+    const byDevice = new Map((await writeImageToDrives({
       image,
       targets: devices,
       verify,
@@ -126,7 +144,9 @@ export function cardWriteHandler(options: CardHandlerOptions): Handler<'card.wri
       onProgress: (p) => ctx.progress({ type: 'progress', device: p.target, phase: p.phase, bytes: p.bytes, total: p.total, speed: p.speed > 0 ? p.speed : null }),
       // Each card's row turns done or failed as soon as that card is finished, not when the last one is.
       onResult: (r) => ctx.progress({ type: 'card-done', result: cardResult(r) }),
-    });
+    })).map((r) => [r.target, r] as const));
+    const skippedByTarget = new Map(skipped.map((r) => [r.target, r] as const));
+    const written = checked.map((c) => (c.device ? byDevice.get(c.device)! : skippedByTarget.get(c.target)!));
     const results = written.map(cardResult);
     const recipeName = recipe.kind === 'eeprom-recovery' ? `eeprom-recovery ${recipe.board}` : 'uefi';
     const time = new Date().toISOString();
