@@ -53,8 +53,9 @@ export function stopOnFirstSignal(server: RunningServer, log: ServeLog, graceMs:
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
         if (outcome.cancelled > 0) {
-          if (outcome.ended) log.info(`cancelled ${outcome.cancelled} running request(s); cards being written are incomplete: write them again.`);
-          else log.warn(`cancelled ${outcome.cancelled} running request(s); some had not ended after ${Math.ceil(graceMs / 1000)} s and were left.`);
+          const requests = `${outcome.cancelled} running ${outcome.cancelled === 1 ? 'request' : 'requests'}`;
+          if (outcome.ended) log.info(`cancelled ${requests}; cards being written are incomplete: write them again.`);
+          else log.warn(`cancelled ${requests}; ${outcome.cancelled === 1 ? 'it had' : 'some had'} not ended after ${Math.ceil(graceMs / 1000)} s and ${outcome.cancelled === 1 ? 'was' : 'were'} left.`);
         }
         resolve(outcome);
       });

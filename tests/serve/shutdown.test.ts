@@ -162,7 +162,7 @@ describeShared('stopping bootcard serve mid-write', () => {
         expect(exit).toEqual({ code: 0, signal: null });
         expect([...writers].filter(stillRunsTheWriter)).toEqual([]);
         expect(serve.log()).toMatch(new RegExp(`${signal}: stopping; cancelling what is running`));
-        expect(serve.log()).toMatch(/cancelled 1 running request\(s\); cards being written are incomplete: write them again/);
+        expect(serve.log()).toMatch(/cancelled 1 running request; cards being written are incomplete: write them again/);
         if (twice) {
           expect(await secondSignal).toBe(true);
           expect(serve.log()).toMatch(new RegExp(`${signal}: already stopping`));
