@@ -4,6 +4,8 @@ import { cleanup, screen } from '@testing-library/react';
 import { userEvent } from '@testing-library/user-event';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BOOT_PRESET_NAMES, bootPresetWords } from '../../electron/core/card/boot-presets.js';
+import { wizardSettingsSchema } from '../../electron/core/profiles/profile.js';
+import { initialState, reducer } from '../../renderer/src/wizard/state.js';
 import { renderWizard } from '../renderer/harness.js';
 
 afterEach(cleanup);
@@ -29,5 +31,13 @@ describe('presets in the wizard', () => {
     await user.click(screen.getByRole('radio', { name: 'Network first' }));
     await user.click(screen.getByRole('button', { name: 'Next' }));
     expect(screen.getByTestId('boot-order-hex').textContent).toBe('BOOT_ORDER=0xf12');
+  });
+
+  it('restored settings keep a preset name only when the order is that preset\'s (an old "network" at 0xf12 comes back as Custom, order kept)', () => {
+    const restore = (preset: string, bootOrder: number[]) =>
+      reducer(initialState, { type: 'applySettings', settings: wizardSettingsSchema.parse({ recipe: 'eeprom-card', board: '2711', preset, bootOrder }) });
+    expect(restore('network', [0x1, 0x2, 0xf])).toMatchObject({ preset: 'network', bootOrder: [0x1, 0x2, 0xf] });
+    expect(restore('network', [0x2, 0x1, 0xf])).toMatchObject({ preset: 'custom', bootOrder: [0x2, 0x1, 0xf] });
+    expect(restore('network-first', [0x2, 0x1, 0xf])).toMatchObject({ preset: 'network-first' });
   });
 });

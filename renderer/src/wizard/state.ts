@@ -216,13 +216,17 @@ export function reducer(state: WizardState, action: Action): WizardState {
       return state === initialState ? reducer(state, { type: 'applySettings', settings: action.settings }) : state;
     case 'applySettings': {
       const s = action.settings;
-      const preset: BootPreset = s.preset === 'custom' || isBootPresetName(s.preset) ? s.preset : 'custom';
+      const bootOrder = s.bootOrder.length > 0 ? s.bootOrder : state.bootOrder;
+      const board = s.board ?? state.board;
+      // A named preset only where the saved order is that preset's (settings saved when "network" still meant 0xf12 come back as Custom with their order).
+      const preset: BootPreset =
+        isBootPresetName(s.preset) && BOOT_PRESETS[s.preset][board].join() === bootOrder.join() ? s.preset : 'custom';
       // The firmware is found again from its path (it may have changed since); nothing picked or written carries over.
       return {
         ...state,
         ...s,
         preset,
-        bootOrder: s.bootOrder.length > 0 ? s.bootOrder : state.bootOrder,
+        bootOrder,
         uefi: { ...state.uefi, ...s.uefi },
         firmware: null,
         firmwareError: null,
