@@ -7,7 +7,7 @@
  * path turns into later (a swapped symlink, a folder whose mode changes).
  */
 import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, readlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { deviceNumberOf } from '../drives/enumerate.io.js';
 import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
@@ -17,9 +17,16 @@ import { WriteErrorCode } from './types.js';
 
 export interface OpenedImage {
   readonly facts: ImageStreamFacts;
+  /** The opened file's device and inode: the same file under another name (a hard link) is still this file. */
+  readonly node: { readonly dev: bigint; readonly ino: bigint };
   /** Exactly `length` bytes at `offset`, all inside the image (anything else is refused). */
   read(offset: number, length: number): Promise<Uint8Array>;
   close(): Promise<void>;
+}
+
+async function openedPath(handle: FileHandle, fallback: string): Promise<string> {
+  const named = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => fallback);
+  return named.startsWith('/') ? named : fallback;
 }
 
 export async function openImageForChild(given: string): Promise<OpenedImage> {
@@ -58,7 +65,10 @@ export async function openImageForChild(given: string): Promise<OpenedImage> {
         { path: given },
       );
     return {
-      facts: { size, sourcePath: file, sourceDeviceNumber: deviceNumberOf(Number(info.dev)) },
+      // The path of the file actually opened, as the kernel names it (links and `..` resolved): what a loop device's
+      // backing_file and the card's mount points are compared with, so a link to the image cannot hide it.
+      facts: { size, sourcePath: await openedPath(handle, file), sourceDeviceNumber: deviceNumberOf(Number(info.dev)) },
+      node: { dev: info.dev, ino: info.ino },
       read: async (offset, length) => {
         if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length <= 0 || length > MAX_READ || offset + length > size) {
           throw new BootcardError(WriteErrorCode.CHILD_FAILED, `The privileged helper asked for bytes ${offset}..${offset + length} of a ${size}-byte image.`);

@@ -4,10 +4,13 @@
  * otherwise; spawn-child.io.ts), sends it the request, relays per-card
  * progress, and resolves to one result per target. Cancel with the AbortSignal.
  */
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describeTarget, enumerationPaths } from '../drives/enumerate.io.js';
+import type { Drive } from '../drives/types.js';
 import { BootcardError } from '../errors.js';
 import { ioThreadsFor, LOOP_THROUGH_PKEXEC_REFUSAL, WRITE_PURPOSE } from './privilege.js';
+import type { OpenedImage } from './image-stream.io.js';
 import type { ParentMessage } from './protocol.js';
 import { resolveTargets, type ResolvedTarget } from './resolve-targets.io.js';
 import { runPrivilegedChild, startsAsRoot, type PrivilegeOptions } from './spawn-child.io.js';
@@ -28,7 +31,8 @@ export async function writeImageToDrives(request: WriteRequest & PrivilegeOption
   const resolved = await resolveTargets(targets, (t) => describeTarget(t, { paths }));
   const files = resolved.filter((r) => r.found.kind === 'file').map((r) => r.target);
   const given = new Map(resolved.filter((r) => r.found.kind !== 'file').map((r) => [nodeOf(r), r.target]));
-  const deviceResults = given.size > 0 ? await writeThroughChild({ ...request, targets: [...given.keys()] }, given) : [];
+  const drives = resolved.flatMap((r) => (r.found.kind === 'drive' ? [r.found.drive] : []));
+  const deviceResults = given.size > 0 ? await writeThroughChild({ ...request, targets: [...given.keys()] }, given, drives) : [];
   // The engine (etcher-sdk) loads only when a file is written here, not with every command that imports this module.
   const fileResults = files.length > 0 ? await (await import('./engine.io.js')).runWrite({ ...request, targets: files }, { imageFiles: true }) : [];
   const byTarget = new Map([...deviceResults, ...fileResults].map((r) => [r.target, r]));
@@ -47,7 +51,7 @@ function nodeOf({ target, found }: ResolvedTarget): string {
 }
 
 /** `given` maps each node the child is sent to the name the caller used; results and progress carry the caller's name. */
-async function writeThroughChild(request: WriteRequest & PrivilegeOptions, given: ReadonlyMap<string, string>): Promise<WriteResult[]> {
+async function writeThroughChild(request: WriteRequest & PrivilegeOptions, given: ReadonlyMap<string, string>, drives: readonly Drive[]): Promise<WriteResult[]> {
   const asGiven = <T extends { readonly target: string }>(item: T): T => ({ ...item, target: given.get(item.target) ?? item.target });
   const env = request.env ?? process.env;
   if (isStreamSource(request.image)) throw new BootcardError(WriteErrorCode.BAD_REQUEST, 'An image to write through the privileged writer is a composed image or an image file.');
@@ -61,7 +65,7 @@ async function writeThroughChild(request: WriteRequest & PrivilegeOptions, given
   try {
     const message: ParentMessage = {
       type: 'write',
-      image: imageToWire(isSparseSource(request.image) ? request.image : opened!.facts),
+      image: imageToWire(isSparseSource(request.image) ? request.image : await asLoopBackingFile(opened!, drives)),
       targets,
       verify: request.verify,
       includeLoop: request.includeLoop ?? false,
@@ -102,6 +106,20 @@ async function writeThroughChild(request: WriteRequest & PrivilegeOptions, given
   } finally {
     await opened?.close();
   }
+}
+
+/**
+ * The image's facts, naming it by a target loop device's backing file when that
+ * is the same file under another name (a hard link): the child then refuses
+ * that loop device as holding the image instead of writing the image over itself.
+ */
+async function asLoopBackingFile(opened: OpenedImage, drives: readonly Drive[]): Promise<OpenedImage['facts']> {
+  for (const drive of drives) {
+    if (!drive.loopBackingFile) continue;
+    const backing = await stat(drive.loopBackingFile, { bigint: true }).catch(() => undefined);
+    if (backing && backing.dev === opened.node.dev && backing.ino === opened.node.ino) return { ...opened.facts, sourcePath: drive.loopBackingFile };
+  }
+  return opened.facts;
 }
 
 function cancelledResult(target: string, childStarted: boolean): WriteResult {
