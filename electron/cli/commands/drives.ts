@@ -11,7 +11,7 @@ import type { Drive } from '../../core/drives/types.js';
 import { toBootcardError } from '../../core/errors.js';
 import { formatBytes } from '../../core/units.js';
 import type { CliContext } from '../context.js';
-import { addWriteTargetOptions, writeToTargets, type WriteTargetOptions } from '../write-targets.js';
+import { addWriteTargetOptions, withFlashImage, writeToTargets, type WriteTargetOptions } from '../write-targets.js';
 import { addStationOptions, checkStationOptions, runStation, type StationCliOptions } from '../station.js';
 
 /** Short words for the reasons a drive can't be written (no image size known here, so no "too small"). */
@@ -83,7 +83,7 @@ export function registerDrivesCommands(program: Command, ctx: CliContext): void 
   const flash = program
     .command('flash')
     .description('write a disk image file to one or more cards at once, then read each back to verify')
-    .argument('<image>', 'a raw disk image (.img)')
+    .argument('<image>', 'a disk image: raw (.img), or compressed (.xz, .gz, .bz2, .zst, or a .zip holding one image; recognised by content)')
     .option('--json', 'print the per-card results as JSON');
   addStationOptions(addWriteTargetOptions(flash)).action(async (image: string, options: WriteTargetOptions & StationCliOptions) => {
     checkStationOptions(options);
@@ -94,10 +94,13 @@ export function registerDrivesCommands(program: Command, ctx: CliContext): void 
     } catch (error) {
       throw toBootcardError(error, `Cannot read the image ${image}`);
     }
-    if (options.station) {
-      await runStation({ size, sourcePath: file, imageFor: () => ({ path: file }) }, `${image} (${formatBytes(size)})`, options, ctx);
-      return;
-    }
-    await writeToTargets({ path: file }, options, ctx);
+    // A compressed image (by its first bytes) is decompressed once for every card; the cards get the raw image.
+    await withFlashImage(file, size, ctx, async (raw) => {
+      if (options.station) {
+        await runStation({ size: raw.size, sourcePath: file, imageFor: () => ({ path: raw.path }) }, `${image} (${formatBytes(raw.size)})`, options, ctx);
+        return;
+      }
+      await writeToTargets({ path: raw.path }, options, ctx);
+    });
   });
 }
