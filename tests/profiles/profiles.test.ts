@@ -81,7 +81,7 @@ describe('a profile as CLI options', () => {
     const profile = { name: 'rack A netboot', savedAt: '', settings: rackA };
     const bin = rackA.firmwarePath;
     expect(profileOptions(profile, 'card recovery')).toEqual([
-      '--board', '2711', '--firmware-dir', path.dirname(bin), '--eeprom', bin,
+      '--board', '2711', '--preset', 'network', '--firmware-dir', path.dirname(bin), '--eeprom', bin,
       '--set', 'BOOT_ORDER=0xf12', '--set', 'TFTP_IP=10.42.0.211', '--set', 'TFTP_PREFIX=1', '--set', 'TFTP_PREFIX_STR=rackA/', '--set', 'NET_BOOT_MAX_RETRIES=3',
     ]);
     expect(profileOptions(profile, 'eeprom build').slice(0, 2)).toEqual(['--base', bin]);
@@ -112,5 +112,23 @@ describeShared('bootcard eeprom build --profile NAME', () => {
     expect(existsSync(path.join(dir, 'b.bin'))).toBe(false);
     const help = await runBootcard(['eeprom', 'build', '--help'], { env });
     expect(help.stdout).toContain('--profile <name>');
+  });
+
+  it('card recovery --profile makes the recovery card the wizard would, for the profile’s board and settings', async () => {
+    const config = path.join(dir, 'cli-config-card');
+    const env = { ...process.env, XDG_CONFIG_HOME: config };
+    await profileStore(path.join(config, 'bootcard')).save('rack A netboot', rackA);
+    const out = path.join(dir, 'rackA-card.img');
+    const made = await runBootcard(['card', 'recovery', '--profile', 'rack A netboot', '--out', out], { env });
+    expect(made.code, made.stderr).toBe(0);
+    const inspected = await runBootcard(['card', 'inspect', out, '--json'], { env });
+    const card = JSON.parse(inspected.stdout) as { bootloader?: { board: string; config: string } };
+    expect(card.bootloader?.board).toBe('2711');
+    expect(card.bootloader?.config).toMatch(/^BOOT_ORDER=0xf12$/m);
+    expect(card.bootloader?.config).toMatch(/^TFTP_IP=10\.42\.0\.211$/m);
+    // A profile for another kind of card is refused, naming it.
+    const uefi = await runBootcard(['card', 'uefi', '--profile', 'rack A netboot', '--out', path.join(dir, 'u.img')], { env });
+    expect(uefi.code).toBe(1);
+    expect(uefi.stderr).toContain('The profile "rack A netboot" is for bootloader cards and images');
   });
 });

@@ -169,7 +169,9 @@ export function profileOptions(profile: Profile, command: ProfileCommand): strin
   }
   const isImage = /\.bin$/i.test(firmware);
   if (command === 'card recovery') {
-    out.push('--board', s.board);
+    // The Imager presets differ only in BOOT_ORDER, which the --set below gives exactly; a custom order starts from network-first.
+    const preset = ['sd', 'usb', 'network', 'network-first'].includes(s.preset) ? s.preset : 'network-first';
+    out.push('--board', s.board, '--preset', preset);
     // A pieeprom .bin: its recovery.bin (and vl805) are the ones beside it, as the wizard finds them.
     if (firmware !== '' && isImage) out.push('--firmware-dir', firmware.replace(/\/[^/]*$/, '') || '/', '--eeprom', firmware);
     else if (firmware !== '') out.push('--firmware-dir', firmware);
