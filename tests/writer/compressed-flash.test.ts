@@ -12,7 +12,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, appendFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { attachLoop, describeLoop, type LoopDevice } from '../helpers/loop.js';
+import { attachLoop, describeLoop, sectorsWritten, type LoopDevice } from '../helpers/loop.js';
 import { MiB, readFileRange } from './card-image.js';
 import { startCli } from './cli-process.js';
 
@@ -178,6 +178,47 @@ describeLoop('bootcard flash: compressed images and per-card refusals (real CLI,
       expect(end.stderr).toMatch(new RegExp(`Skipped \\(not written\\):\\n  ${cards[1]!.device}: .*but the image needs`));
     } finally {
       for (const c of cards) c.detach();
+    }
+  }, 60_000);
+
+  it('a zip holding two images is refused, naming both, and no card is touched', async (ctx) => {
+    if (!haveTool('zip')) {
+      console.warn('[skip] zip: the zip command is not installed');
+      ctx.skip();
+    }
+    const second = path.join(dir, 'other.img');
+    writeFileSync(second, randomBytes(2 * MiB));
+    const archive = path.join(dir, 'two.zip');
+    execFileSync('zip', ['-q', '-j', archive, rawFile, second]);
+    const card = attach(CARD_BYTES);
+    try {
+      const before = sectorsWritten(card.device);
+      const end = await flash([archive, '--to', card.device]);
+      expect(end.code).toBe(1);
+      expect(end.stderr).toMatch(/a zip holding 2 files that could be images \(os\.img, other\.img\)/);
+      expect(sectorsWritten(card.device)).toBe(before);
+    } finally {
+      card.detach();
+    }
+  }, 60_000);
+
+  it('a temporary folder too small for the decompressed image is said plainly, and nothing is left in it', async () => {
+    const small = mkdtempSync(path.join(os.tmpdir(), 'bootcard-small-tmp-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0700', 'bootcard-test', small]);
+    const card = attach(CARD_BYTES);
+    try {
+      const compressed = path.join(dir, 'big.img.gz');
+      execFileSync('sh', ['-c', `gzip -1 -c "$1" > "$2"`, 'sh', rawFile, compressed]);
+      const before = sectorsWritten(card.device);
+      const end = await startCli(['flash', compressed, '--to', card.device, '--include-loop', '--yes'], { env: { ...process.env, TMPDIR: small } }).exited;
+      expect(end.code).toBe(1);
+      expect(end.stderr).toMatch(new RegExp(`No room to decompress .*big\\.img\\.gz: the folder ${small}/bootcard-flash-\\w+ filled up.*set TMPDIR`));
+      expect(sectorsWritten(card.device)).toBe(before);
+      expect(readdirSync(small).filter((n) => n.startsWith('bootcard-flash-'))).toEqual([]);
+    } finally {
+      card.detach();
+      execFileSync('umount', [small]);
+      rmSync(small, { recursive: true, force: true });
     }
   }, 60_000);
 });

@@ -18,6 +18,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { open, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { createGunzip, createInflateRaw, crc32 } from 'node:zlib';
 import {
@@ -295,6 +296,13 @@ export async function decompressToSparseFile(
   } catch (error) {
     await source.cancel();
     if (signal?.aborted) throw cancelledError();
+    if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
+      throw new BootcardError(
+        ImageErrorCode.NO_SPACE,
+        `No room to decompress ${file}: the folder ${path.dirname(dest)} filled up after ${position} bytes of the image. Free some space there, set TMPDIR to a folder with more room, or decompress the image yourself and give the .img.`,
+        { path: file, folder: path.dirname(dest), decompressedSoFar: position },
+      );
+    }
     throw error instanceof BootcardError ? error : failed(file, source.compression, error instanceof Error ? error.message : String(error));
   } finally {
     await out.close();
