@@ -20,6 +20,8 @@ export const CardErrorCode = {
   BAD_VERSION: 'CARD_BAD_VERSION',
   /** The download failed (network, HTTP status, connection dropped). */
   DOWNLOAD_FAILED: 'CARD_DOWNLOAD_FAILED',
+  /** The firmware cache folder (or one above it) belongs to another user or can be written by others. */
+  UNSAFE_CACHE: 'CARD_UNSAFE_CACHE',
   /** A cached download whose SHA-256 differs from the one recorded when it was downloaded. */
   CHECKSUM_MISMATCH: 'CARD_CHECKSUM_MISMATCH',
   /** A size that is not a number with an optional unit, or `whole` without a card. */

@@ -20,7 +20,7 @@
  * mirror, and for tests that serve a zip on 127.0.0.1.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { BootcardError, CommonErrorCode, inWizardWords, toBootcardError } from '../errors.js';
@@ -142,12 +142,50 @@ function isDamagedZip(error: unknown): boolean {
   return error instanceof BootcardError && DAMAGED_ZIP_CODES.has(error.code);
 }
 
+/**
+ * The cache folder `below` the cache `base`, created if missing, as its real
+ * path, once every folder on that path is known to be this user's or root's
+ * and, from `base` down, writable by no one else. Root with a user's HOME or
+ * XDG_CACHE_HOME (`sudo -E`) would otherwise read and write through whatever
+ * links that user planted there (a `.sha256` link to a root-only file was
+ * overwritten, and a cached checksum read from one ended up in a message).
+ * With every folder trusted, no name on the path can change under bootcard.
+ */
+async function trustedCacheFolder(base: string, below: string): Promise<string> {
+  const wanted = path.join(path.resolve(base), below);
+  let real: string;
+  let baseReal: string;
+  try {
+    await mkdir(wanted, { recursive: true });
+    [real, baseReal] = await Promise.all([realpath(wanted), realpath(path.resolve(base))]);
+  } catch (error) {
+    throw toBootcardError(error, `Could not create the cache folder ${wanted}`);
+  }
+  const uid = process.getuid?.() ?? 0;
+  let folder = '/';
+  for (const part of ['', ...real.split('/').filter(Boolean)]) {
+    folder = path.join(folder, part);
+    const info = await lstat(folder);
+    const insideCache = folder === baseReal || folder.startsWith(`${baseReal}/`);
+    const othersMayWrite = (info.mode & 0o022) !== 0 && (insideCache || (info.mode & 0o1000) === 0);
+    if ((info.uid !== uid && info.uid !== 0) || othersMayWrite) {
+      const why = info.uid !== uid && info.uid !== 0 ? `belongs to another user (uid ${info.uid})` : `can be written by other users (mode ${(info.mode & 0o7777).toString(8).padStart(4, '0')})`;
+      throw new BootcardError(
+        CardErrorCode.UNSAFE_CACHE,
+        `The firmware cache ${real} is not used: ${folder} ${why}, who could redirect what bootcard reads and writes there. Run bootcard as that user, or point XDG_CACHE_HOME at a folder of your own (as root: sudo without -E uses root's own cache).`,
+        { path: folder, cache: real },
+      );
+    }
+  }
+  return real;
+}
+
 /** Returns the cached zip for the version, downloading it first when it is not cached (or cannot be opened, or `refresh`). */
 export async function fetchPftfFirmware<T = undefined>(options: FetchFirmwareOptions<T> = {}): Promise<FetchedFirmware<T>> {
   const env = options.env ?? process.env;
   const version = normalisePftfVersion(options.version ?? PFTF_DEFAULT_VERSION);
   const url = pftfZipUrl(version, options.baseUrl ?? env[FIRMWARE_BASE_URL_ENV] ?? PFTF_RELEASE_BASE_URL);
-  const dir = path.join(options.cacheDir ?? bootcardCacheDir(env), 'pftf', version);
+  const dir = await trustedCacheFolder(options.cacheDir ?? bootcardCacheDir(env), path.join('pftf', version));
   const zip = path.join(dir, pftfZipName(version));
   const sumFile = `${zip}.sha256`;
   const pinned = (options.knownSha256 ?? PFTF_RELEASE_SHA256)[version];
@@ -174,11 +212,6 @@ export async function fetchPftfFirmware<T = undefined>(options: FetchFirmwareOpt
     }
   }
 
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (error) {
-    throw toBootcardError(error, `Could not create the cache folder ${dir}`);
-  }
   const temp = path.join(dir, `.${pftfZipName(version)}.${process.pid}.${Date.now()}.partial`);
   const failed = (why: string, cause?: unknown) =>
     new BootcardError(
