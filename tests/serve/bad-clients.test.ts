@@ -159,14 +159,16 @@ describe('bootcard serve against bad clients', () => {
 
 describe('serve keeps running through errors a dependency would make fatal', () => {
   it('a stray throw, an unhandled rejection and an unheard error event are logged, not the end of the process', () => {
-    // The handler table loads etcher-sdk, whose Emscripten CRC module rethrows from uncaughtException and unhandledRejection.
+    // The first write loads etcher-sdk (lazily, after serve started), whose Emscripten CRC module installs
+    // uncaughtException and unhandledRejection listeners that rethrow: serve must outlive them.
     const script = `
       import { createHandlers } from './electron/ipc/handlers/index.ts';
       import { keepServingThroughErrors } from './electron/serve/lifecycle.ts';
       import { EventEmitter } from 'node:events';
       createHandlers({ frontEnd: 'serve' });
-      const rethrowing = process.listeners('uncaughtException').filter((l) => /throw/.test(String(l))).length;
       keepServingThroughErrors({ info: (m) => console.error(m), warn: (m) => console.error(m) });
+      await import('etcher-sdk');
+      const rethrowing = process.listeners('uncaughtException').filter((l) => /throw/.test(String(l))).length;
       setTimeout(() => { throw new Error('stray throw'); }, 5);
       setTimeout(() => { void Promise.reject(new Error('stray rejection')); }, 10);
       setTimeout(() => new EventEmitter().emit('error', new Error('unheard error event')), 15);
