@@ -8,13 +8,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { attachLoop, describeLoop, sectorsWritten, type LoopDevice } from '../helpers/loop.js';
 import { MiB, readFileRange } from './card-image.js';
-import { startCli } from './cli-process.js';
+import { descendantsOf, exitWithin, startCli } from './cli-process.js';
 
 const IMAGE_BYTES = 12 * MiB;
 const CARD_BYTES = 16 * MiB;
@@ -221,4 +221,54 @@ describeLoop('bootcard flash: compressed images and per-card refusals (real CLI,
       rmSync(small, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('Ctrl-C while decompressing stops at once: nothing written, no decompressor left, no temporary copy', async (ctx) => {
+    if (!haveTool('bzip2')) {
+      console.warn('[skip] the bzip2 command is not installed');
+      ctx.skip();
+    }
+    // bzip2 streams concatenate: 16 copies of one make a 128 MiB image that takes seconds to decompress.
+    const one = path.join(dir, 'part.bz2');
+    execFileSync('sh', ['-c', `head -c ${8 * MiB} /dev/urandom | bzip2 -1 > "$1"`, 'sh', one]);
+    const slow = path.join(dir, 'slow.img.bz2');
+    writeFileSync(slow, Buffer.concat(Array.from({ length: 16 }, () => readFileRange(one, 0, statSync(one).size))));
+    const card = attachLoop(160 * MiB, dir);
+    attached.push(card);
+    try {
+      const before = sectorsWritten(card.device);
+      const cli = startCli(['flash', slow, '--to', card.device, '--include-loop', '--yes'], { env: { ...process.env, TMPDIR: tmpRoot } });
+      const decompressors = new Set<number>();
+      const watch = setInterval(() => {
+        for (const pid of descendantsOf(cli.pid)) {
+          const cmd = readCmdline(pid);
+          if (cmd.startsWith('bzip2')) decompressors.add(pid);
+        }
+      }, 20);
+      let stderr = '';
+      cli.process.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      for (let i = 0; i < 600 && !/decompressing slow\.img\.bz2/.test(stderr); i++) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 300));
+      cli.interruptGroup('SIGINT');
+      const end = await exitWithin(cli, 15_000);
+      clearInterval(watch);
+      expect(end, 'bootcard flash did not exit within 15 s of Ctrl-C').not.toBe('timeout');
+      if (end === 'timeout') return;
+      expect(end.code).toBe(1);
+      expect(end.stderr).toMatch(/Cancelled while decompressing the image: nothing was written/);
+      expect(decompressors.size, 'bzip2 ran').toBeGreaterThan(0);
+      for (const pid of decompressors) expect(readCmdline(pid), `bzip2 ${pid} is still running`).toBe('');
+      expect(sectorsWritten(card.device)).toBe(before);
+      expect(readdirSync(tmpRoot).filter((n) => n.startsWith('bootcard-flash-'))).toEqual([]);
+    } finally {
+      card.detach();
+    }
+  }, 120_000);
 });
+
+function readCmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
