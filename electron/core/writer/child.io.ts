@@ -175,6 +175,9 @@ export async function runWriterChild(input: Readable, output: Writable, options:
       input.off('close', onInputEnd);
       input.off('error', onInputEnd);
       output.off('error', onOutputError);
+      // The last words (a fatal, the results) may still meet a pipe the parent closed: that EPIPE arrives after this,
+      // and with no listener it would crash the child through a dependency's rethrowing handler instead of letting it exit.
+      output.on('error', () => undefined);
       resolve(code);
     };
     const fatal = (error: BootcardError) => {
