@@ -6,6 +6,10 @@
  */
 import { overridesToIgnore } from './privilege.js';
 
+// Taken before anything slow (loading the writer takes seconds on a busy machine): a parent that dies meanwhile must
+// still be noticed as a changed ppid, not mistaken for the parent itself.
+const parentPid = process.ppid;
+
 // Through pkexec the caller is a user, not root: every BOOTCARD_* override (fake sysfs, mount tables, test switches) goes.
 for (const name of overridesToIgnore(process.env)) delete process.env[name];
 
@@ -20,7 +24,7 @@ const onBehalfOfUid = invoker !== undefined && /^\d+$/.test(invoker) ? Number(in
 const { runWriterChild } = await import('./child.io.js');
 const code = await runWriterChild(process.stdin, process.stdout, {
   ...(onBehalfOfUid === undefined ? {} : { onBehalfOfUid }),
-  parentPid: process.ppid,
+  parentPid,
 });
 // Whatever handle a library left open (a timer, a stuck device read), the child ends here, once its last words are out.
 process.stdout.write('', () => process.exit(code));
