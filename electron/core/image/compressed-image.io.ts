@@ -7,10 +7,12 @@
  * The format comes from the first bytes (compression.ts), never the name.
  * gzip and a zip's deflate go through Node's zlib. xz, zstd and bzip2 go
  * through the Debian tools (xz-utils, zstd, bzip2) as child processes: Node
- * 20's zlib has no xz or zstd, the npm xz/zstd bindings need native install
- * scripts (which npm 11 skips, and lzma-native is listed as not allowed; it is
- * also what etcher-sdk's own xz source needs), and the pure-JS decoders are
- * several times slower than the maintained C tools on a multi-GB image.
+ * 20's zlib has no xz or zstd; etcher-sdk's compressed sources cover xz
+ * (lzma-native, which loads here from its shipped prebuilds although its
+ * install script is not allowed) and bzip2 (unbzip2-stream, pure JS, several
+ * times slower than the C tool) but not zstd; and a tool decodes in its own
+ * process, on the second core, leaving this process's event loop and thread
+ * pool to the cards being written.
  *
  * The file is opened once, here, and every byte the decompressor sees comes
  * from that handle through this process, which counts them: the progress of a
