@@ -20,6 +20,13 @@
  *
  * Free gaps shorter than MERGE_GAP are written anyway: a few KiB more beat
  * the card's cost of a separate write.
+ *
+ * Why not etcher-sdk's own way (ConfiguredSource with trimPartitions: it
+ * mounts each ext partition with the ext2fs module, e2fsprogs compiled to
+ * WebAssembly, and records what `trim` discards): it runs all of libext2fs on
+ * the image's metadata, inside the privileged child for an image streamed to
+ * it, where this reads a superblock, the descriptors and bitmaps with every
+ * number bounds-checked; and it knows no FAT.
  */
 import { SECTOR_SIZE } from './sparse-image.js';
 import { parseMbr } from '../fat32/mbr.js';
