@@ -191,4 +191,34 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
     expect((await usedImageExtents(async (o, l) => gpt.subarray(o, o + l), gpt.length)).extents).toEqual([{ offset: 0, length: gpt.length }]);
     rmSync(image);
   }, 60_000);
+
+  it('hostile metadata (2,000 deterministic mutations of the superblock, descriptors and bitmaps) never throws, hangs or points outside the image', async () => {
+    const image = path.join(dir, 'fuzz.img');
+    const size = 16 * MiB;
+    closeSync(openSync(image, 'w'));
+    execFileSync('truncate', ['-s', String(size + MiB), image]);
+    execFileSync('mkfs.ext4', ['-q', '-F', '-b', '1024', '-E', `offset=${MiB}`, '-d', rootFiles, image, `${size / 1024}k`]);
+    execFileSync('sfdisk', ['-q', image], { input: `label: dos\nstart=2048, size=${size / 512}, type=83\n` });
+    const bytes = readFileSync(image);
+    const metadata = { from: MiB + 1024, length: 8192 };
+    const pristine = Buffer.from(bytes.subarray(metadata.from, metadata.from + metadata.length));
+    let seed = 14;
+    const next = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    for (let i = 0; i < 2000; i++) {
+      pristine.copy(bytes, metadata.from);
+      // Superblock (1024..2047), descriptor table (block 2..), and the first bitmaps: what the reader parses.
+      for (let k = 0; k < 1 + Math.floor(next() * 8); k++) bytes[metadata.from + Math.floor(next() * metadata.length)] = Math.floor(next() * 256);
+      const used = await usedImageExtents(async (offset, length) => {
+        expect(offset + length, `mutation ${i} reads past the image`).toBeLessThanOrEqual(bytes.length);
+        return bytes.subarray(offset, offset + length);
+      }, bytes.length);
+      for (const e of used.extents) {
+        expect(e.offset % 512 === 0 && e.length % 512 === 0 && e.offset + e.length <= bytes.length, `mutation ${i}`).toBe(true);
+      }
+      // Whatever the metadata says, the partition table and the superblock itself are written.
+      expect(used.extents[0]!.offset).toBe(0);
+      expect(used.extents.some((e) => e.offset <= MiB + 1024 && e.offset + e.length >= MiB + 2048), `mutation ${i}`).toBe(true);
+    }
+    rmSync(image);
+  }, 120_000);
 });

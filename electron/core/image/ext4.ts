@@ -77,7 +77,7 @@ export function parseExt4Superblock(bytes: Uint8Array): Ext4Superblock | null {
   const revLevel = v.getUint32(0x4c, true);
   const inodeSize = revLevel === 0 ? 128 : v.getUint16(0x58, true);
   const descriptorSize = is64 ? v.getUint16(0xfe, true) : 32;
-  if (blocksPerGroup === 0 || blocksPerGroup > blockSize * 8 || blocksCount <= firstDataBlock || inodeSize < 128 || (is64 && (descriptorSize < 64 || descriptorSize > 1024))) return null;
+  if (blocksPerGroup < 256 || blocksPerGroup % 8 !== 0 || blocksPerGroup > blockSize * 8 || blocksCount <= firstDataBlock || inodeSize < 128 || (is64 && (descriptorSize < 64 || descriptorSize > 1024))) return null;
   return {
     blocksCount,
     firstDataBlock,

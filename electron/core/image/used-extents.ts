@@ -76,6 +76,14 @@ export interface UsedImage {
 export const MERGE_GAP = 256 * 1024;
 /** Bytes of a bitmap or FAT read at once. */
 const READ_CHUNK = 4 * 1024 * 1024;
+/**
+ * Bounds on what an image's metadata can make this read or keep (it runs in
+ * the privileged child for a streamed image): past them the file system is
+ * simply written whole.
+ */
+const MAX_GROUPS = 1 << 20;
+const MAX_DESCRIPTOR_TABLE = 64 * 1024 * 1024;
+const MAX_RUNS = 1 << 20;
 /** MBR types that are not a file system bootcard can read: GPT's protective entry and extended partitions. */
 const WHOLE_IMAGE_TYPES = new Set([0xee, 0x05, 0x0f, 0x85]);
 
@@ -103,6 +111,7 @@ export function normaliseExtents(extents: readonly Extent[], size: number, gap =
 async function ext4Used(read: ReadBytes, start: number, sb: Ext4Superblock): Promise<Extent[] | string> {
   const bs = sb.blockSize;
   const gdtBlocks = descriptorTableBlocks(sb);
+  if (sb.groupCount > MAX_GROUPS || gdtBlocks * bs > MAX_DESCRIPTOR_TABLE) return `${sb.groupCount} block groups`;
   const table = await read(start + (sb.firstDataBlock + 1) * bs, gdtBlocks * bs);
   const groups = parseGroupDescriptors(table, sb);
   if (groups.length !== sb.groupCount) return 'a short group descriptor table';
@@ -125,14 +134,15 @@ async function ext4Used(read: ReadBytes, start: number, sb: Ext4Superblock): Pro
     while (g + n < groups.length && n * bs < READ_CHUNK && groups[g + n]!.blockBitmap === groups[g]!.blockBitmap + n && !(uninitValid && groups[g + n]!.flags & BG_BLOCK_UNINIT)) n++;
     const bitmaps = await read(start + groups[g]!.blockBitmap * bs, n * bs);
     for (let k = 0; k < n; k++) {
-      blocks.push(...usedRuns(bitmaps.subarray(k * bs, (k + 1) * bs), groupBlockCount(sb, g + k), groupFirstBlock(sb, g + k)));
+      for (const run of usedRuns(bitmaps.subarray(k * bs, (k + 1) * bs), groupBlockCount(sb, g + k), groupFirstBlock(sb, g + k))) blocks.push(run);
+      if (blocks.length > MAX_RUNS) return 'too fragmented to list';
     }
     g += n;
   }
   return blocks.map((b) => ({ offset: start + b.first * bs, length: Math.min(b.count, sb.blocksCount - b.first) * bs })).filter((e) => e.length > 0);
 }
 
-async function fat32Used(read: ReadBytes, start: number, boot: FatBootSector, partitionLength: number): Promise<Extent[]> {
+async function fat32Used(read: ReadBytes, start: number, boot: FatBootSector, partitionLength: number): Promise<Extent[] | string> {
   const bps = boot.bytesPerSector;
   const dataStart = (boot.reservedSectors + boot.fatCount * boot.fatSectors) * bps;
   const clusterBytes = boot.sectorsPerCluster * bps;
@@ -155,6 +165,7 @@ async function fat32Used(read: ReadBytes, start: number, boot: FatBootSector, pa
         if (runStart < 0) runStart = c;
       } else close(c);
     }
+    if (out.length > MAX_RUNS) return 'too fragmented to list';
   }
   close(entries);
   // Past the last cluster: not the file system's, so written as it is.
@@ -183,7 +194,9 @@ async function fileSystemUse(read: ReadBytes, start: number, length: number): Pr
   if (boot) {
     if (boot.bytesPerSector !== SECTOR_SIZE) return whole('fat32', `${boot.bytesPerSector}-byte sectors`);
     if (boot.totalSectors * SECTOR_SIZE > length) return whole('fat32', 'the file system is larger than its partition');
-    const extents = normaliseExtents(await fat32Used(read, start, boot, length), start + length, 0);
+    const used = await fat32Used(read, start, boot, length);
+    if (typeof used === 'string') return whole('fat32', used);
+    const extents = normaliseExtents(used, start + length, 0);
     return { extents, use: { offset: start, length, kind: 'fat32', usedBytes: sum(extents) } };
   }
   return whole('other', 'not an ext2/3/4 or FAT32 file system');
