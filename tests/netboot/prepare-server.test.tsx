@@ -45,7 +45,7 @@ describeTools('Prepare the server (wizard)', () => {
     await user.type(screen.getByLabelText('Pis'), 'DC:A6:32:01:36:C2{enter}dc:a6:32:01:36:c3');
     await user.click(screen.getByRole('button', { name: 'Prepare the server' }));
     const done = await screen.findByTestId('netboot-result');
-    expect(done.textContent).toContain('Built 2 Pi folder(s)');
+    expect(done.textContent).toContain('Built 2 Pi folders');
     const a = path.join(dir, 'tftp', 'dc-a6-32-01-36-c2', 'kernel8.img');
     const b = path.join(dir, 'tftp', 'dc-a6-32-01-36-c3', 'kernel8.img');
     expect(statSync(a).ino).toBe(statSync(b).ino);

@@ -108,9 +108,9 @@ function registerTree(netboot: Command, ctx: CliContext): void {
       );
       ctx.print(
         [
-          `Built ${result.pis.length} Pi folder(s) in ${options.tftpRoot}:`,
+          `Built ${result.pis.length} Pi ${result.pis.length === 1 ? 'folder' : 'folders'} in ${options.tftpRoot}:`,
           ...lines,
-          `Boot files: ${result.sharedFiles} shared file(s), ${result.sharedBytes} bytes, linked into every Pi folder.`,
+          `Boot files: ${result.sharedFiles} shared ${result.sharedFiles === 1 ? 'file' : 'files'}, ${result.sharedBytes} bytes, linked into every Pi folder.`,
           result.bootcode === 'not-ours' ? 'Note: a different bootcode.bin is already at the TFTP root; bootcard left it.' : result.bootcode === 'absent' ? 'Note: the image has no bootcode.bin (only Pi 3 and older need it).' : 'bootcode.bin is at the TFTP root.',
           ...(result.root ? [`Root file system: ${result.root.entries} entries (${result.root.hardLinks} hard links, ${result.root.devices} device nodes, ${result.root.xattrs} extended attributes).`] : []),
           ...(options.nfsRoot ? [] : ['cmdline.txt is the image\'s own (no --nfs-root): point its root= at your NFS root yourself.']),
