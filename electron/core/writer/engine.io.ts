@@ -95,13 +95,17 @@ export async function runWrite(request: WriteRequest, options: RunWriteOptions =
   const describe = options.onBehalfOfUid === undefined ? deps.describeTarget : onlyDeviceNodes(deps.describeTarget);
   const resolved = await resolveTargets(request.targets, describe);
   const image = await prepareImage(request, options.onBehalfOfUid);
-  return Promise.all(
-    resolved.map(async ({ target, found }) => {
-      const result = await writeOneTarget(target, found, image, request, deps, options);
-      request.onResult?.(result);
-      return result;
-    }),
-  );
+  try {
+    return await Promise.all(
+      resolved.map(async ({ target, found }) => {
+        const result = await writeOneTarget(target, found, image, request, deps, options);
+        request.onResult?.(result);
+        return result;
+      }),
+    );
+  } finally {
+    await image.release?.();
+  }
 }
 
 /**

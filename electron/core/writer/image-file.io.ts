@@ -5,7 +5,7 @@ import path from 'node:path';
 import { BootcardError, toBootcardError } from '../errors.js';
 import type { SparseImage } from '../image/sparse-image.js';
 import { saveSparseImage } from '../image/sparse-image.io.js';
-import { digestOf, fileImageReader } from './card-source.io.js';
+import { digestOf, fileImageReader, type ImageReader } from './card-source.io.js';
 import type { PreparedImage } from './prepared-image.io.js';
 import { ProgressMeter } from './progress.js';
 import { isSparseSource, WriteErrorCode, type WriteRequest, type WriteResult } from './types.js';
@@ -20,40 +20,30 @@ const ZERO_CHUNK = Buffer.alloc(HOLE_GRAIN);
  * `cp --sparse=always` does, and as `card --out` saves a composed image): a 260 MiB card
  * image with 3 MiB of data takes 3 MiB of disk. The file is new, so its holes read as zeros.
  */
-async function copyWithHoles(source: string, target: string, size: number, replaces: string): Promise<void> {
-  const input = await open(source, 'r');
+async function copyWithHoles(read: ImageReader, target: string, size: number, replaces: string): Promise<void> {
+  const before = await stat(replaces).then((st) => (st.isFile() ? st : null), () => null);
+  // A replaced image keeps its permission bits (and owner, as root), as every bootcard output does.
+  const output = await open(target, 'wx', before ? 0o600 : 0o644);
   try {
-    const before = await stat(replaces).then((st) => (st.isFile() ? st : null), () => null);
-    // A replaced image keeps its permission bits (and owner, as root), as every bootcard output does.
-    const output = await open(target, 'wx', before ? 0o600 : 0o644);
-    try {
-      if (before) {
-        if (process.getuid?.() === 0) await output.chown(before.uid, before.gid);
-        await output.chmod(before.mode & 0o777);
-      }
-      await output.truncate(size);
-      const chunk = Buffer.alloc(COPY_CHUNK);
-      for (let at = 0; at < size; at += COPY_CHUNK) {
-        const length = Math.min(COPY_CHUNK, size - at);
-        let got = 0;
-        while (got < length) {
-          const { bytesRead } = await input.read(chunk, got, length - got, at + got);
-          if (bytesRead === 0) throw new BootcardError(WriteErrorCode.BAD_REQUEST, `${source} ended at byte ${at + got} while it was copied; it changed while it was being written.`, { path: source });
-          got += bytesRead;
-        }
-        // Holes at HOLE_GRAIN: finer than the read, so data scattered in a composed card's FAT leaves the zeros between it unwritten.
-        for (let from = 0; from < length; from += HOLE_GRAIN) {
-          const piece = chunk.subarray(from, Math.min(length, from + HOLE_GRAIN));
-          if (piece.equals(ZERO_CHUNK.subarray(0, piece.length))) continue;
-          for (let written = 0; written < piece.length; ) written += (await output.write(piece, written, piece.length - written, at + from + written)).bytesWritten;
-        }
-      }
-      await output.sync();
-    } finally {
-      await output.close();
+    if (before) {
+      if (process.getuid?.() === 0) await output.chown(before.uid, before.gid);
+      await output.chmod(before.mode & 0o777);
     }
+    await output.truncate(size);
+    const chunk = Buffer.alloc(COPY_CHUNK);
+    for (let at = 0; at < size; at += COPY_CHUNK) {
+      const length = Math.min(COPY_CHUNK, size - at);
+      await read(chunk, 0, length, at);
+      // Holes at HOLE_GRAIN: finer than the read, so data scattered in a composed card's FAT leaves the zeros between it unwritten.
+      for (let from = 0; from < length; from += HOLE_GRAIN) {
+        const piece = chunk.subarray(from, Math.min(length, from + HOLE_GRAIN));
+        if (piece.equals(ZERO_CHUNK.subarray(0, piece.length))) continue;
+        for (let written = 0; written < piece.length; ) written += (await output.write(piece, written, piece.length - written, at + from + written)).bytesWritten;
+      }
+    }
+    await output.sync();
   } finally {
-    await input.close();
+    await output.close();
   }
 }
 
@@ -78,7 +68,12 @@ export async function writeImageFile(
     const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.partial`);
     try {
       // Streamed (images can be gigabytes), so not through the in-memory atomic writer; same temp + fsync + rename.
-      await copyWithHoles(image.sourcePath!, temp, image.size, file);
+      const reader = await image.openReader();
+      try {
+        await copyWithHoles(reader.read, temp, image.size, file);
+      } finally {
+        await reader.close();
+      }
       await rename(temp, file);
     } catch (error) {
       await rm(temp, { force: true });

@@ -10,14 +10,15 @@
  * still that of the whole image, as `sha256sum` prints it; each card is
  * verified extent by extent against the same pass's checksums.
  */
-import { stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { deviceNumberOf } from '../drives/enumerate.io.js';
-import { BootcardError, CommonErrorCode, toBootcardError } from '../errors.js';
+import { BootcardError, CommonErrorCode } from '../errors.js';
 import { assertImageNotTruncated } from '../fat32/reader.js';
 import { assertSparseImage, zeroRangesOf } from '../image/sparse-image.js';
 import { usedImageExtents, type UsedImage } from '../image/used-extents.js';
-import { boundedImageReader, extentDigests, fileImageReader, sparseImageReader, wholeImageDigests, type ImageReader } from './card-source.io.js';
+import { openInputFile } from '../files/input-file.io.js';
+import { boundedImageReader, extentDigests, sparseImageReader, wholeImageDigests, type ImageReader } from './card-source.io.js';
 import { splitAtHead, type RangeExtent } from './layout.js';
 import { isSparseSource, isStreamSource, WriteErrorCode, type StreamSource, type WriteRequest } from './types.js';
 
@@ -37,6 +38,8 @@ export interface PreparedImage {
   readonly extentSha256?: ReadonlyMap<number, string>;
   /** A raw image's file systems and what of them is written (absent for a composed image). */
   readonly used?: UsedImage;
+  /** Closes what the image holds open (an image file's one handle); runWrite calls it when every target is done. */
+  readonly release?: () => Promise<void>;
 }
 
 /** A raw image's used extents, read through `read`. */
@@ -74,34 +77,46 @@ export async function prepareImage(request: WriteRequest, onBehalfOfUid: number 
     );
   }
   const sourcePath = path.resolve(image.path);
-  let info;
+  // One handle for everything (checks, checksums, every reader, the copy to an image file): the name is
+  // followed once, and a link swapped afterwards (or a FIFO put in its place) changes nothing.
+  const input = await openInputFile(sourcePath, { what: 'image', maxBytes: MAX_IMAGE_FILE_BYTES, ...(request.signal ? { signal: request.signal } : {}) });
   try {
-    info = await stat(sourcePath);
+    const info = input.stat;
+    assertDiskImageSize(image.path, info.size);
+    const read = handleImageReader(input.handle, info.size);
+    await assertWholeImage({ read, close: async () => undefined }, info.size);
+    const { extents, used } = await rawImageExtents(read, info.size);
+    const digests = request.verify ? await wholeImageDigests(read, info.size, extents, request.signal) : undefined;
+    return {
+      size: info.size,
+      extents,
+      zeroExtents: [],
+      sourcePath,
+      sourceDeviceNumber: deviceNumberOf(info.dev),
+      openReader: async () => ({ read, close: async () => undefined }),
+      release: () => input.close(),
+      used,
+      ...(digests ? { sha256: digests.overall, extentSha256: digests.each } : {}),
+    };
   } catch (error) {
-    throw toBootcardError(error, `Cannot read the image ${image.path}`);
+    await input.close().catch(() => undefined);
+    throw error;
   }
-  if (!info.isFile()) throw new BootcardError(WriteErrorCode.BAD_REQUEST, `${image.path} is not an image file.`);
-  assertDiskImageSize(image.path, info.size);
-  await assertWholeImage(await fileImageReader(sourcePath), info.size);
-  let digests: { overall: string; each: Map<number, string> } | undefined;
-  const reader = await fileImageReader(sourcePath);
-  let extents: RangeExtent[];
-  let used: UsedImage;
-  try {
-    ({ extents, used } = await rawImageExtents(reader.read, info.size));
-    if (request.verify) digests = await wholeImageDigests(reader.read, info.size, extents, request.signal);
-  } finally {
-    await reader.close();
-  }
-  return {
-    size: info.size,
-    extents,
-    zeroExtents: [],
-    sourcePath,
-    sourceDeviceNumber: deviceNumberOf(info.dev),
-    openReader: () => fileImageReader(sourcePath),
-    used,
-    ...(digests ? { sha256: digests.overall, extentSha256: digests.each } : {}),
+}
+
+/** The largest image file bootcard writes: 2 TiB, as the writer's protocol. */
+const MAX_IMAGE_FILE_BYTES = 2 ** 41;
+
+/** Positional reads of an open image file of `size` bytes; zeros past its end. Shared by every reader (positional reads do not interfere). */
+function handleImageReader(handle: FileHandle, size: number): ImageReader {
+  return async (buffer, bufferOffset, length, position) => {
+    let done = 0;
+    while (done < length && position + done < size) {
+      const { bytesRead } = await handle.read(buffer, bufferOffset + done, Math.min(length - done, size - position - done), position + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    buffer.fill(0, bufferOffset + done, bufferOffset + length);
   };
 }
 
