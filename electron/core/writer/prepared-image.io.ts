@@ -31,7 +31,7 @@ export interface PreparedImage {
   readonly sourceDeviceNumber?: string;
   /** The bytes arrive through a reader (the privileged child): there is no file here to copy, so no file target. */
   readonly streamed?: boolean;
-  /** A fresh reader per target (each has its own file handle). */
+  /** A reader per target (positional reads: an image file's one handle is shared; closing the reader leaves it open, `release` closes it). */
   openReader(): Promise<{ read: ImageReader; close(): Promise<void> }>;
   /** With verify: SHA-256 of all extents in offset order (what the result reports), and of each extent by offset. */
   readonly sha256?: string;
