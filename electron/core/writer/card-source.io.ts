@@ -63,18 +63,19 @@ export function sparseImageReader(image: SparseImage): ImageReader {
 export async function fileImageReader(path: string): Promise<{ read: ImageReader; size: number; close(): Promise<void> }> {
   const handle: FileHandle = await open(path, 'r');
   const size = (await handle.stat()).size;
-  return {
-    size,
-    close: () => handle.close(),
-    read: async (buffer, bufferOffset, length, position) => {
-      let done = 0;
-      while (done < length && position + done < size) {
-        const { bytesRead } = await handle.read(buffer, bufferOffset + done, Math.min(length - done, size - position - done), position + done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
-      buffer.fill(0, bufferOffset + done, bufferOffset + length);
-    },
+  return { size, close: () => handle.close(), read: handleImageReader(handle, size) };
+}
+
+/** Positional reads of an open image file of `size` bytes, zeros past its end; readers may share the handle (positional reads do not interfere). */
+export function handleImageReader(handle: FileHandle, size: number): ImageReader {
+  return async (buffer, bufferOffset, length, position) => {
+    let done = 0;
+    while (done < length && position + done < size) {
+      const { bytesRead } = await handle.read(buffer, bufferOffset + done, Math.min(length - done, size - position - done), position + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    buffer.fill(0, bufferOffset + done, bufferOffset + length);
   };
 }
 

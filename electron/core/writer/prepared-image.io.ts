@@ -10,7 +10,6 @@
  * still that of the whole image, as `sha256sum` prints it; each card is
  * verified extent by extent against the same pass's checksums.
  */
-import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { deviceNumberOf } from '../drives/enumerate.io.js';
 import { BootcardError, CommonErrorCode } from '../errors.js';
@@ -18,7 +17,7 @@ import { assertImageNotTruncated } from '../fat32/reader.js';
 import { assertSparseImage, zeroRangesOf } from '../image/sparse-image.js';
 import { usedImageExtents, type UsedImage } from '../image/used-extents.js';
 import { openInputFile } from '../files/input-file.io.js';
-import { boundedImageReader, extentDigests, sparseImageReader, wholeImageDigests, type ImageReader } from './card-source.io.js';
+import { boundedImageReader, extentDigests, handleImageReader, sparseImageReader, wholeImageDigests, type ImageReader } from './card-source.io.js';
 import { splitAtHead, type RangeExtent } from './layout.js';
 import { isSparseSource, isStreamSource, WriteErrorCode, type StreamSource, type WriteRequest } from './types.js';
 
@@ -106,19 +105,6 @@ export async function prepareImage(request: WriteRequest, onBehalfOfUid: number 
 
 /** The largest image file bootcard writes: 2 TiB, as the writer's protocol. */
 const MAX_IMAGE_FILE_BYTES = 2 ** 41;
-
-/** Positional reads of an open image file of `size` bytes; zeros past its end. Shared by every reader (positional reads do not interfere). */
-function handleImageReader(handle: FileHandle, size: number): ImageReader {
-  return async (buffer, bufferOffset, length, position) => {
-    let done = 0;
-    while (done < length && position + done < size) {
-      const { bytesRead } = await handle.read(buffer, bufferOffset + done, Math.min(length - done, size - position - done), position + done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    buffer.fill(0, bufferOffset + done, bufferOffset + length);
-  };
-}
 
 export function assertDiskImageSize(name: string, size: number): void {
   if (size === 0 || size % 512 !== 0) {
