@@ -20,6 +20,7 @@
  * paths come from the image, and bootcard never descends into an image
  * symlink, so every folder it touches under the destination is one rdump made.
  */
+import type { ExtractSummary } from './tree-result.js';
 import { spawn } from 'node:child_process';
 import { chmod, link, lchown, mkdtemp, open, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -46,13 +47,7 @@ export interface Ext4Entry {
   readonly gid: number;
 }
 
-export interface ExtractSummary {
-  readonly entries: number;
-  readonly hardLinks: number;
-  readonly devices: number;
-  readonly xattrs: number;
-  readonly skippedSockets: number;
-}
+export type { ExtractSummary } from './tree-result.js';
 
 interface Ext4Source {
   /** The image file (opened by the caller, passed to debugfs as fd 3). */

@@ -23,7 +23,10 @@ import { openByteReader } from '../fat32/byte-reader.io.js';
 import { decompressToSparseFile, detectCompression } from '../image/compressed-image.io.js';
 import { netbootCmdline, type NfsRootOptions } from './cmdline.js';
 import { NetbootErrorCode } from './errors.js';
-import { extractExt4, type ExtractSummary } from './ext4-extract.io.js';
+import { extractExt4 } from './ext4-extract.io.js';
+import type { ExtractSummary, PiTreeResult, TreeResult } from './tree-result.js';
+
+export type { ExtractSummary, PiTreeResult, TreeResult } from './tree-result.js';
 import { netbootFstab } from './fstab.js';
 import { readOsImageLayout } from './image-layout.js';
 import { TFTP_PREFIX_MODE } from './pi-id.js';
@@ -60,24 +63,6 @@ export interface TreeOptions {
   readonly onProgress?: (text: string) => void;
   /** Aborting stops the run within seconds (child processes killed); finished Pi folders stay, the rest as before. */
   readonly signal?: AbortSignal;
-}
-
-export interface PiTreeResult {
-  readonly folder: string;
-  readonly kind: string;
-  readonly tftpFolder: string;
-  readonly nfsFolder: string | null;
-  readonly bootFiles: number;
-  readonly replaced: boolean;
-}
-
-export interface TreeResult {
-  readonly pis: readonly PiTreeResult[];
-  readonly sharedFiles: number;
-  readonly sharedBytes: number;
-  readonly bootcode: 'written' | 'kept' | 'absent' | 'not-ours';
-  readonly root: ExtractSummary | null;
-  readonly compression: string;
 }
 
 function unsafePath(name: string): BootcardError {

@@ -1,25 +1,10 @@
 /** The wizard's "Prepare the server": the same tree step as `bootcard netboot tree`, for the Pis the station wrote. */
 import { z } from 'zod';
 import { channel } from '../define.js';
+import type { TreeResult as NetbootTreeResult } from '../../core/netboot/tree-result.js';
 import { filePathSchema } from './common.js';
 
-export interface NetbootTreePiResult {
-  readonly folder: string;
-  readonly kind: string;
-  readonly tftpFolder: string;
-  readonly nfsFolder: string | null;
-  readonly bootFiles: number;
-  readonly replaced: boolean;
-}
-
-export interface NetbootTreeResult {
-  readonly pis: readonly NetbootTreePiResult[];
-  readonly sharedFiles: number;
-  readonly sharedBytes: number;
-  readonly bootcode: 'written' | 'kept' | 'absent' | 'not-ours';
-  readonly root: { readonly entries: number; readonly hardLinks: number; readonly devices: number; readonly xattrs: number; readonly skippedSockets: number } | null;
-  readonly compression: string;
-}
+export type { PiTreeResult as NetbootTreePiResult, TreeResult as NetbootTreeResult } from '../../core/netboot/tree-result.js';
 
 export interface NetbootTreeProgress {
   readonly text: string;
