@@ -266,7 +266,14 @@ export async function decompressToSparseFile(
   onCompressedBytes?: (read: number, total: number) => void,
 ): Promise<{ compression: Compression; size: number; compressedSize: number }> {
   const source = await openDecompressed(file, { ...(signal ? { signal } : {}), ...(onCompressedBytes ? { onCompressedBytes } : {}) });
-  const out = await open(dest, 'wx', 0o600);
+  let out: FileHandle;
+  try {
+    out = await open(dest, 'wx', 0o600);
+  } catch (error) {
+    // The decompressor already runs (a child process for xz, zstd, bzip2) and holds the image open: end both.
+    await source.cancel();
+    throw toBootcardError(error, `Could not create the decompressed image ${dest}`);
+  }
   let position = 0;
   try {
     // Errors (a damaged archive, a failing tool) end the loop by rejecting `finished` first, or by the stream's own error.
