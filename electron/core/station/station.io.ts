@@ -123,6 +123,8 @@ export class Station {
   async start(): Promise<Drive[]> {
     const paths = enumerationPaths(this.options.env ?? process.env);
     const present = (await listDrives({ includeLoop: this.options.includeLoop ?? false, paths })).filter((d) => this.watched(d));
+    // stop() came while the cards were being listed (serve stopping, the page's Stop): watching now would outlive it.
+    if (this.stopping) return [];
     this.startedMs = Date.now();
     this.running = true;
     for (const d of present) this.slots.set(d.device, { device: d.device, drive: d, key: cardKey(d), state: d.size > 0 ? 'present' : 'empty', detached: false });
