@@ -44,6 +44,8 @@ export class StationService {
       ...(this.options.logFile ? { logFile: this.options.logFile } : {}),
       onChange: (s) => this.publish(s),
     });
+    // The server began stopping while the card was composed: close() found no station to stop, so none may start now.
+    if (this.closing) throw new BootcardError(CommonErrorCode.CANCELLED, 'The server is stopping: the station did not start and no card was written.');
     this.station = station;
     await station.start();
     return station.snapshot();
