@@ -10,11 +10,24 @@ import { StationErrorCode, type StationLogLine } from './station-state.js';
 /** The lines of an existing log; none when it does not exist yet. A line that is not JSON (a torn last line) is left out. */
 export async function readStationLog(file: string): Promise<StationLogLine[]> {
   let text: string;
+  let handle: fs.FileHandle;
   try {
-    text = await fs.readFile(file, 'utf8');
+    // As open() for appending: a link swapped in after that check is not followed (root would read any file), a FIFO does not hang.
+    handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return [];
+    const why = code === 'ELOOP' ? 'it is a symbolic link' : (error as Error).message;
+    throw new BootcardError(StationErrorCode.LOG_FAILED, `Cannot read the station log ${file} (${why}); give another --log file.`);
+  }
+  try {
+    if (!(await handle.stat()).isFile()) throw new BootcardError(StationErrorCode.LOG_FAILED, `The station log ${file} is not a regular file; give a regular file in a folder you can write.`);
+    text = await handle.readFile('utf8');
+  } catch (error) {
+    if (BootcardError.is(error)) throw error;
     throw new BootcardError(StationErrorCode.LOG_FAILED, `Cannot read the station log ${file} (${(error as Error).message}); give another --log file.`);
+  } finally {
+    await handle.close();
   }
   const out: StationLogLine[] = [];
   for (const line of text.split('\n')) {
