@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { BootcardError } from '../core/errors.js';
 
@@ -61,9 +61,13 @@ export async function loadOrCreateTokenFile(file: string): Promise<TokenFileResu
     await handle.chmod(0o600);
     await handle.writeFile(`${token}\n`);
     await handle.sync();
-  } finally {
-    await handle.close();
+  } catch (error) {
+    // An empty or half-written file would make every later start refuse it as malformed: leave nothing.
+    await handle.close().catch(() => undefined);
+    await unlink(file).catch(() => undefined);
+    throw unreadable(file, `it could not be written (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
+  await handle.close();
   return { token, created: true };
 }
 
