@@ -27,26 +27,33 @@ export class StationService {
   private readonly listeners = new Set<Listener>();
   private readonly endListeners = new Set<() => void>();
   private closing: Promise<void> | undefined;
+  /** A start is composing its card: a second start in that time would make a station the first cannot see. */
+  private starting = false;
 
   constructor(private readonly options: StationServiceOptions) {}
 
   readonly start: Handler<'station.start'> = async ({ recipe, verify, lock, timestamp }, ctx) => {
-    if (this.station) throw new BootcardError(StationErrorCode.ALREADY_RUNNING, 'A station is already running on this server; open its page, or stop it first.');
+    if (this.station || this.starting) throw new BootcardError(StationErrorCode.ALREADY_RUNNING, 'A station is already running on this server; open its page, or stop it first.');
     if (lock && !verify) throw new BootcardError(CommonErrorCode.INVALID_REQUEST, 'Cards are locked only after they verified; keep verify on to lock.');
-    const { image } = await composeRecipe(recipe, this.options.cwd, timestamp ?? Math.floor(Date.now() / 1000), ctx.signal);
-    if (this.station) throw new BootcardError(StationErrorCode.ALREADY_RUNNING, 'A station is already running on this server; open its page, or stop it first.');
-    const station = await Station.prepare({
-      recipe: { size: image.size, imageFor: () => image },
-      verify,
-      lock,
-      includeLoop: this.options.includeLoop,
-      ...(this.options.loopDir !== undefined ? { loopDir: this.options.loopDir } : {}),
-      ...(this.options.logFile ? { logFile: this.options.logFile } : {}),
-      onChange: (s) => this.publish(s),
-    });
-    // The server began stopping while the card was composed: close() found no station to stop, so none may start now.
-    if (this.closing) throw new BootcardError(CommonErrorCode.CANCELLED, 'The server is stopping: the station did not start and no card was written.');
-    this.station = station;
+    this.starting = true;
+    let station: Station;
+    try {
+      const { image } = await composeRecipe(recipe, this.options.cwd, timestamp ?? Math.floor(Date.now() / 1000), ctx.signal);
+      station = await Station.prepare({
+        recipe: { size: image.size, imageFor: () => image },
+        verify,
+        lock,
+        includeLoop: this.options.includeLoop,
+        ...(this.options.loopDir !== undefined ? { loopDir: this.options.loopDir } : {}),
+        ...(this.options.logFile ? { logFile: this.options.logFile } : {}),
+        onChange: (s) => this.publish(s),
+      });
+      // The server began stopping while the card was composed: close() found no station to stop, so none may start now.
+      if (this.closing) throw new BootcardError(CommonErrorCode.CANCELLED, 'The server is stopping: the station did not start and no card was written.');
+      this.station = station;
+    } finally {
+      this.starting = false;
+    }
     await station.start();
     return station.snapshot();
   };
