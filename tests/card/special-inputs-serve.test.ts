@@ -13,26 +13,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createClient, type Transport } from '../../electron/ipc/client.js';
-import type { WireFromMain } from '../../electron/ipc/define.js';
+import { createClient } from '../../electron/ipc/client.js';
 import { CardErrorCode } from '../../electron/core/card/errors.js';
 import { BootcardError } from '../../electron/core/errors.js';
 import { startServeChild, type ServeChild } from '../e2e/setup.js';
 import { describeShared, eepromFixture } from '../helpers/shared.js';
 import { buildZip, deflatedZeros, storedEntry, type RawZipEntry } from './hostile-zip.js';
+import { socketTransport } from '../helpers/wire.js';
 
 const MIB = 1024 * 1024;
-
-function socketTransport(ws: WebSocket): Transport {
-  return {
-    send: (m) => ws.send(JSON.stringify(m)),
-    onMessage(listener) {
-      const l = (data: WebSocket.RawData) => listener(JSON.parse(data.toString()) as WireFromMain);
-      ws.on('message', l);
-      return () => ws.off('message', l);
-    },
-  };
-}
 
 async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

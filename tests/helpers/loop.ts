@@ -51,6 +51,11 @@ export function attachLoop(sizeBytes: number, dir: string): LoopDevice {
   const fd = openSync(backingFile, 'w');
   ftruncateSync(fd, sizeBytes);
   closeSync(fd);
+  return attachLoopFile(backingFile);
+}
+
+/** Attaches an existing backing file (a card put back in); detach() detaches it once, never another test's. */
+export function attachLoopFile(backingFile: string): LoopDevice {
   const device = execFileSync('losetup', ['-f', '--show', backingFile], { encoding: 'utf8' }).trim();
   let attached = true;
   return {

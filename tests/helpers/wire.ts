@@ -6,6 +6,7 @@
 import type { Transport } from '../../electron/ipc/client.js';
 import type { WireFromMain, WireToMain } from '../../electron/ipc/define.js';
 import { createDispatcher, type Handlers } from '../../electron/ipc/dispatcher.js';
+import type WebSocket from 'ws';
 
 export function wireTransport(handlers: Handlers): Transport & { readonly sent: WireToMain[] } {
   const dispatcher = createDispatcher(handlers);
@@ -22,6 +23,18 @@ export function wireTransport(handlers: Handlers): Transport & { readonly sent: 
     onMessage(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+  };
+}
+
+/** A transport over a `ws` client socket to a real `bootcard serve` (JSON text frames, as the page sends them). */
+export function socketTransport(ws: WebSocket): Transport {
+  return {
+    send: (m) => ws.send(JSON.stringify(m)),
+    onMessage(listener) {
+      const l = (data: WebSocket.RawData) => listener(JSON.parse(data.toString()) as WireFromMain);
+      ws.on('message', l);
+      return () => ws.off('message', l);
     },
   };
 }

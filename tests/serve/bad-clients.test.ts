@@ -13,10 +13,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createClient, type Transport } from '../../electron/ipc/client.js';
-import type { WireFromMain } from '../../electron/ipc/define.js';
+import { createClient } from '../../electron/ipc/client.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 import { startServeChild, type ServeChild } from '../e2e/setup.js';
+import { socketTransport } from '../helpers/wire.js';
 
 const MASK = Buffer.from([0x12, 0x34, 0x56, 0x78]);
 
@@ -72,17 +72,6 @@ function closedBy(socket: net.Socket, ms: number): Promise<boolean> {
     });
     socket.resume();
   });
-}
-
-function socketTransport(ws: WebSocket): Transport {
-  return {
-    send: (m) => ws.send(JSON.stringify(m)),
-    onMessage(listener) {
-      const l = (data: WebSocket.RawData) => listener(JSON.parse(data.toString()) as WireFromMain);
-      ws.on('message', l);
-      return () => ws.off('message', l);
-    },
-  };
 }
 
 /** A well-behaved client: authenticates and asks app.info. */

@@ -7,8 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CliContext } from '../../electron/cli/context.js';
 import { startServeCommand } from '../../electron/cli/commands/serve.js';
-import { createClient, type Transport } from '../../electron/ipc/client.js';
-import type { WireFromMain } from '../../electron/ipc/define.js';
+import { createClient } from '../../electron/ipc/client.js';
 import { CONTENT_SECURITY_POLICY } from '../../electron/main/security.js';
 import { AUTH_DEADLINE_MS, checkAccess, checkAuthMessage, loopbackHosts, parsePort, tokensEqual } from '../../electron/serve/access.js';
 import { startServer, type RunningServer } from '../../electron/serve/server.js';
@@ -16,6 +15,7 @@ import type { BootcardError } from '../../electron/core/errors.js';
 import { createHandlers } from '../../electron/ipc/handlers/index.js';
 import { webSocketTransport } from '../../renderer/src/transport.js';
 import { runBootcard } from '../helpers/cli.js';
+import { socketTransport } from '../helpers/wire.js';
 
 interface Reply {
   status: number;
@@ -61,17 +61,6 @@ const closeCodes = new WeakMap<WebSocket, Promise<number>>();
 /** Resolves with the close code once the server closes the socket, or 'open' if it is still open after `ms`. */
 function closedWithin(ws: WebSocket, ms: number): Promise<number | 'open'> {
   return Promise.race([closeCodes.get(ws)!, new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), ms).unref())]);
-}
-
-function socketTransport(ws: WebSocket): Transport {
-  return {
-    send: (m) => ws.send(JSON.stringify(m)),
-    onMessage(listener) {
-      const l = (data: WebSocket.RawData) => listener(JSON.parse(data.toString()) as WireFromMain);
-      ws.on('message', l);
-      return () => ws.off('message', l);
-    },
-  };
 }
 
 describe('bootcard serve', () => {

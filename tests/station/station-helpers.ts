@@ -5,9 +5,8 @@
  * is detached in `cleanup`.
  */
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { attachLoop, type LoopDevice } from '../helpers/loop.js';
+import { attachLoop, attachLoopFile, type LoopDevice } from '../helpers/loop.js';
 import { exitWithin, startCli, stillRunningAfter, type CliProcess } from '../writer/cli-process.js';
 
 export interface LogLine {
@@ -70,21 +69,7 @@ export class StationRun {
 
   /** Attaches an existing backing file again (the same card put back in). */
   reattach(backingFile: string): LoopDevice {
-    const device = execFileSync('losetup', ['-f', '--show', backingFile], { encoding: 'utf8' }).trim();
-    let attached = true;
-    const loop: LoopDevice = {
-      device,
-      backingFile,
-      detach() {
-        if (!attached) return;
-        attached = false;
-        try {
-          execFileSync('losetup', ['-d', device]);
-        } catch {
-          // gone already
-        }
-      },
-    };
+    const loop = attachLoopFile(backingFile);
     this.loops.push(loop);
     return loop;
   }
