@@ -4,15 +4,14 @@
  * Python stdlib only) finds exactly those live variables, with the right GUIDs, attributes and values.
  * The card image is read with sfdisk and mtools, not with bootcard's FAT reader.
  */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { KnownGuid } from '../../electron/core/uefi/guid.js';
 import { runBootcard } from '../helpers/cli.js';
 import { describeShared } from '../helpers/shared.js';
-import { RPI_FIXTURES, diffRuns, ftwCrcOk, fvChecksumOk, pythonParse, u16, u32 } from './helpers.js';
+import { RPI_FIXTURES, diffRuns, extractRpiEfiFd, firmwareFolder, ftwCrcOk, fvChecksumOk, pythonParse, u16, u32 } from './helpers.js';
 
 let dir: string;
 beforeAll(() => {
@@ -20,31 +19,10 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** An unpacked pftf firmware folder around the layout fixture (the other blobs' contents do not matter here). */
-function firmwareFolder(fixturePath: string, name: string): string {
-  const folder = path.join(dir, name);
-  mkdirSync(folder);
-  copyFileSync(fixturePath, path.join(folder, 'RPI_EFI.fd'));
-  chmodSync(path.join(folder, 'RPI_EFI.fd'), 0o644);
-  writeFileSync(path.join(folder, 'start4.elf'), Buffer.alloc(4096, 0x5a));
-  writeFileSync(path.join(folder, 'fixup4.dat'), Buffer.alloc(512, 0x11));
-  writeFileSync(path.join(folder, 'config.txt'), 'arm_64bit=1\nenable_uart=1\narmstub=RPI_EFI.fd\n');
-  return folder;
-}
-
-/** RPI_EFI.fd from the image's first partition, copied out with mtools. */
-function extractRpiEfiFd(image: string): Uint8Array {
-  const table = JSON.parse(execFileSync('sfdisk', ['--json', image], { encoding: 'utf8' })) as { partitiontable: { partitions: { start: number }[] } };
-  const start = table.partitiontable.partitions[0]!.start * 512;
-  const out = path.join(dir, `${path.basename(image)}.RPI_EFI.fd`);
-  execFileSync('mcopy', ['-n', '-i', `${image}@@${start}`, '::RPI_EFI.fd', out]);
-  return new Uint8Array(readFileSync(out));
-}
-
 describeShared('bootcard card uefi with UEFI settings', () => {
   for (const [index, fixture] of RPI_FIXTURES.entries()) {
     it(`${fixture.name}: the card's RPI_EFI.fd holds exactly RamLimitTo3GB=0, SystemTableMode=2, Timeout=1`, async () => {
-      const folder = firmwareFolder(fixture.path, `fw${index}`);
+      const folder = firmwareFolder(dir, fixture.path, `fw${index}`);
       const image = path.join(dir, `card${index}.img`);
       const r = await runBootcard(['card', 'uefi', '--firmware', folder, '--out', image, '--size', '64M', '--ram-limit', 'off', '--system-table', 'dt', '--boot-timeout', '1']);
       expect(r.code, r.stderr).toBe(0);
@@ -71,7 +49,7 @@ describeShared('bootcard card uefi with UEFI settings', () => {
   }
 
   it('a bad UEFI option is a usage error and writes no image', async () => {
-    const folder = firmwareFolder(RPI_FIXTURES[0]!.path, 'fw-bad');
+    const folder = firmwareFolder(dir, RPI_FIXTURES[0]!.path, 'fw-bad');
     const image = path.join(dir, 'bad.img');
     const r = await runBootcard(['card', 'uefi', '--firmware', folder, '--out', image, '--size', '64M', '--boot-timeout', '70000']);
     expect(r.code).toBe(2);

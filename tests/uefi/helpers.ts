@@ -1,6 +1,6 @@
 /** Fixtures and independent checks shared by the UEFI tests. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,3 +99,26 @@ export function pythonParse(fd: Uint8Array): PyStore {
 export const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 export const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return hex(b); };
 export const u16 = (n: number) => { const b = Buffer.alloc(2); b.writeUInt16LE(n); return hex(b); };
+
+/** An unpacked pftf firmware folder `dir/name` around a store fixture (the other blobs' contents do not matter here). */
+export function firmwareFolder(dir: string, fixturePath: string, name: string): string {
+  const folder = path.join(dir, name);
+  mkdirSync(folder);
+  copyFileSync(fixturePath, path.join(folder, 'RPI_EFI.fd'));
+  chmodSync(path.join(folder, 'RPI_EFI.fd'), 0o644);
+  writeFileSync(path.join(folder, 'start4.elf'), Buffer.alloc(4096, 0x5a));
+  writeFileSync(path.join(folder, 'fixup4.dat'), Buffer.alloc(512, 0x11));
+  writeFileSync(path.join(folder, 'config.txt'), 'arm_64bit=1\nenable_uart=1\narmstub=RPI_EFI.fd\n');
+  return folder;
+}
+
+/** RPI_EFI.fd from a card image's first partition, copied out with sfdisk and mtools (not bootcard's FAT reader). */
+export function extractRpiEfiFd(image: string): Uint8Array {
+  const table = JSON.parse(execFileSync('sfdisk', ['--json', image], { encoding: 'utf8' })) as { partitiontable: { partitions: { start: number }[] } };
+  const start = table.partitiontable.partitions[0]!.start * 512;
+  const out = `${image}.RPI_EFI.fd`;
+  execFileSync('mcopy', ['-n', '-i', `${image}@@${start}`, '::RPI_EFI.fd', out]);
+  const bytes = new Uint8Array(readFileSync(out));
+  rmSync(out);
+  return bytes;
+}

@@ -4,8 +4,7 @@
  * `card uefi --batch pis.csv --out-dir DIR` (one card per Pi, every row checked first).
  * Card images are read back with sfdisk and mtools, the variables with the independent parser.
  */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -14,7 +13,7 @@ import { readFatImage } from '../../electron/core/fat32/index.js';
 import { runBootcard } from '../helpers/cli.js';
 import { attachLoop, describeLoop, type LoopDevice } from '../helpers/loop.js';
 import { describeShared } from '../helpers/shared.js';
-import { RPI_FIXTURES, pythonParse, u16 } from './helpers.js';
+import { RPI_FIXTURES, extractRpiEfiFd, firmwareFolder as firmwareFolderIn, pythonParse, u16 } from './helpers.js';
 
 let dir: string;
 beforeAll(() => {
@@ -39,25 +38,9 @@ function copyFixture(index: number, name: string): string {
   return file;
 }
 
+/** A firmware folder around the first layout fixture. */
 function firmwareFolder(name: string): string {
-  const folder = path.join(dir, name);
-  mkdirSync(folder);
-  copyFixture(0, path.join(name, 'RPI_EFI.fd'));
-  writeFileSync(path.join(folder, 'start4.elf'), Buffer.alloc(4096, 0x5a));
-  writeFileSync(path.join(folder, 'fixup4.dat'), Buffer.alloc(512, 0x11));
-  writeFileSync(path.join(folder, 'config.txt'), 'arm_64bit=1\nenable_uart=1\narmstub=RPI_EFI.fd\n');
-  return folder;
-}
-
-/** RPI_EFI.fd from the image's first partition, copied out with mtools. */
-function extractRpiEfiFd(image: string): Uint8Array {
-  const table = JSON.parse(execFileSync('sfdisk', ['--json', image], { encoding: 'utf8' })) as { partitiontable: { partitions: { start: number }[] } };
-  const start = table.partitiontable.partitions[0]!.start * 512;
-  const out = `${image}.RPI_EFI.fd`;
-  execFileSync('mcopy', ['-n', '-i', `${image}@@${start}`, '::RPI_EFI.fd', out]);
-  const bytes = new Uint8Array(readFileSync(out));
-  rmSync(out);
-  return bytes;
+  return firmwareFolderIn(dir, RPI_FIXTURES[0]!.path, name);
 }
 
 describeShared('PXE first through the CLI', () => {
