@@ -45,6 +45,8 @@ export interface StationSlot {
   readonly row?: StationRow;
   /** Why the card failed, was refused or skipped. */
   readonly reason?: string;
+  /** A refused card's drive constraints (code and the CLI's message), so the wizard can say them in its own words. */
+  readonly problems?: readonly { readonly code: string; readonly message: string }[];
   readonly serial?: string;
 }
 

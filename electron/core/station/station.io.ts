@@ -80,6 +80,7 @@ interface Slot {
   bytesPerSecond?: number;
   row?: StationRow;
   reason?: string;
+  problems?: StationSlot['problems'];
   job?: Job;
   detached: boolean;
 }
@@ -176,6 +177,7 @@ export class Station {
         ...(s.bytesPerSecond !== undefined ? { bytesPerSecond: s.bytesPerSecond } : {}),
         ...(s.row ? { row: s.row } : {}),
         ...(s.reason ? { reason: s.reason } : {}),
+        ...(s.problems ? { problems: s.problems } : {}),
         ...(s.drive.sd?.serial ? { serial: s.drive.sd.serial } : {}),
       }));
     return {
@@ -244,12 +246,14 @@ export class Station {
     job.removedTimer = setTimeout(() => job.controller.abort(), REMOVED_GRACE_MS);
   }
 
-  private setState(slot: Slot, state: SlotState, facts: { reason?: string; row?: StationRow } = {}): void {
+  private setState(slot: Slot, state: SlotState, facts: { reason?: string; problems?: StationSlot['problems']; row?: StationRow } = {}): void {
     slot.state = state;
     delete slot.percent;
     delete slot.bytesPerSecond;
     if (facts.reason !== undefined) slot.reason = facts.reason;
     else delete slot.reason;
+    if (facts.problems !== undefined) slot.problems = facts.problems;
+    else delete slot.problems;
     if (facts.row !== undefined) slot.row = facts.row;
     else if (state !== 'writing' && state !== 'verifying' && state !== 'verified' && state !== 'locked' && state !== 'failed') delete slot.row;
   }
@@ -270,7 +274,7 @@ export class Station {
       allowNonCard: this.options.allowNonCard ?? false,
     }).filter((c) => c.code !== DriveErrorCode.MOUNTED);
     if (problems.length > 0) {
-      this.setState(slot, 'refused', { reason: problems.map((p) => p.message).join(' ') });
+      this.setState(slot, 'refused', { reason: problems.map((p) => p.message).join(' '), problems: problems.map(({ code, message }) => ({ code, message })) });
       this.counters.failed++;
       this.record({ ...base, ok: false, error: { code: problems[0]!.code, message: `Not written: ${problems.map((p) => p.message).join(' ')}` } });
       return;

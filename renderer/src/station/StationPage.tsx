@@ -1,5 +1,6 @@
 import type { StationLogLine, StationSlot, StationSnapshot } from '../../../electron/ipc/channels/station.js';
 import { formatSize } from '../format.js';
+import { problemText } from '../wizard/drives.js';
 import './station.css';
 
 interface Props {
@@ -35,9 +36,14 @@ function SlotTile({ slot }: { slot: StationSlot }) {
         {busy ? ` ${slot.percent ?? 0}%` : ''}
       </span>
       {busy ? <progress max={100} value={slot.percent ?? 0} aria-label={`${slot.device} ${slot.state}`} /> : null}
-      {slot.reason && (slot.state === 'failed' || slot.state === 'refused' || slot.state === 'skipped') ? <span className="station-reason">{slot.reason}</span> : null}
+      {slot.reason && (slot.state === 'failed' || slot.state === 'refused' || slot.state === 'skipped') ? <span className="station-reason">{slotReason(slot)}</span> : null}
     </li>
   );
+}
+
+/** Why a card was not written, in the wizard's words: a refused card's drive problems as the Cards step says them (no CLI flags). */
+function slotReason(slot: StationSlot): string | undefined {
+  return slot.problems ? slot.problems.map((p) => problemText(p, slot, null)).join(' ') : slot.reason;
 }
 
 function logText(l: StationLogLine): string {

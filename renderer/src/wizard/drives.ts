@@ -32,7 +32,7 @@ export function byDeviceName(a: DriveView, b: DriveView): number {
  * CLI's, with its flags (--include-loop, --allow-non-card, `bootcard sd
  * unlock`); the wizard has none of those, so it says what the page offers.
  */
-export function problemText(problem: DriveProblem, drive: DriveView, imageSize: number | null): string {
+export function problemText(problem: DriveProblem, drive: Pick<DriveView, 'device' | 'description'> & Partial<Pick<DriveView, 'size'>>, imageSize: number | null): string {
   const d = drive.device;
   switch (problem.code) {
     case DriveErrorCode.LOOP:
@@ -40,7 +40,7 @@ export function problemText(problem: DriveProblem, drive: DriveView, imageSize: 
     case DriveErrorCode.NOT_CARD:
       return `${d} (${drive.description || 'unknown disk'}) does not look like an SD card, so the wizard does not offer it.`;
     case DriveErrorCode.TOO_SMALL:
-      return imageSize === null
+      return imageSize === null || drive.size === undefined
         ? problem.message
         : `${d} holds ${formatSize(drive.size)} (${formatExactBytes(drive.size)}) but the card image needs ${formatSize(imageSize)} (${formatExactBytes(imageSize)}): use a larger card.`;
     case DriveErrorCode.WRITE_PROTECTED:
